@@ -1,0 +1,51 @@
+"""Events the core emits while it works. The core never prints: PowerShell maps events to
+Write-Progress / Write-Verbose / Write-Warning, the CLI to rich progress bars and log lines.
+
+An `Events` object is handed down to whatever does the work; its sink decides where events go.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+Sink = Callable[[dict], None]
+
+
+class Cancelled(Exception):
+    """Raised inside the core when the caller asked to stop (Ctrl+C in PowerShell or the CLI)."""
+
+
+class Events:
+    def __init__(self, sink: Sink | None = None):
+        self._sink = sink or (lambda event: None)
+        self._cancel = threading.Event()
+
+    def emit(self, kind: str, **fields) -> None:
+        self._sink({"kind": kind, **fields})
+
+    def progress(self, activity: str, status: str, *, done: int = 0, total: int | None = None,
+                 operation: str = "", activity_id: int = 1) -> None:
+        """`total` None means the amount is not known yet (an import that streams)."""
+        percent = -1 if not total else min(100, int(done * 100 / total))
+        self.emit("progress", activity=activity, status=status, done=done, total=total,
+                  percent=percent, operation=operation, id=activity_id)
+
+    def progress_done(self, activity: str, activity_id: int = 1) -> None:
+        self.emit("progress", activity=activity, status="Done", done=0, total=None, percent=-1,
+                  operation="", id=activity_id, completed=True)
+
+    def verbose(self, message: str) -> None:
+        self.emit("verbose", message=message)
+
+    def warning(self, message: str) -> None:
+        self.emit("warning", message=message)
+
+    # Cancellation: the caller sets it; long loops in the core call check_cancelled() between objects.
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def check_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled("The operation was stopped by the caller.")
+

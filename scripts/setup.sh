@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Sets up everything DirSync needs on a new Debian machine, unattended; quick and harmless to re-run.
+#   Debian packages (Python libraries, libpython, Samba for the test domain), PowerShell 7.6.9 as a .NET
+#   global tool, pythonnet 3.2.1 and Pester 5.7.1 from NuGet, and DirSync itself installed for Debian's python3.
+# Run as root (or with sudo available). Prints what it does; exits non-zero on the first failure.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+PWSH_VERSION=7.6.9
+PYTHONNET_VERSION=3.2.1
+PESTER_VERSION=5.7.1
+debs=(python3 python3-pip python3-setuptools python3-ldap3 python3-msal python3-requests python3-rich
+      python3-pytest python3-cryptography python3-hypothesis libpython3.11 samba samba-ad-dc ldap-utils tmux)
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The samba package starts its daemons on install; DirSync's tests run their own DCs on loopback only.
+for svc in samba-ad-dc smbd nmbd winbind; do
+  $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done
+
+export PATH="$PATH:$HOME/.dotnet/tools"
+if ! pwsh -NoProfile -Command '$PSVersionTable.PSVersion.ToString()' 2>/dev/null | grep -qx "$PWSH_VERSION"; then
+  step "Installing PowerShell $PWSH_VERSION (dotnet global tool)"
+  dotnet tool update --global PowerShell --version "$PWSH_VERSION" >/dev/null
+fi
+
+# pythonnet and Pester come from NuGet by exact version; a throwaway project downloads them.
+nuget_root="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+runtime_dll="$nuget_root/pythonnet/$PYTHONNET_VERSION/lib/netstandard2.0/Python.Runtime.dll"
+pester_dir="$nuget_root/pester/$PESTER_VERSION"
+if [ ! -f "$runtime_dll" ] || [ ! -d "$pester_dir" ]; then
+  step "Downloading pythonnet $PYTHONNET_VERSION and Pester $PESTER_VERSION from NuGet"
+  tmp="$(mktemp -d)"
+  cat > "$tmp/fetch.csproj" <<EOF
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+  <ItemGroup>
+    <PackageDownload Include="pythonnet" Version="[$PYTHONNET_VERSION]" />
+    <PackageDownload Include="Pester" Version="[$PESTER_VERSION]" />
+  </ItemGroup>
+</Project>
+EOF
+  dotnet restore "$tmp/fetch.csproj" >/dev/null
+  rm -rf "$tmp"
+fi
+# The module finds Python.Runtime.dll beside itself (powershell/lib, not tracked by git).
+mkdir -p "$here/powershell/lib"
+cp -f "$runtime_dll" "$here/powershell/lib/Python.Runtime.dll"
+# Pester as a PowerShell module that Import-Module finds by name and version.
+pester_target="$HOME/.local/share/powershell/Modules/Pester/$PESTER_VERSION"
+if [ ! -f "$pester_target/Pester.psd1" ]; then
+  step "Installing Pester $PESTER_VERSION as a PowerShell module"
+  mkdir -p "$pester_target"
+  src="$pester_dir"; [ -f "$src/tools/Pester.psd1" ] && src="$src/tools"
+  cp -r "$src/." "$pester_target/"
+fi
+
+if ! /usr/bin/python3 -c 'import dirsync, sys; sys.exit(0 if dirsync.__file__.startswith(sys.argv[1]) else 1)' "$here/python" 2>/dev/null; then
+  step "Installing DirSync (editable) for Debian's python3"
+  /usr/bin/python3 -m pip install --quiet --break-system-packages --no-deps --no-build-isolation --no-index -e "$here" >/dev/null
+fi
+step "Setup complete: pwsh $PWSH_VERSION, pythonnet $PYTHONNET_VERSION, Pester $PESTER_VERSION, dirsync $(/usr/bin/python3 -c 'import dirsync; print(dirsync.__version__)')"
