@@ -1,0 +1,271 @@
+"""The DirSync configuration: its model, its file, validation and defaults.
+
+The file is JSON, `dirsync.json` in the DirSync home folder (DIRSYNC_HOME, or a per-platform default).
+Keys are camelCase (`intervalMinutes`); the Python fields are the same words in snake_case and the
+PowerShell properties the same words in PascalCase. No secret is ever kept in this file: passwords,
+client secrets and private keys live in the secrets store (secrets.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sys
+import tempfile
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from .errors import ConfigurationError, NotConfiguredError
+
+CONFIG_FILE_NAME = "dirsync.json"
+HOME_VARIABLE = "DIRSYNC_HOME"
+
+
+def home() -> Path:
+    """The folder holding the configuration, secrets, state and logs of this DirSync instance."""
+    configured = os.environ.get(HOME_VARIABLE)
+    if configured:
+        return Path(configured)
+    if sys.platform == "win32":
+        return Path(os.environ.get("ProgramData", r"C:\ProgramData")) / "DirSync"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "dirsync"
+
+
+def config_path(folder: Path | None = None) -> Path:
+    return (folder or home()) / CONFIG_FILE_NAME
+
+
+# --- the model -------------------------------------------------------------------------------------
+# `check` in a field's metadata validates its value; it returns an error text or None.
+
+def _between(low: int, high: int):
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
+
+_DN = re.compile(r"^\s*[A-Za-z][\w-]*=[^,]+(,\s*[A-Za-z][\w-]*=[^,]+)*\s*$")
+
+
+def _dns(values: list[str]):
+    bad = [v for v in values if not _DN.match(v)]
+    return f"{bad[0]!r} is not a distinguished name such as 'OU=Staff,DC=contoso,DC=com'" if bad else None
+
+
+def _exclusion(value: str):
+    if value and not re.match(r"^[A-Za-z][\w-]*=.+$", value):
+        return "must be 'attribute=value', such as 'extensionAttribute15=NoSync', or empty"
+    return None
+
+
+@dataclass(frozen=True)
+class ActiveDirectorySettings:
+    server: str = ""
+    port: int = field(default=636, metadata={"check": _between(1, 65535)})
+    transport: Literal["ldaps", "starttls"] = "ldaps"
+    ca_file: str | None = None
+    verify_certificate: bool = True
+    base_dn: str = ""
+    service_account: str = ""
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    tenant_id: str = ""
+    client_id: str = ""
+    authority_host: str = "https://login.microsoftonline.com"
+    graph_endpoint: str = "https://graph.microsoft.com"
+    credential_type: Literal["certificate", "secret"] = "certificate"
+    certificate_file: str | None = None
+    ca_file: str | None = None
+    proxy: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    # DirSync synchronized every three hours; Entra Connect allows no less than 30 minutes.
+    interval_minutes: int = field(default=180, metadata={"check": _between(30, 10080)})
+    include_ous: list[str] = field(default_factory=list, metadata={"check": _dns})
+    exclude_ous: list[str] = field(default_factory=list, metadata={"check": _dns})
+    exclusion_attribute: str = field(default="extensionAttribute15=NoSync", metadata={"check": _exclusion})
+    staging_mode: bool = False
+    soft_match: bool = False
+
+
+@dataclass(frozen=True)
+class PreventAccidentalDeletesSettings:
+    enabled: bool = True
+    object_deletion_threshold: int = field(default=500, metadata={"check": _between(1, 1_000_000)})
+
+
+@dataclass(frozen=True)
+class Configuration:
+    active_directory: ActiveDirectorySettings = field(default_factory=ActiveDirectorySettings)
+    tenant: TenantSettings = field(default_factory=TenantSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    prevent_accidental_deletes: PreventAccidentalDeletesSettings = field(
+        default_factory=PreventAccidentalDeletesSettings)
+    exchange_hybrid: bool = False
+
+    def to_dict(self) -> dict:
+        return _to_json(self)
+
+
+# --- names -----------------------------------------------------------------------------------------
+
+_ACRONYMS = {"ous": "OUs", "dn": "DN"}
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(_ACRONYMS.get(part, part.capitalize()) for part in rest)
+
+
+def _to_json(obj):
+    if dataclasses.is_dataclass(obj):
+        return {camel(f.name): _to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list):
+        return list(obj)
+    return obj
+
+
+# --- reading and validating --------------------------------------------------------------------------
+
+def _type_name(tp) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(tp))
+    if origin is list:
+        return "a list of strings"
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return " or ".join("null" if a is type(None) else _type_name(a) for a in typing.get_args(tp))
+    return {str: "a string", int: "a whole number", bool: "true or false"}.get(tp, str(tp))
+
+
+def _matches(tp, value) -> bool:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return value in typing.get_args(tp)
+    if origin is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_matches(a, value) for a in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, tp)
+
+
+class _Reader:
+    """Builds the dataclasses from parsed JSON, reporting the first problem with its line."""
+
+    def __init__(self, path: Path | None, text: str):
+        self.path, self.text = path, text
+
+    def where(self, key: str) -> str:
+        place = f"in {self.path}" if self.path else "in the configuration"
+        match = re.search(r'"%s"\s*:' % re.escape(key), self.text)
+        if match:
+            place += f", line {self.text.count(chr(10), 0, match.start()) + 1}"
+        return place
+
+    def build(self, cls, data, prefix: str = ""):
+        if not isinstance(data, dict):
+            raise ConfigurationError(
+                f"The setting '{prefix or 'the configuration'}' {self.where(prefix.split('.')[-1])} must be "
+                "an object ({ … }).", fix="Correct the file, or run Set-CoexistenceConfiguration.",
+                target=str(self.path or ""))
+        hints = typing.get_type_hints(cls)
+        fields = {camel(f.name): f for f in dataclasses.fields(cls)}
+        values = {}
+        for key, value in data.items():
+            name = f"{prefix}.{key}" if prefix else key
+            if key not in fields:
+                raise ConfigurationError(
+                    f"Unknown setting '{name}' {self.where(key)}.",
+                    fix=f"Remove it or correct its spelling; the settings here are: {', '.join(fields)}.",
+                    target=str(self.path or ""))
+            f = fields[key]
+            tp = hints[f.name]
+            if dataclasses.is_dataclass(tp):
+                values[f.name] = self.build(tp, value, name)
+                continue
+            if not _matches(tp, value):
+                raise ConfigurationError(
+                    f"The setting '{name}' {self.where(key)} is {json.dumps(value)}, but it must be "
+                    f"{_type_name(tp)}.", fix="Correct the value in the file, or set it with "
+                    "Set-CoexistenceConfiguration.", target=str(self.path or ""))
+            problem = f.metadata.get("check", lambda v: None)(value)
+            if problem:
+                raise ConfigurationError(
+                    f"The setting '{name}' {self.where(key)} {problem}.",
+                    fix="Correct the value in the file, or set it with Set-CoexistenceConfiguration.",
+                    target=str(self.path or ""))
+            values[f.name] = value
+        return cls(**values)
+
+
+def parse(text: str, path: Path | None = None) -> Configuration:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        place = f"{path}, line {err.lineno}, column {err.colno}" if path else f"line {err.lineno}"
+        raise ConfigurationError(
+            f"The configuration ({place}) is not valid JSON: {err.msg}.",
+            fix="Correct the syntax there (or restore the file from a backup); DirSync has not changed it.",
+            target=str(path or "")) from None
+    return _Reader(path, text).build(Configuration, data)
+
+
+def from_dict(data: dict) -> Configuration:
+    return _Reader(None, json.dumps(data, indent=2)).build(Configuration, data)
+
+
+def load(folder: Path | None = None) -> Configuration:
+    path = config_path(folder)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotConfiguredError(
+            f"DirSync is not configured yet: there is no configuration file at {path}.",
+            fix="Run Start-CoexistenceConfigurationWizard (or 'dirsync configure') to configure it.",
+            target=str(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"The configuration file {path} is not UTF-8 text.",
+                                 fix="Save it as UTF-8.", target=str(path)) from None
+    return parse(text, path)
+
+
+def save(configuration: Configuration, folder: Path | None = None) -> Path:
+    """Write atomically: a save killed half-way never replaces the good file."""
+    path = config_path(folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".dirsync-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(configuration.to_dict(), out, indent=2)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def update(configuration: Configuration, changes: dict) -> Configuration:
+    """A new configuration with `changes` ({"sync": {"intervalMinutes": 60}}, camelCase) applied
+    and validated as a whole."""
+    merged = configuration.to_dict()
+    for section, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(section), dict):
+            merged[section] = {**merged[section], **value}
+        else:
+            merged[section] = value
+    return from_dict(merged)
