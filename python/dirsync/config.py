@@ -269,3 +269,11 @@ def update(configuration: Configuration, changes: dict) -> Configuration:
         else:
             merged[section] = value
     return from_dict(merged)
+
+
+def describe(home: str | None = None) -> dict:
+    """The configuration as the administrator sees it (Get-CoexistenceConfiguration, `dirsync config
+    show`): every setting and where it is stored. It holds no secret: secrets never enter the file."""
+    folder = Path(home) if home else None
+    configuration = load(folder)
+    return {"path": str(config_path(folder)), **configuration.to_dict()}

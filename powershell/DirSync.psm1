@@ -1,0 +1,162 @@
+# DirSync PowerShell module: thin cmdlets over the Python core, hosted in this very process by pythonnet.
+# The logic lives in Python (python/dirsync); this file only starts CPython once per process and carries
+# JSON across. See docs/architecture.md, "The PowerShell bridge".
+
+Set-StrictMode -Version 3.0
+
+$script:Bridge = $null
+
+function Get-DirSyncPythonPaths {
+    # Where libpython and the interpreter are. Environment variables win; else Debian/Ubuntu's system
+    # Python on Linux, or the Python on PATH on Windows.
+    $python = $env:DIRSYNC_PYTHON
+    $library = $env:PYTHONNET_PYDLL
+    if ($IsWindows) {
+        if (-not $python) { $python = (Get-Command python.exe -ErrorAction SilentlyContinue).Source }
+        if (-not $library -and $python) {
+            $library = Get-ChildItem (Split-Path $python) -Filter 'python3*.dll' |
+                Where-Object Name -ne 'python3.dll' | Select-Object -First 1 -ExpandProperty FullName
+        }
+    } else {
+        if (-not $python) { $python = '/usr/bin/python3' }
+        if (-not $library) {
+            $library = Get-ChildItem '/usr/lib/*-linux-gnu/libpython3.*.so.1.0', '/usr/lib/libpython3.*.so.1.0' `
+                -ErrorAction SilentlyContinue | Sort-Object { [version]($_.Name -replace '^libpython(3\.\d+).*$', '$1') } |
+                Select-Object -Last 1 -ExpandProperty FullName
+        }
+    }
+    [pscustomobject]@{ Python = $python; Library = $library }
+}
+
+function Initialize-DirSyncPython {
+    if ($script:Bridge) { return }
+    $runtime = if ($env:DIRSYNC_PYTHONNET_DLL) { $env:DIRSYNC_PYTHONNET_DLL } else { Join-Path $PSScriptRoot 'lib/Python.Runtime.dll' }
+    if (-not (Test-Path $runtime)) {
+        throw [System.IO.FileNotFoundException]::new(
+            "pythonnet's Python.Runtime.dll was not found at $runtime. Run scripts/setup.sh (Linux) or see docs/install.md, " +
+            "or set DIRSYNC_PYTHONNET_DLL to the file's path.")
+    }
+    Add-Type -Path $runtime
+    if (-not [Python.Runtime.PythonEngine]::IsInitialized) {
+        $paths = Get-DirSyncPythonPaths
+        if (-not $paths.Library -or -not (Test-Path $paths.Library)) {
+            throw [System.IO.FileNotFoundException]::new(
+                "No Python 3 shared library (libpython3.x) was found. Install it (Debian: apt-get install libpython3.11) " +
+                "or set PYTHONNET_PYDLL to its path.")
+        }
+        [Python.Runtime.Runtime]::PythonDLL = $paths.Library
+        # sys.prefix comes from the program name; inside pwsh it would be pwsh's own path.
+        [Python.Runtime.PythonEngine]::ProgramName = $paths.Python
+        [Python.Runtime.PythonEngine]::Initialize()
+        # Release the GIL at once: each call takes it with Py.GIL() and gives it back on this thread.
+        $null = [Python.Runtime.PythonEngine]::BeginAllowThreads()
+    }
+    $gil = [Python.Runtime.Py]::GIL()
+    try {
+        # A checkout runs its own python/ folder, ahead of any installed copy.
+        $source = Join-Path (Split-Path $PSScriptRoot) 'python'
+        if (Test-Path (Join-Path $source 'dirsync')) {
+            [Python.Runtime.PythonEngine]::Exec("import sys; sys.path.insert(0, $(ConvertTo-Json $source))")
+        }
+        $script:Bridge = [Python.Runtime.Py]::Import('dirsync.bridge')
+    } finally {
+        $gil.Dispose()
+    }
+}
+
+function Invoke-DirSyncBridge([string]$Method, [object[]]$Arguments) {
+    $gil = [Python.Runtime.Py]::GIL()
+    try {
+        # Built through a typed list: a PyObject is enumerable, and PowerShell unrolls it in any pipeline
+        # output (an array literal, an if-expression) into its characters.
+        $pyArgs = [System.Collections.Generic.List[Python.Runtime.PyObject]]::new()
+        foreach ($argument in $Arguments) {
+            if ($argument -is [double]) { $pyArgs.Add([Python.Runtime.PyFloat]::new($argument)) }
+            else { $pyArgs.Add([Python.Runtime.PyString]::new([string]$argument)) }
+        }
+        $script:Bridge.InvokeMethod($Method, $pyArgs.ToArray()).ToString()
+    } finally {
+        $gil.Dispose()
+    }
+}
+
+function ConvertTo-PascalCase($Value) {
+    # JSON from the core uses camelCase; PowerShell objects show the same words in PascalCase.
+    if ($Value -is [System.Management.Automation.PSCustomObject]) {
+        $out = [ordered]@{}
+        foreach ($p in $Value.PSObject.Properties) {
+            $out[$p.Name.Substring(0, 1).ToUpperInvariant() + $p.Name.Substring(1)] = ConvertTo-PascalCase $p.Value
+        }
+        return [pscustomobject]$out
+    }
+    if ($Value -is [array]) { return , @($Value | ForEach-Object { ConvertTo-PascalCase $_ }) }
+    $Value
+}
+
+function New-DirSyncErrorRecord($Failure) {
+    $exception = [System.Exception]::new($Failure.message)
+    $category = [System.Management.Automation.ErrorCategory]::NotSpecified
+    $null = [Enum]::TryParse($Failure.category, [ref]$category)
+    $record = [System.Management.Automation.ErrorRecord]::new($exception, $Failure.errorId, $category, $Failure.target)
+    if ($Failure.fix) {
+        # Shown in the console and in "$_": what was wrong, then what to do. (RecommendedAction would print it twice.)
+        $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new("$($Failure.message) $($Failure.fix)")
+    }
+    $record
+}
+
+function Invoke-DirSyncCore {
+    <#
+    Runs one command of the Python core (see dirsync/bridge.py) and returns its result as objects.
+    Events it emits while running become Write-Progress / Write-Verbose / Write-Warning here, on the
+    pipeline thread. A failure is thrown as a terminating error of the calling cmdlet ($Cmdlet).
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [string]$Command,
+        [hashtable]$Arguments = @{},
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet]$Cmdlet
+    )
+    Initialize-DirSyncPython
+    $callArguments = @{} + $Arguments
+    # pwsh does not pass $env: changes to the C runtime, so the embedded Python would not see them.
+    if ($env:DIRSYNC_HOME -and -not $callArguments.ContainsKey('home')) { $callArguments.home = $env:DIRSYNC_HOME }
+    $callId = Invoke-DirSyncBridge start @($Command, (ConvertTo-Json $callArguments -Depth 20 -Compress))
+    $finished = $false
+    try {
+        while (-not $finished) {
+            $reply = Invoke-DirSyncBridge poll @($callId, [double]0.1) | ConvertFrom-Json
+            foreach ($event in $reply.events) {
+                switch ($event.kind) {
+                    'progress' {
+                        $progress = @{ Id = $event.id; Activity = $event.activity; Status = $event.status }
+                        if ($event.percent -ge 0) { $progress.PercentComplete = $event.percent }
+                        if ($event.operation) { $progress.CurrentOperation = $event.operation }
+                        if ($event.PSObject.Properties['completed']) { $progress.Completed = $true }
+                        Write-Progress @progress
+                    }
+                    'verbose' { $Cmdlet.WriteVerbose($event.message) }
+                    'warning' { $Cmdlet.WriteWarning($event.message) }
+                }
+            }
+            $finished = $reply.done
+        }
+    } finally {
+        # Ctrl+C (or a stopped pipeline) ends the loop early: ask the core to stop too.
+        if (-not $finished) { $null = Invoke-DirSyncBridge cancel @($callId) }
+    }
+    if ($reply.PSObject.Properties['error']) {
+        if ($reply.error.PSObject.Properties['detail']) { $Cmdlet.WriteVerbose($reply.error.detail) }
+        $Cmdlet.ThrowTerminatingError((New-DirSyncErrorRecord $reply.error))
+    }
+    $reply.result
+}
+
+function Add-DirSyncTypeName($Object, [string]$TypeName) {
+    $Object.PSObject.TypeNames.Insert(0, $TypeName)
+    $Object
+}
+
+foreach ($file in Get-ChildItem (Join-Path $PSScriptRoot 'Public') -Filter '*.ps1') {
+    . $file.FullName
+}

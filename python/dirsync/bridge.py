@@ -1,0 +1,125 @@
+"""The single entry point the PowerShell module calls, inside pwsh's own process (pythonnet).
+
+JSON in, JSON out. A call runs on a Python daemon thread so that the PowerShell pipeline thread stays
+free to render events while it runs: PowerShell calls `start`, then `poll` until the reply says done.
+No .NET delegate is ever called from a Python thread (that crashes pwsh without a runspace), and no
+GIL is held between polls.
+
+    start(command, arguments_json) -> call id
+    poll(call_id, timeout_seconds) -> {"events": [...], "done": bool, "result": ..., "error": {...}}
+    cancel(call_id)
+
+`command` is a name from COMMANDS, or "package.module:function" for a function of another module
+(used by extensions and by the tests). The function gets the arguments as keywords, plus `events`
+when it takes that parameter.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import itertools
+import json
+import queue
+import threading
+import traceback
+
+from .errors import DirSyncError, InvalidArgumentError
+from .events import Cancelled, Events
+
+COMMANDS = {
+    "get-configuration": "dirsync.config:describe",
+}
+
+_DONE = object()
+_calls: dict[str, "_Call"] = {}
+_ids = itertools.count(1)
+_lock = threading.Lock()
+
+
+def _resolve(command: str):
+    target = COMMANDS.get(command, command)
+    module_name, _, function_name = target.partition(":")
+    if not function_name:
+        raise InvalidArgumentError(f"DirSync has no command '{command}'.",
+                                   fix=f"Use one of: {', '.join(sorted(COMMANDS))}.")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def _error(exc: BaseException) -> dict:
+    if isinstance(exc, DirSyncError):
+        return exc.to_dict()
+    if isinstance(exc, Cancelled):
+        return {"errorId": "DirSync.Stopped", "category": "OperationStopped", "message": str(exc),
+                "fix": "", "target": "", "type": "Cancelled"}
+    # A bug, not a user error: keep the Python detail for -Verbose and bug reports.
+    return {"errorId": "DirSync.UnexpectedError", "category": "NotSpecified",
+            "message": f"{type(exc).__name__}: {exc}", "type": type(exc).__name__,
+            "fix": "This is a defect in DirSync; please report it with the detail shown by -Verbose.",
+            "target": "", "detail": "".join(traceback.format_exception(exc))}
+
+
+class _Call:
+    def __init__(self, function, arguments: dict):
+        self.queue: queue.Queue = queue.Queue()
+        self.events = Events(self.queue.put)
+        self.outcome: dict = {}
+        if "events" in inspect.signature(function).parameters:
+            arguments = {**arguments, "events": self.events}
+        self.thread = threading.Thread(target=self._run, args=(function, arguments), daemon=True,
+                                       name="dirsync-call")
+        self.thread.start()
+
+    def _run(self, function, arguments):
+        try:
+            self.outcome = {"result": function(**arguments)}
+        except BaseException as exc:  # every failure goes back to the caller as data
+            self.outcome = {"error": _error(exc)}
+        finally:
+            self.queue.put(_DONE)
+
+
+def start(command: str, arguments_json: str = "{}") -> str:
+    try:
+        function = _resolve(command)
+        arguments = json.loads(arguments_json or "{}")
+    except Exception as exc:
+        # Fails on its thread like any other call, so the caller has one path for every error.
+        function, arguments = _raise(exc), {}
+    call_id = str(next(_ids))
+    with _lock:
+        _calls[call_id] = _Call(function, arguments)
+    return call_id
+
+
+def _raise(exc: Exception):
+    def fail():
+        raise exc
+    return fail
+
+
+def poll(call_id: str, timeout_seconds: float = 0.1) -> str:
+    call = _calls[call_id]
+    events, done = [], False
+    try:
+        item = call.queue.get(timeout=timeout_seconds)  # waits without the GIL
+        while True:
+            if item is _DONE:
+                done = True
+                break
+            events.append(item)
+            item = call.queue.get_nowait()
+    except queue.Empty:
+        pass
+    reply = {"events": events, "done": done}
+    if done:
+        with _lock:
+            _calls.pop(call_id, None)
+        reply.update(call.outcome)
+    return json.dumps(reply, default=str)
+
+
+def cancel(call_id: str) -> None:
+    call = _calls.get(call_id)
+    if call is not None:
+        call.events.cancel()
