@@ -11,7 +11,7 @@ GIL is held between polls.
 
 `command` is a name from COMMANDS, or "package.module:function" for a function of another module
 (used by extensions and by the tests). The function gets the arguments as keywords, plus `events`
-when it takes that parameter.
+and `home` (the DirSync home folder) when it takes those parameters.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from .events import Cancelled, Events
 
 COMMANDS = {
     "get-configuration": "dirsync.config:describe",
+    "get-environment": "dirsync.bridge:environment",
 }
+
+CONTEXT = {"home"}  # sent by the PowerShell module with every call
 
 _DONE = object()
 _calls: dict[str, "_Call"] = {}
@@ -64,8 +67,11 @@ class _Call:
         self.queue: queue.Queue = queue.Queue()
         self.events = Events(self.queue.put)
         self.outcome: dict = {}
-        if "events" in inspect.signature(function).parameters:
-            arguments = {**arguments, "events": self.events}
+        # The caller's context (events, home) goes only to functions that take it.
+        accepted = inspect.signature(function).parameters
+        arguments = {k: v for k, v in arguments.items() if k in accepted or k not in CONTEXT}
+        if "events" in accepted:
+            arguments["events"] = self.events
         self.thread = threading.Thread(target=self._run, args=(function, arguments), daemon=True,
                                        name="dirsync-call")
         self.thread.start()
@@ -117,6 +123,15 @@ def poll(call_id: str, timeout_seconds: float = 0.1) -> str:
             _calls.pop(call_id, None)
         reply.update(call.outcome)
     return json.dumps(reply, default=str)
+
+
+def environment() -> dict:
+    """Which Python and which DirSync this process hosts: for support and for the bridge's tests."""
+    import sys
+
+    from . import __file__ as package_file, __version__
+    return {"pythonVersion": sys.version.split()[0], "executable": sys.executable, "prefix": sys.prefix,
+            "path": sys.path, "dirsyncVersion": __version__, "dirsyncPath": package_file}
 
 
 def cancel(call_id: str) -> None:

@@ -73,7 +73,7 @@ def _show_configuration(result: dict) -> None:
 
 
 def _config_show(args, events):
-    return config.describe(args.home)
+    return config.describe(args.home, events)
 
 
 # name -> (handler, renderer for humans)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import ConfigurationError, NotConfiguredError
+from .events import Events
 
 CONFIG_FILE_NAME = "dirsync.json"
 HOME_VARIABLE = "DIRSYNC_HOME"
@@ -271,9 +272,10 @@ def update(configuration: Configuration, changes: dict) -> Configuration:
     return from_dict(merged)
 
 
-def describe(home: str | None = None) -> dict:
+def describe(home: str | None = None, events: Events | None = None) -> dict:
     """The configuration as the administrator sees it (Get-CoexistenceConfiguration, `dirsync config
     show`): every setting and where it is stored. It holds no secret: secrets never enter the file."""
     folder = Path(home) if home else None
+    (events or Events()).verbose(f"Reading the configuration from {config_path(folder)}")
     configuration = load(folder)
     return {"path": str(config_path(folder)), **configuration.to_dict()}

@@ -1,0 +1,99 @@
+"""The configuration file: validation that names the file, the key or line and the fix; safe saves."""
+
+import json
+import re
+import os
+import stat
+
+import pytest
+
+from dirsync import config
+from dirsync.errors import ConfigurationError, NotConfiguredError
+
+
+def write(home, text):
+    path = home / config.CONFIG_FILE_NAME
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_are_dirsyncs(tmp_path):
+    write(tmp_path, "{}")
+    loaded = config.load(tmp_path)
+    assert loaded.sync.interval_minutes == 180  # every three hours
+    assert loaded.prevent_accidental_deletes.enabled
+    assert loaded.prevent_accidental_deletes.object_deletion_threshold == 500
+    assert loaded.active_directory.verify_certificate
+
+
+def test_no_configuration_tells_to_run_the_wizard(tmp_path):
+    with pytest.raises(NotConfiguredError) as caught:
+        config.load(tmp_path)
+    assert str(tmp_path / "dirsync.json") in caught.value.message
+    assert "Start-CoexistenceConfigurationWizard" in caught.value.fix
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{\n  "sync": {\n    "intervalMinutes": 60,\n  }\n}', r"line 4.*not valid JSON"),
+    ('{\n  "sync": {\n    "intervalMinute": 60\n  }\n}', r"Unknown setting 'sync.intervalMinute'.*line 3"),
+    ('{\n  "sync": {\n    "intervalMinutes": "60"\n  }\n}', r"'sync.intervalMinutes'.*line 3.*whole number"),
+    ('{\n  "sync": {\n    "intervalMinutes": 5\n  }\n}', r"'sync.intervalMinutes'.*line 3.*between 30 and"),
+    ('{"sync": {"includeOUs": ["Staff"]}}', r"'Staff' is not a distinguished name"),
+    ('{"activeDirectory": {"transport": "plain"}}', r"'activeDirectory.transport'.*'ldaps' or 'starttls'"),
+    ('{"sync": {"exclusionAttribute": "NoSync"}}', r"'attribute=value'"),
+    ('{"tenant": 5}', r"'tenant'.*must be an object"),
+    ('[1, 2]', r"must be an object"),
+])
+def test_bad_file_names_the_place_and_the_fix_and_is_left_alone(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigurationError) as caught:
+        config.load(tmp_path)
+    message = caught.value.message
+    assert str(path) in message
+    assert caught.value.fix
+
+    assert re.search(expected, message, re.S), message
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_unknown_key_lists_the_valid_ones(tmp_path):
+    write(tmp_path, '{"sync": {"stagingmode": true}}')
+    with pytest.raises(ConfigurationError) as caught:
+        config.load(tmp_path)
+    assert "stagingMode" in caught.value.fix
+
+
+def test_save_round_trips_and_is_private(tmp_path):
+    changed = config.update(config.Configuration(), {"sync": {"intervalMinutes": 60, "includeOUs": ["OU=Staff,DC=contoso,DC=com"]}})
+    path = config.save(changed, tmp_path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    again = config.load(tmp_path)
+    assert again == changed
+    assert json.loads(path.read_text())["sync"]["includeOUs"] == ["OU=Staff,DC=contoso,DC=com"]
+
+
+def test_invalid_update_changes_nothing(tmp_path):
+    path = config.save(config.Configuration(), tmp_path)
+    before = path.read_bytes()
+    with pytest.raises(ConfigurationError):
+        config.save(config.update(config.load(tmp_path), {"sync": {"intervalMinutes": 0}}), tmp_path)
+    assert path.read_bytes() == before
+
+
+def test_a_save_that_fails_half_way_keeps_the_good_file(tmp_path, monkeypatch):
+    path = config.save(config.Configuration(), tmp_path)
+    before = path.read_bytes()
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError):
+        config.save(config.update(config.Configuration(), {"exchangeHybrid": True}), tmp_path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["dirsync.json"]  # no temporary file left behind
+
+
+def test_home_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIRSYNC_HOME", str(tmp_path))
+    assert config.home() == tmp_path
+    assert config.config_path() == tmp_path / "dirsync.json"
