@@ -1,0 +1,166 @@
+"""The local tenant's state in SQLite: directory objects, memberships, app registrations, verified domains
+and settings. One connection behind one lock: requests are serialized, which keeps every Graph write
+atomic and is fast enough for ~100k objects on a small machine (WAL, indexed lookups, keyset paging).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS domains(name TEXT PRIMARY KEY, is_default INTEGER NOT NULL, is_initial INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS apps(
+    app_id TEXT PRIMARY KEY, object_id TEXT UNIQUE NOT NULL, display_name TEXT NOT NULL,
+    secret_salt TEXT, secret_hash TEXT, cert_pem TEXT, public_client INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS extension_properties(
+    id TEXT PRIMARY KEY, app_object_id TEXT NOT NULL, name TEXT UNIQUE NOT NULL, data TEXT NOT NULL);
+-- kind: user | group; state: active | deleted (in deletedItems) | purged (kept for delta's @removed)
+-- upn, nick, immutable_id, display_name: lower-cased copies for filters and uniqueness checks
+CREATE TABLE IF NOT EXISTS objects(
+    rid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, kind TEXT NOT NULL,
+    state TEXT NOT NULL, seq INTEGER NOT NULL, upn TEXT, nick TEXT, immutable_id TEXT,
+    display_name TEXT, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS objects_kind ON objects(kind, state, rid);
+CREATE INDEX IF NOT EXISTS objects_seq ON objects(kind, seq);
+CREATE INDEX IF NOT EXISTS objects_upn ON objects(upn);
+CREATE INDEX IF NOT EXISTS objects_nick ON objects(nick);
+CREATE INDEX IF NOT EXISTS objects_immutable ON objects(immutable_id);
+CREATE INDEX IF NOT EXISTS objects_display ON objects(display_name);
+CREATE TABLE IF NOT EXISTS members(group_id TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY(group_id, member_id));
+CREATE INDEX IF NOT EXISTS members_member ON members(member_id);
+CREATE TABLE IF NOT EXISTS managers(user_id TEXT PRIMARY KEY, manager_id TEXT NOT NULL);
+"""
+
+DEFAULT_SETTINGS = {
+    # https://learn.microsoft.com/entra/identity-platform/configurable-token-lifetimes (60-90 min by default)
+    "token_lifetime": 3600,
+    # https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits
+    "write_quota_app_tenant": [3000, 150.0],
+    "write_quota_tenant": [18000, 300.0],
+    "device_code_interval": 5,
+    "page_size": 100,
+}
+
+
+def _hash_secret(salt: str, secret: str) -> str:
+    return hashlib.sha256((salt + secret).encode()).hexdigest()
+
+
+def index_name(prop: str) -> str:
+    return "ext_" + hashlib.sha1(prop.encode()).hexdigest()[:16]
+
+
+def ext_column(prop: str) -> str:
+    # The same text in queries and in the expression index, so SQLite uses the index.
+    return f"lower(json_extract(data, '$.\"{prop}\"'))"
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        with self.lock:
+            if self.meta("tenant_id") is None:
+                self._initialize()
+            self._seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM objects").fetchone()[0]
+
+    def _initialize(self) -> None:
+        tenant_id = str(uuid.uuid4())
+        self.set_meta("tenant_id", tenant_id)
+        self.set_meta("org_name", "DirSync Local Tenant")
+        self.set_meta("settings", json.dumps(DEFAULT_SETTINGS))
+        # Every tenant has an initial *.onmicrosoft.com domain; a local one cannot collide with a real one.
+        initial = f"dirsync{tenant_id[:8]}.onmicrosoft.com"
+        self.db.execute("INSERT INTO domains VALUES (?, 1, 1)", (initial,))
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    # --- meta and settings --------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    @property
+    def tenant_id(self) -> str:
+        return self.meta("tenant_id")
+
+    def settings(self) -> dict:
+        return {**DEFAULT_SETTINGS, **json.loads(self.meta("settings") or "{}")}
+
+    def update_settings(self, changes: dict) -> dict:
+        unknown = set(changes) - set(DEFAULT_SETTINGS)
+        if unknown:
+            raise ValueError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        with self.lock:
+            merged = {**self.settings(), **changes}
+            self.set_meta("settings", json.dumps(merged))
+            return merged
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # --- domains ---------------------------------------------------------------------------------------
+    def domains(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM domains ORDER BY is_initial DESC, name").fetchall()
+
+    def add_domain(self, name: str, default: bool = False) -> None:
+        name = name.strip().lower()
+        if not name or "." not in name or any(c.isspace() for c in name):
+            raise ValueError(f"'{name}' is not a domain name.")
+        with self.lock:
+            if default:
+                self.db.execute("UPDATE domains SET is_default=0")
+            self.db.execute("INSERT OR IGNORE INTO domains VALUES (?, 0, 0)", (name,))
+            if default:
+                self.db.execute("UPDATE domains SET is_default=1 WHERE name=?", (name,))
+
+    # --- app registrations --------------------------------------------------------------------------
+    def register_app(self, display_name: str, *, with_secret: bool, cert_pem: str | None = None,
+                     public_client: bool = False) -> tuple[sqlite3.Row, str | None]:
+        """Returns the app and its new secret (shown once; only a salted hash is kept)."""
+        secret = salt = digest = None
+        if with_secret:
+            secret = secrets.token_urlsafe(30)
+            salt = secrets.token_hex(8)
+            digest = _hash_secret(salt, secret)
+        app_id = str(uuid.uuid4())
+        with self.lock:
+            self.db.execute("INSERT INTO apps VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+                            (app_id, str(uuid.uuid4()), display_name, salt, digest, cert_pem,
+                             int(public_client)))
+            return self.app(app_id), secret
+
+    def add_certificate(self, app_id: str, cert_pem: str) -> None:
+        with self.lock:
+            self.db.execute("UPDATE apps SET cert_pem=? WHERE app_id=?", (cert_pem, app_id))
+
+    def app(self, app_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM apps WHERE app_id=?", (app_id,)).fetchone()
+
+    @staticmethod
+    def secret_matches(app: sqlite3.Row, secret: str) -> bool:
+        if not app["secret_hash"]:
+            return False
+        return hmac.compare_digest(app["secret_hash"], _hash_secret(app["secret_salt"], secret))
+
+    def ensure_extension_index(self, prop: str) -> None:
+        self.db.execute(f"CREATE INDEX IF NOT EXISTS {index_name(prop)} ON objects({ext_column(prop)})")
