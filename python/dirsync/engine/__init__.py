@@ -1,0 +1,1 @@
+"""The sync engine: scope, attribute flow, planning, the guard and the run (see run.py)."""

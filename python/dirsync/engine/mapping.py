@@ -1,0 +1,181 @@
+"""Attribute flow: an Active Directory object becomes the Microsoft Graph properties DirSync writes.
+
+Users
+    displayName ← displayName (else cn)        givenName ← givenName      surname ← sn
+    mail ← mail                                mailNickname ← mailNickname (else sAMAccountName)
+    userPrincipalName ← userPrincipalName (else sAMAccountName@initial domain), see the UPN rule
+    accountEnabled ← not userAccountControl bit 2 (ACCOUNTDISABLE)
+    jobTitle ← title     department ← department     companyName ← company
+    officeLocation ← physicalDeliveryOfficeName      streetAddress ← streetAddress   city ← l
+    state ← st           postalCode ← postalCode     country ← co
+    usageLocation ← msExchUsageLocation (else c, the two-letter country code)
+    businessPhones ← [telephoneNumber]  mobilePhone ← mobile  faxNumber ← facsimileTelephoneNumber
+    employeeId ← employeeID              onPremisesImmutableId ← the anchor, base64(objectGUID)
+    onPremisesExtensionAttributes ← extensionAttribute1..15
+    manager ← manager (a reference, written once both users are in the cloud)
+Groups (security groups only)
+    displayName ← displayName (else cn)   description ← description
+    mailNickname ← mailNickname (else sAMAccountName), cleaned to what Graph accepts
+    securityEnabled ← true, mailEnabled ← false; members ← member (nested groups included);
+    the anchor goes into the app's directory extension property (written by the connector).
+
+The UPN rule. Microsoft 365 accepts a userPrincipalName only in a domain the tenant has verified. As
+Entra Connect does, a UPN whose suffix is not verified (contoso.local, say) keeps its prefix and takes the
+tenant's initial domain (the *.onmicrosoft.com one): jane@contoso.local → jane@contoso.onmicrosoft.com.
+Once the suffix is verified, a full sync gives the user its real UPN (a change of verified domains makes
+the next run a full one).
+
+Not written, with the reason reported on every run that reads them: contacts (organizational contacts
+are read-only in Graph) and distribution or mail-enabled security groups (Graph can only create
+security and Microsoft 365 groups).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .ports import SourceObject
+
+# Bumped when the flow changes: the next run is then a full one that brings every object up to date.
+MAPPING_VERSION = "1"
+
+ACCOUNTDISABLE = 0x2
+GROUP_TYPE_SECURITY = 0x80000000
+
+SKIP_CONTACT = ("a contact: Microsoft Graph cannot create or change organizational contacts (they are "
+                "read-only); create it in Exchange Online instead")
+SKIP_DISTRIBUTION = ("a distribution group: Microsoft Graph can only create security and Microsoft 365 "
+                     "groups; create it in Exchange Online instead")
+SKIP_MAIL_SECURITY = ("a mail-enabled security group: Microsoft Graph cannot create or change mail-enabled "
+                      "security groups; manage it in Exchange Online instead")
+
+_USER_SIMPLE = {
+    "givenName": "givenname", "surname": "sn", "mail": "mail", "jobTitle": "title",
+    "department": "department", "companyName": "company", "officeLocation": "physicaldeliveryofficename",
+    "streetAddress": "streetaddress", "city": "l", "state": "st", "postalCode": "postalcode",
+    "country": "co", "mobilePhone": "mobile", "faxNumber": "facsimiletelephonenumber",
+    "employeeId": "employeeid",
+}
+# Graph's documented limit for user and group aliases; users may keep dots (jane.doe).
+_ALIAS_BAD_USER = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]")
+_ALIAS_BAD_GROUP = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]")
+_UPN_PREFIX = re.compile(r"^[A-Za-z0-9'.\-_!#^~]+$")
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What one AD object should be in the cloud."""
+
+    kind: str
+    properties: dict = field(default_factory=dict)
+    members: frozenset[str] | None = None
+    manager_dn: str | None = None  # "" when the user has no manager
+    skip_reason: str | None = None
+    error: tuple[str, str] | None = None  # (reason, fix) when the object cannot be written as it is
+
+
+def value_hash(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def initial_domain(verified_domains: list[str]) -> str:
+    """The tenant's initial domain: the *.onmicrosoft.com one (not *.mail.onmicrosoft.com)."""
+    for domain in verified_domains:
+        name = domain.lower()
+        if name.endswith(".onmicrosoft.com") and not name.endswith(".mail.onmicrosoft.com"):
+            return domain
+    return verified_domains[0] if verified_domains else ""
+
+
+def _text(obj: SourceObject, name: str) -> str | None:
+    value = obj.first(name)
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    value = str(value).strip()
+    return value or None
+
+
+def _int(obj: SourceObject, name: str) -> int:
+    try:
+        return int(str(obj.first(name, 0)).strip())
+    except ValueError:
+        return 0
+
+
+def _alias(value: str, bad: re.Pattern) -> str:
+    ascii_only = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return bad.sub("", ascii_only).strip(".")[:64]
+
+
+class Mapper:
+    def __init__(self, verified_domains: list[str]):
+        self.verified = {d.lower() for d in verified_domains}
+        self.initial = initial_domain(verified_domains)
+
+    def fingerprint(self) -> str:
+        return repr((MAPPING_VERSION, sorted(self.verified)))
+
+    def project(self, obj: SourceObject) -> Projection:
+        if obj.kind == "contact":
+            return Projection("contact", skip_reason=SKIP_CONTACT)
+        if obj.kind == "group":
+            return self._group(obj)
+        return self._user(obj)
+
+    def user_principal_name(self, obj: SourceObject) -> str:
+        upn = _text(obj, "userprincipalname") or f"{_text(obj, 'samaccountname') or ''}@{self.initial}"
+        prefix, _, suffix = upn.rpartition("@")
+        if suffix.lower() not in self.verified:
+            return f"{prefix}@{self.initial}"
+        return upn
+
+    def _user(self, obj: SourceObject) -> Projection:
+        sam = _text(obj, "samaccountname") or ""
+        upn = self.user_principal_name(obj)
+        props = {
+            "accountEnabled": not (_int(obj, "useraccountcontrol") & ACCOUNTDISABLE),
+            "displayName": _text(obj, "displayname") or _text(obj, "cn") or sam,
+            "mailNickname": _alias(_text(obj, "mailnickname") or sam, _ALIAS_BAD_USER) or None,
+            "userPrincipalName": upn,
+            "onPremisesImmutableId": obj.anchor,
+            **{prop: _text(obj, attr) for prop, attr in _USER_SIMPLE.items()},
+            "usageLocation": (_text(obj, "msexchusagelocation") or _text(obj, "c") or "").upper()[:2] or None,
+            "businessPhones": [p for p in [_text(obj, "telephonenumber")] if p],
+            "onPremisesExtensionAttributes": {
+                f"extensionAttribute{i}": _text(obj, f"extensionattribute{i}") for i in range(1, 16)},
+        }
+        error = None
+        prefix = upn.rpartition("@")[0]
+        if not _UPN_PREFIX.match(prefix):
+            error = (f"Its userPrincipalName '{upn}' has characters Microsoft 365 does not accept before the "
+                     "@ (allowed: letters A-Z, digits and ' . - _ ! # ^ ~).",
+                     "Change the user's UPN in Active Directory; the next sync writes it.")
+        elif not props["mailNickname"]:
+            error = ("It has no usable mail alias (mailNickname or sAMAccountName).",
+                     "Give the user a sAMAccountName or mailNickname in Active Directory.")
+        manager = _text(obj, "manager") or ""
+        return Projection("user", props, manager_dn=manager, error=error)
+
+    def _group(self, obj: SourceObject) -> Projection:
+        group_type = _int(obj, "grouptype") & 0xFFFFFFFF
+        if not group_type & GROUP_TYPE_SECURITY:
+            return Projection("group", skip_reason=SKIP_DISTRIBUTION)
+        if _text(obj, "mail") or obj.attrs.get("proxyaddresses"):
+            return Projection("group", skip_reason=SKIP_MAIL_SECURITY)
+        sam = _text(obj, "samaccountname") or _text(obj, "cn") or ""
+        alias = _alias(_text(obj, "mailnickname") or sam, _ALIAS_BAD_GROUP)
+        props = {
+            "displayName": _text(obj, "displayname") or _text(obj, "cn") or sam,
+            "description": _text(obj, "description"),
+            # An alias left empty by the cleaning still has to be unique: derive it from the anchor.
+            "mailNickname": alias or "group-" + value_hash(obj.anchor)[:12],
+            "securityEnabled": True,
+            "mailEnabled": False,
+        }
+        return Projection("group", props, members=frozenset(obj.members or ()))

@@ -1,0 +1,1 @@
+"""DirSync's memory between runs (see store.py)."""
