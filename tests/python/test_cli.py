@@ -4,12 +4,16 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import dirsync as package
 from dirsync import config
+
+SOURCE = str(Path(package.__file__).parent.parent)
 
 
 def dirsync(*args, home):
-    env = {**os.environ, "DIRSYNC_HOME": str(home), "COLUMNS": "200"}
+    env = {**os.environ, "DIRSYNC_HOME": str(home), "COLUMNS": "200", "PYTHONPATH": SOURCE}
     return subprocess.run([sys.executable, "-m", "dirsync.cli", *args], capture_output=True, text=True, env=env)
 
 
