@@ -1,0 +1,145 @@
+"""Connections to an Active Directory domain controller: LDAPS or StartTLS, certificates verified.
+
+A simple bind sends the password as it is, so this module only binds once TLS is up: there is no
+plain-text mode. Verification can be switched off explicitly (`verify=False`), and then every
+connection warns, so the choice stays visible in every run's log.
+
+Every failure becomes a typed DirSyncError naming the server and the fix; passwords never appear in
+messages (ldap3's own exception text can echo request fields, so it is not passed on verbatim).
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import Literal
+
+import ldap3
+from ldap3.core import exceptions as ldap_errors
+
+from .. import errors
+from ..events import Events
+
+Security = Literal["ldaps", "starttls"]
+DEFAULT_PORTS = {"ldaps": 636, "starttls": 389}
+
+
+@dataclass(frozen=True)
+class LdapSettings:
+    """Where the domain controller is and how to trust it.
+
+    ca_file: PEM file of the CA(s) that issued the DC's certificate; None means the system store.
+    verify: False skips certificate verification (a warning is emitted at every connection).
+    """
+
+    server: str
+    security: Security = "ldaps"
+    port: int | None = None
+    ca_file: str | None = None
+    verify: bool = True
+    timeout: int = 10  # seconds, for connecting and for each answer
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+    @property
+    def address(self) -> str:
+        return f"{self.server}:{self.effective_port}"
+
+
+def connect(settings: LdapSettings, user: str, password: str, events: Events | None = None) -> ldap3.Connection:
+    """A bound connection (simple bind inside TLS). `user` is a UPN, DOMAIN\\name or a DN."""
+    events = events or Events()
+    if settings.security not in DEFAULT_PORTS:
+        raise errors.InvalidArgumentError(
+            f"Connection security '{settings.security}' for {settings.server} is not allowed: a simple bind "
+            "without TLS would send the password in clear.",
+            fix="Use 'ldaps' (port 636) or 'starttls' (port 389).", target=settings.server)
+    if not settings.verify:
+        events.warning(f"Certificate verification is OFF for {settings.address}: anyone on the network path "
+                       "could impersonate the domain controller and read the service account password. "
+                       "Configure the CA file instead.")
+    conn = _open(settings, user, password)
+    try:
+        if settings.security == "starttls":
+            _start_tls(conn, settings)
+        _bind(conn, settings, user, password)
+    except BaseException:
+        conn.unbind()
+        raise
+    return conn
+
+
+def _tls(settings: LdapSettings) -> ldap3.Tls:
+    if not settings.verify:
+        return ldap3.Tls(validate=ssl.CERT_NONE)
+    return ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file,
+                     version=ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _open(settings: LdapSettings, user: str, password: str) -> ldap3.Connection:
+    server = ldap3.Server(settings.server, port=settings.effective_port,
+                          use_ssl=settings.security == "ldaps", tls=_tls(settings),
+                          get_info=ldap3.NONE, connect_timeout=settings.timeout)
+    # auto_range off: ldap3's automatic range follow-up drops the extended-DN control; the reader
+    # fetches ranges itself. raise_exceptions on so every failure reaches the mapping below.
+    conn = ldap3.Connection(server, user, password, authentication=ldap3.SIMPLE, auto_range=False, raise_exceptions=True, receive_timeout=int(settings.timeout),
+                            return_empty_attributes=False, read_only=False)
+    try:
+        conn.open()
+    except ldap_errors.LDAPException as exc:
+        raise _socket_error(exc, settings) from None
+    return conn
+
+
+def _start_tls(conn: ldap3.Connection, settings: LdapSettings) -> None:
+    try:
+        ok = conn.start_tls()
+    except ldap_errors.LDAPException as exc:
+        raise _socket_error(exc, settings) from None
+    if not ok:
+        raise errors.ServerUnreachableError(
+            f"The domain controller {settings.address} refused StartTLS.",
+            fix="Enable TLS on the domain controller (install a certificate) or use LDAPS on port 636.",
+            target=settings.server)
+
+
+def _bind(conn: ldap3.Connection, settings: LdapSettings, user: str, password: str) -> None:
+    if not password:
+        # An empty password makes a simple bind anonymous, which "succeeds" and then reads nothing.
+        raise errors.AuthenticationError(f"No password given for {user} on {settings.address}.",
+                                         fix="Give the account's password.", target=settings.server)
+    try:
+        conn.bind()
+    except ldap_errors.LDAPInvalidCredentialsResult:
+        raise errors.AuthenticationError(
+            f"The domain controller {settings.address} rejected the user name or password of {user}.",
+            fix="Check the account name (user@domain or DOMAIN\\user) and its password; the account must "
+                "be enabled and not locked out.", target=settings.server) from None
+    except ldap_errors.LDAPOperationResult as exc:
+        raise errors.AuthenticationError(
+            f"The domain controller {settings.address} refused the bind of {user}: {exc.description}.",
+            fix="Check the account and that the domain controller accepts simple binds over TLS.",
+            target=settings.server) from None
+    except ldap_errors.LDAPException as exc:
+        raise _socket_error(exc, settings) from None
+    finally:
+        conn.password = None  # not kept on the connection object once bound
+
+
+def _socket_error(exc: Exception, settings: LdapSettings) -> errors.DirSyncError:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text or isinstance(
+            exc, ldap_errors.LDAPCertificateError) or "doesn't match" in text:
+        detail = ("its certificate does not match the name " + settings.server
+                  if "match" in text and "verify failed" not in text else "its certificate is not trusted")
+        return errors.CertificateError(
+            f"The TLS connection to the domain controller {settings.address} failed: {detail}.",
+            fix="Set the CA file to the certificate authority that issued the DC's certificate, and "
+                "connect with a name (or IP) that the certificate lists.", target=settings.server)
+    return errors.ServerUnreachableError(
+        f"Cannot reach the domain controller {settings.address}.",
+        fix=f"Check the server name and port, that the domain controller is running and that "
+            f"{settings.security.upper()} (port {settings.effective_port}) is open through firewalls.",
+        target=settings.server)

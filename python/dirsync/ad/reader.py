@@ -1,0 +1,340 @@
+"""Reads users, groups and contacts from Active Directory: the engine's Source.
+
+Shape of what it yields (dirsync.engine.ports):
+  SourceObject.anchor  base64 of the objectGUID bytes.
+  SourceObject.attrs   lower-cased LDAP name -> list of str (bytes for thumbnailphoto); numbers stay
+                       the strings LDAP gives ("514"). manager and managedby hold the ANCHOR of the
+                       object they point to, not its DN. member is not in attrs: see members.
+  SourceObject.members for groups, the anchors of all direct members (read in ranges of 1,500, as AD
+                       hands out large memberships). They may name objects that are not imported
+                       (computers, critical system objects): the engine resolves what it knows.
+  Tombstone            an object deleted since the watermark (delta only).
+
+Never imported: critical system objects (krbtgt, Administrator, built-in groups…), the service
+account, computers, objects without cn, users without sAMAccountName.
+
+Watermark: an opaque JSON string {"v", "dc" (the DC's invocationId), "base", "usn" (highestCommittedUSN
+read *before* the import searched, so nothing written during the import is missed), "cookie" (base64
+DirSync cookie, or null when the account lacks the replication right)}. A watermark from another DC
+(invocationId differs) or another base DN makes the delta a full import.
+
+Memory: searches are paged (and DirSync batches are bounded by the server), one page at a time; only
+a group's own member list is held whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import ldap3
+from ldap3.core import exceptions as ldap_errors
+from ldap3.protocol.microsoft import dir_sync_control, extended_dn_control, show_deleted_control
+
+from .. import errors
+from ..engine.ports import ImportItem, SourceObject, Tombstone
+from ..events import Events
+from .connection import LdapSettings, connect
+
+SYNCED_ATTRIBUTES = (
+    "cn", "sAMAccountName", "userPrincipalName", "displayName", "givenName", "sn", "initials", "mail",
+    "mailNickname", "proxyAddresses", "userAccountControl", "title", "department", "company",
+    "physicalDeliveryOfficeName", "streetAddress", "l", "st", "postalCode", "c", "co", "countryCode",
+    "telephoneNumber", "homePhone", "mobile", "pager", "facsimileTelephoneNumber", "otherTelephone",
+    "info", "wWWHomePage", "thumbnailPhoto", "employeeID", "manager", "description", "groupType",
+    "managedBy", "objectClass", "isCriticalSystemObject", "msExchUsageLocation",
+    *(f"extensionAttribute{n}" for n in range(1, 16)),
+)
+MEMBER_RANGE = 1500  # AD's MaxValRange: how many values of one attribute a search returns
+# The first range is asked for explicitly: AD would cut plain "member" there anyway, and servers that
+# do not (Samba) then take the same path, so the range code is what runs everywhere.
+READ_ATTRIBUTES = (*SYNCED_ATTRIBUTES, "objectGUID", f"member;range=0-{MEMBER_RANGE - 1}")
+BINARY = {"thumbnailphoto", "objectguid"}
+LINKS = {"manager", "managedby"}  # DN-valued: given as anchors
+KINDS_FILTER = "(|(&(objectCategory=person)(objectClass=user))(objectClass=contact)(objectClass=group))"
+# Tombstones lose objectCategory, so changes and deletions are selected by objectClass alone.
+CHANGES_FILTER = "(|(objectClass=user)(objectClass=contact)(objectClass=group))"
+REPLICATING_DIRECTORY_CHANGES = "1131f6aa-9c07-11d1-f79f-00c04fc2dcd2"
+
+
+def extended_dn():
+    # In <GUID=…> form, member/manager values carry the anchor without a lookup per value.
+    return extended_dn_control(criticality=True, hex_format=False)
+
+
+def guid_anchor(guid_bytes: bytes) -> str:
+    return base64.b64encode(guid_bytes).decode("ascii")
+
+
+def split_extended_dn(value: bytes | str) -> tuple[str, str]:
+    """'<GUID=…>;<SID=…>;CN=x,…' -> (anchor, 'CN=x,…')."""
+    text = value.decode("utf-8") if isinstance(value, bytes) else value
+    anchor, rest = "", text
+    while rest.startswith("<"):
+        part, _, rest = rest.partition(">;") if ">;" in rest else rest.partition(">")
+        if part.upper().startswith("<GUID="):
+            anchor = guid_anchor(uuid.UUID(part[6:]).bytes_le)
+    return anchor, rest
+
+
+@dataclass(frozen=True)
+class DcInfo:
+    invocation_id: str
+    highest_usn: int
+
+
+@dataclass
+class Watermark:
+    dc: str
+    base: str
+    usn: int
+    cookie: str | None
+
+    def dump(self) -> str:
+        return json.dumps({"v": 1, "dc": self.dc, "base": self.base, "usn": self.usn, "cookie": self.cookie})
+
+    @classmethod
+    def load(cls, text: str) -> "Watermark":
+        try:
+            data = json.loads(text)
+            return cls(dc=data["dc"], base=data["base"], usn=int(data["usn"]), cookie=data.get("cookie"))
+        except (ValueError, KeyError, TypeError):
+            raise errors.InvalidArgumentError(
+                "The import watermark is not one DirSync wrote.",
+                fix="Run a full import (Start-OnlineCoexistenceSync -FullSync).") from None
+
+
+class ImportRunImpl:
+    """An ImportRun: iterate once; `watermark` is set when the iteration has finished."""
+
+    def __init__(self, mode: str, items: Callable[["ImportRunImpl"], Iterator[ImportItem]], conn: ldap3.Connection):
+        self.mode = mode
+        self.watermark: str | None = None
+        self.count = 0
+        self._items, self._conn = items, conn
+
+    def __iter__(self) -> Iterator[ImportItem]:
+        try:
+            for item in self._items(self):
+                self.count += 1
+                yield item
+        finally:
+            self._conn.unbind()
+
+
+class ActiveDirectorySource:
+    """dirsync.engine.ports.Source over LDAP. Connects at each import (full_import / delta_import
+    raise connection errors at once; iteration streams)."""
+
+    def __init__(self, settings: LdapSettings, user: str, password: str, *, base_dn: str | None = None,
+                 service_account: str = "MSOL_AD_SYNC", events: Events | None = None, page_size: int = 500):
+        self.settings, self._user, self._password = settings, user, password
+        self.base_dn, self.service_account = base_dn, service_account
+        self.events = events or Events()
+        self.page_size = page_size
+
+    # --- the two imports ---------------------------------------------------------------------------
+
+    def full_import(self) -> ImportRunImpl:
+        conn = self._connect()
+        info = dc_info(conn)
+        cookie = self._initial_cookie(conn)
+        self.events.verbose(f"Full import from {self.settings.address} ({self.base_dn}).")
+
+        def items(run: ImportRunImpl) -> Iterator[ImportItem]:
+            yield from self._objects(conn, self._paged(conn, self.base_dn, KINDS_FILTER, READ_ATTRIBUTES))
+            run.watermark = Watermark(info.invocation_id, self.base_dn, info.highest_usn, cookie).dump()
+
+        return ImportRunImpl("full", items, conn)
+
+    def delta_import(self, watermark: str) -> ImportRunImpl:
+        mark = Watermark.load(watermark)
+        conn = self._connect()
+        info = dc_info(conn)
+        if mark.dc != info.invocation_id or mark.base != self.base_dn:
+            conn.unbind()
+            self.events.warning(f"The last import read another domain controller or base than "
+                                f"{self.settings.address} ({self.base_dn}): running a full import.")
+            return self.full_import()
+        if mark.cookie:
+            try:
+                first = dirsync_page(conn, self.base_dn, base64.b64decode(mark.cookie))
+            except errors.PermissionDeniedError as exc:
+                self.events.warning(f"{exc.message} Falling back to uSNChanged polling. {exc.fix}")
+            else:
+                return ImportRunImpl("dirsync", lambda run: self._dirsync_items(run, conn, info, first), conn)
+        return ImportRunImpl("usn", lambda run: self._usn_items(run, conn, info, mark), conn)
+
+    # --- DirSync -----------------------------------------------------------------------------------
+
+    def _initial_cookie(self, conn: ldap3.Connection) -> str | None:
+        """A DirSync cookie for "now", taken before the full search so later changes are not missed.
+        The filter matches nothing: only the cookie is wanted."""
+        try:
+            page = dirsync_page(conn, self.base_dn, None, search_filter="(objectGUID=\\00)")
+            while page.more:
+                page = dirsync_page(conn, self.base_dn, page.cookie, search_filter="(objectGUID=\\00)")
+        except errors.PermissionDeniedError as exc:
+            self.events.warning(f"{exc.message} Deltas will use uSNChanged polling. {exc.fix}")
+            return None
+        return base64.b64encode(page.cookie).decode("ascii")
+
+    def _dirsync_items(self, run, conn, info: DcInfo, page: "DirSyncPage") -> Iterator[ImportItem]:
+        seen: set[str] = set()  # an object changed twice in one delta is read once
+        while True:
+            for entry in page.entries:
+                raw = entry["raw_attributes"]
+                anchor = guid_anchor(raw["objectGUID"][0])
+                classes = {v.decode().lower() for v in raw.get("objectClass", [])}
+                if raw.get("isDeleted", [b""])[0].upper() == b"TRUE":
+                    if "computer" not in classes:
+                        yield Tombstone(anchor=anchor, dn=entry["dn"])
+                elif anchor not in seen:
+                    seen.add(anchor)
+                    yield from self._objects(conn, self._read_by_anchor(conn, anchor))
+            if not page.more:
+                break
+            page = dirsync_page(conn, self.base_dn, page.cookie)
+        run.watermark = Watermark(info.invocation_id, self.base_dn, info.highest_usn,
+                                  base64.b64encode(page.cookie).decode("ascii")).dump()
+
+    def _read_by_anchor(self, conn, anchor: str) -> list[dict]:
+        """The whole current object (DirSync gives only what changed)."""
+        guid = uuid.UUID(bytes_le=base64.b64decode(anchor))
+        try:
+            conn.search(f"<GUID={guid}>", KINDS_FILTER, ldap3.BASE, attributes=list(READ_ATTRIBUTES),
+                        controls=[extended_dn()])
+        except ldap_errors.LDAPNoSuchObjectResult:
+            return []  # deleted since: the next delta reports the deletion
+        return [e for e in conn.response if e["type"] == "searchResEntry"]
+
+    # --- uSNChanged --------------------------------------------------------------------------------
+
+    def _usn_items(self, run, conn, info: DcInfo, mark: Watermark) -> Iterator[ImportItem]:
+        # Bounded above by the USN read before searching: writes during the search wait for the next run.
+        window = f"(uSNChanged>={mark.usn + 1})(uSNChanged<={info.highest_usn})"
+        yield from self._objects(conn, self._paged(conn, self.base_dn, f"(&{KINDS_FILTER}{window})",
+                                                   READ_ATTRIBUTES))
+        deleted = f"(&(isDeleted=TRUE){window}{CHANGES_FILTER}(!(objectClass=computer)))"
+        for entry in self._paged(conn, f"CN=Deleted Objects,{self.base_dn}", deleted, ["objectGUID"],
+                                 show_deleted=True):
+            yield Tombstone(anchor=guid_anchor(entry["raw_attributes"]["objectGUID"][0]),
+                            dn=split_extended_dn(entry["dn"])[1])
+        run.watermark = Watermark(info.invocation_id, self.base_dn, info.highest_usn, mark.cookie).dump()
+
+    # --- shared ------------------------------------------------------------------------------------
+
+    def _connect(self) -> ldap3.Connection:
+        conn = connect(self.settings, self._user, self._password, self.events)
+        if self.base_dn is None:
+            conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["defaultNamingContext"])
+            self.base_dn = conn.response[0]["raw_attributes"]["defaultNamingContext"][0].decode()
+        return conn
+
+    def _paged(self, conn, base: str, search_filter: str, attributes, show_deleted: bool = False) -> Iterator[dict]:
+        controls = [extended_dn()] + ([show_deleted_control(criticality=True)] if show_deleted else [])
+        cookie = None
+        while True:
+            conn.search(base, search_filter, ldap3.SUBTREE, attributes=list(attributes), controls=controls,
+                        paged_size=self.page_size, paged_cookie=cookie)
+            page = [e for e in conn.response if e["type"] == "searchResEntry"]
+            cookie = conn.result["controls"]["1.2.840.113556.1.4.319"]["value"]["cookie"]
+            yield from page
+            if not cookie:
+                return
+
+    def _objects(self, conn, entries) -> Iterator[SourceObject]:
+        for entry in entries:
+            self.events.check_cancelled()
+            obj = self._to_object(conn, entry)
+            if obj is not None:
+                yield obj
+
+    def _to_object(self, conn, entry: dict) -> SourceObject | None:
+        anchor, dn = split_extended_dn(entry["dn"])
+        attrs: dict[str, list] = {}
+        member_keys = []
+        for name, values in entry["raw_attributes"].items():
+            key = name.lower()
+            if key.startswith("member"):
+                member_keys.append(name)
+            elif key in LINKS:
+                attrs[key] = [split_extended_dn(v)[0] for v in values]
+            elif key != "objectguid" and values:
+                attrs[key] = list(values) if key in BINARY else [v.decode("utf-8") for v in values]
+        classes = {c.lower() for c in attrs.get("objectclass", [])}
+        kind = "contact" if "contact" in classes else "group" if "group" in classes else "user"
+        if self._never_sync(kind, attrs):
+            return None
+        members = None
+        if kind == "group":
+            members = frozenset(self._members(conn, anchor, entry["raw_attributes"], member_keys))
+        return SourceObject(anchor=anchor, kind=kind, dn=dn, attrs=attrs, members=members)
+
+    def _never_sync(self, kind: str, attrs: dict) -> bool:
+        if attrs.get("iscriticalsystemobject", ["FALSE"])[0].upper() == "TRUE" or not attrs.get("cn"):
+            return True
+        if kind != "user":
+            return False
+        sam = attrs.get("samaccountname", [""])[0].lower()
+        return not sam or sam in ("krbtgt", self.service_account.lower())
+
+    def _members(self, conn, anchor: str, raw: dict, keys: list[str]) -> Iterator[str]:
+        """All member anchors, following "member;range=0-1499" with further range searches."""
+        while keys:
+            key = keys[0]
+            for value in raw[key]:
+                yield split_extended_dn(value)[0]
+            _, _, span = key.partition(";range=")
+            if not span or span.endswith("*"):
+                return
+            start = int(span.split("-")[1]) + 1
+            conn.search(f"<GUID={uuid.UUID(bytes_le=base64.b64decode(anchor))}>", "(objectClass=*)", ldap3.BASE,
+                        attributes=[f"member;range={start}-*"], controls=[extended_dn()])
+            raw = conn.response[0]["raw_attributes"]
+            keys = [k for k in raw if k.lower().startswith("member")]
+
+
+# --- DC facts and the DirSync control ----------------------------------------------------------------
+
+def dc_info(conn: ldap3.Connection) -> DcInfo:
+    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["highestCommittedUSN", "dsServiceName"])
+    root = conn.response[0]["raw_attributes"]
+    usn = int(root["highestCommittedUSN"][0])
+    conn.search(root["dsServiceName"][0].decode(), "(objectClass=*)", ldap3.BASE, attributes=["invocationId"])
+    invocation = uuid.UUID(bytes_le=conn.response[0]["raw_attributes"]["invocationId"][0])
+    return DcInfo(invocation_id=str(invocation), highest_usn=usn)
+
+
+@dataclass
+class DirSyncPage:
+    entries: list[dict]
+    more: bool
+    cookie: bytes
+
+
+def dirsync_page(conn: ldap3.Connection, base: str, cookie: bytes | None,
+                 search_filter: str = CHANGES_FILTER) -> DirSyncPage:
+    """One DirSync batch. Raises PermissionDeniedError when the account lacks Replicating Directory
+    Changes on `base`."""
+    control = dir_sync_control(criticality=True, object_security=False, ancestors_first=True,
+                               public_data_only=False, incremental_values=True,
+                               max_length=1024 * 1024, cookie=cookie)
+    try:
+        conn.search(base, search_filter, ldap3.SUBTREE,
+                    attributes=["objectGUID", "isDeleted", "objectClass", *SYNCED_ATTRIBUTES, "member"],
+                    controls=[control])
+    except (ldap_errors.LDAPInsufficientAccessRightsResult, ldap_errors.LDAPUnwillingToPerformResult,
+            ldap_errors.LDAPStrongerAuthRequiredResult):
+        raise errors.PermissionDeniedError(
+            f"The account {conn.user} may not read changes with DirSync on {base} at "
+            f"{conn.server.host}:{conn.server.port}: it lacks the right Replicating Directory Changes.",
+            fix="Run the configuration wizard again (it grants the right to MSOL_AD_SYNC), or grant "
+                f"'Replicating Directory Changes' ({REPLICATING_DIRECTORY_CHANGES}) on {base}.",
+            target=conn.server.host) from None
+    value = conn.result["controls"]["1.2.840.113556.1.4.841"]["value"]
+    return DirSyncPage([e for e in conn.response if e["type"] == "searchResEntry"],
+                       bool(value["more_results"]), value["cookie"])
