@@ -9,6 +9,9 @@
     FormatsToProcess     = @('DirSync.Format.ps1xml')
     FunctionsToExport    = @(
         'Get-CoexistenceConfiguration'
+        'Set-CoexistenceConfiguration'
+        'Get-PreventAccidentalDeletes'
+        'Set-PreventAccidentalDeletes'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

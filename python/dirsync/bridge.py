@@ -29,6 +29,7 @@ from .events import Cancelled, Events
 
 COMMANDS = {
     "get-configuration": "dirsync.config:describe",
+    "set-configuration": "dirsync.config:change",
     "get-environment": "dirsync.bridge:environment",
 }
 

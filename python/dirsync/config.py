@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .errors import ConfigurationError, NotConfiguredError
+from .errors import ConfigurationError, InvalidArgumentError, NotConfiguredError
 from .events import Events
 
 CONFIG_FILE_NAME = "dirsync.json"
@@ -162,50 +162,46 @@ def _matches(tp, value) -> bool:
 
 
 class _Reader:
-    """Builds the dataclasses from parsed JSON, reporting the first problem with its line."""
+    """Builds the dataclasses from parsed JSON, reporting the first problem. Reading a file, the
+    problem names the file and line; checking a change (path None), it names the setting only."""
 
     def __init__(self, path: Path | None, text: str):
         self.path, self.text = path, text
 
-    def where(self, key: str) -> str:
-        place = f"in {self.path}" if self.path else "in the configuration"
+    def fail(self, message: str, key: str, fix: str = ""):
+        if self.path is None:
+            raise InvalidArgumentError(message, fix=fix or "Nothing was changed; give a valid value.")
+        place = str(self.path)
         match = re.search(r'"%s"\s*:' % re.escape(key), self.text)
         if match:
             place += f", line {self.text.count(chr(10), 0, match.start()) + 1}"
-        return place
+        raise ConfigurationError(
+            f"{message.rstrip('.')} ({place}).",
+            fix=fix or "Correct the value in the file, or set it with Set-CoexistenceConfiguration.",
+            target=str(self.path))
 
     def build(self, cls, data, prefix: str = ""):
         if not isinstance(data, dict):
-            raise ConfigurationError(
-                f"The setting '{prefix or 'the configuration'}' {self.where(prefix.split('.')[-1])} must be "
-                "an object ({ … }).", fix="Correct the file, or run Set-CoexistenceConfiguration.",
-                target=str(self.path or ""))
+            self.fail(f"The setting '{prefix or 'configuration'}' must be an object ({{ … }}).",
+                      prefix.split(".")[-1])
         hints = typing.get_type_hints(cls)
         fields = {camel(f.name): f for f in dataclasses.fields(cls)}
         values = {}
         for key, value in data.items():
             name = f"{prefix}.{key}" if prefix else key
             if key not in fields:
-                raise ConfigurationError(
-                    f"Unknown setting '{name}' {self.where(key)}.",
-                    fix=f"Remove it or correct its spelling; the settings here are: {', '.join(fields)}.",
-                    target=str(self.path or ""))
+                self.fail(f"Unknown setting '{name}'.", key,
+                          f"Remove it or correct its spelling; the settings here are: {', '.join(fields)}.")
             f = fields[key]
             tp = hints[f.name]
             if dataclasses.is_dataclass(tp):
                 values[f.name] = self.build(tp, value, name)
                 continue
             if not _matches(tp, value):
-                raise ConfigurationError(
-                    f"The setting '{name}' {self.where(key)} is {json.dumps(value)}, but it must be "
-                    f"{_type_name(tp)}.", fix="Correct the value in the file, or set it with "
-                    "Set-CoexistenceConfiguration.", target=str(self.path or ""))
+                self.fail(f"The setting '{name}' is {json.dumps(value)}, but it must be {_type_name(tp)}.", key)
             problem = f.metadata.get("check", lambda v: None)(value)
             if problem:
-                raise ConfigurationError(
-                    f"The setting '{name}' {self.where(key)} {problem}.",
-                    fix="Correct the value in the file, or set it with Set-CoexistenceConfiguration.",
-                    target=str(self.path or ""))
+                self.fail(f"The setting '{name}' {problem}.", key)
             values[f.name] = value
         return cls(**values)
 
@@ -223,7 +219,7 @@ def parse(text: str, path: Path | None = None) -> Configuration:
 
 
 def from_dict(data: dict) -> Configuration:
-    return _Reader(None, json.dumps(data, indent=2)).build(Configuration, data)
+    return _Reader(None, "").build(Configuration, data)
 
 
 def load(folder: Path | None = None) -> Configuration:
@@ -258,6 +254,16 @@ def save(configuration: Configuration, folder: Path | None = None) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def change(changes: dict, home: str | None = None, events: Events | None = None) -> dict:
+    """Set-CoexistenceConfiguration, Set-PreventAccidentalDeletes, `dirsync config set`: apply
+    `changes` (camelCase sections) to the saved configuration, validated as a whole; an invalid
+    change leaves the file as it was."""
+    folder = Path(home) if home else None
+    changed = update(load(folder), changes)
+    (events or Events()).verbose(f"Saving the configuration to {save(changed, folder)}")
+    return describe(home)
 
 
 def update(configuration: Configuration, changes: dict) -> Configuration:

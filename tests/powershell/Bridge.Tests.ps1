@@ -77,7 +77,7 @@ Describe 'Errors from the core' {
     It 'reports <Case> naming the file, the key or line, and the fix, and leaves the file untouched' -ForEach @(
         @{ Case = 'broken syntax'; Text = "{`n  `"sync`": {`n    `"intervalMinutes`": 60,,`n  }`n}"; Expect = 'line 3.*not valid JSON' }
         @{ Case = 'an unknown key'; Text = "{`n  `"sync`": {`n    `"intervalMinute`": 60`n  }`n}"; Expect = "Unknown setting 'sync.intervalMinute'.*line 3.*intervalMinutes" }
-        @{ Case = 'a wrong type'; Text = "{`n  `"preventAccidentalDeletes`": {`n    `"enabled`": `"yes`"`n  }`n}"; Expect = "'preventAccidentalDeletes.enabled'.*line 3.*must be true or false" }
+        @{ Case = 'a wrong type'; Text = "{`n  `"preventAccidentalDeletes`": {`n    `"enabled`": `"yes`"`n  }`n}"; Expect = "'preventAccidentalDeletes.enabled'.*must be true or false.*line 3" }
     ) {
         Write-DirSyncConfig $Text
         $path = Join-Path $Home0 'dirsync.json'

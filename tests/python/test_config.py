@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from dirsync import config
-from dirsync.errors import ConfigurationError, NotConfiguredError
+from dirsync.errors import ConfigurationError, InvalidArgumentError, NotConfiguredError
 
 
 def write(home, text):
@@ -36,8 +36,8 @@ def test_no_configuration_tells_to_run_the_wizard(tmp_path):
 @pytest.mark.parametrize("text, expected", [
     ('{\n  "sync": {\n    "intervalMinutes": 60,\n  }\n}', r"line 4.*not valid JSON"),
     ('{\n  "sync": {\n    "intervalMinute": 60\n  }\n}', r"Unknown setting 'sync.intervalMinute'.*line 3"),
-    ('{\n  "sync": {\n    "intervalMinutes": "60"\n  }\n}', r"'sync.intervalMinutes'.*line 3.*whole number"),
-    ('{\n  "sync": {\n    "intervalMinutes": 5\n  }\n}', r"'sync.intervalMinutes'.*line 3.*between 30 and"),
+    ('{\n  "sync": {\n    "intervalMinutes": "60"\n  }\n}', r"'sync.intervalMinutes'.*whole number.*line 3"),
+    ('{\n  "sync": {\n    "intervalMinutes": 5\n  }\n}', r"'sync.intervalMinutes'.*between 30 and.*line 3"),
     ('{"sync": {"includeOUs": ["Staff"]}}', r"'Staff' is not a distinguished name"),
     ('{"activeDirectory": {"transport": "plain"}}', r"'activeDirectory.transport'.*'ldaps' or 'starttls'"),
     ('{"sync": {"exclusionAttribute": "NoSync"}}', r"'attribute=value'"),
@@ -72,12 +72,21 @@ def test_save_round_trips_and_is_private(tmp_path):
     assert json.loads(path.read_text())["sync"]["includeOUs"] == ["OU=Staff,DC=contoso,DC=com"]
 
 
-def test_invalid_update_changes_nothing(tmp_path):
+def test_an_invalid_change_names_the_setting_and_changes_nothing(tmp_path):
     path = config.save(config.Configuration(), tmp_path)
     before = path.read_bytes()
-    with pytest.raises(ConfigurationError):
-        config.save(config.update(config.load(tmp_path), {"sync": {"intervalMinutes": 0}}), tmp_path)
+    with pytest.raises(InvalidArgumentError) as caught:
+        config.change({"preventAccidentalDeletes": {"objectDeletionThreshold": 0}}, str(tmp_path))
+    assert "'preventAccidentalDeletes.objectDeletionThreshold' must be between 1 and" in caught.value.message
+    assert "Nothing was changed" in caught.value.fix
     assert path.read_bytes() == before
+
+
+def test_a_change_is_saved_and_shown(tmp_path):
+    config.save(config.Configuration(), tmp_path)
+    shown = config.change({"sync": {"stagingMode": True}}, str(tmp_path))
+    assert shown["sync"]["stagingMode"] is True
+    assert config.load(tmp_path).sync.staging_mode
 
 
 def test_a_save_that_fails_half_way_keeps_the_good_file(tmp_path, monkeypatch):

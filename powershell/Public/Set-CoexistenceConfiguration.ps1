@@ -1,0 +1,87 @@
+function Set-CoexistenceConfiguration {
+    <#
+    .SYNOPSIS
+    Changes DirSync's synchronization settings.
+
+    .DESCRIPTION
+    Changes the settings of the next synchronization runs: which organizational units are in scope, the
+    attribute that excludes an object, staging mode, soft matching, the proxy to Microsoft 365 and the
+    Exchange hybrid flag. Only the parameters you give change. Every value is checked before anything is
+    saved: an invalid one is reported by name and the configuration stays as it was.
+
+    The interval is set with Set-CoexistenceSyncSchedule, accidental-delete protection with
+    Set-PreventAccidentalDeletes, the directory and tenant connections with
+    Start-CoexistenceConfigurationWizard.
+
+    .PARAMETER IncludeOUs
+    Distinguished names of the organizational units to synchronize. Empty: the whole domain.
+
+    .PARAMETER ExcludeOUs
+    Distinguished names of organizational units never to synchronize, even inside an included one.
+
+    .PARAMETER ExclusionAttribute
+    'attribute=value': an object with this value is not synchronized (default extensionAttribute15=NoSync).
+    An empty string turns the exclusion off.
+
+    .PARAMETER StagingMode
+    $true: import and plan as usual but write nothing to Microsoft 365 (a live preview).
+
+    .PARAMETER SoftMatch
+    $true: adopt an existing cloud user with the same user principal name and no immutable ID.
+
+    .PARAMETER Proxy
+    The HTTPS proxy for Microsoft 365, such as http://proxy.contoso.com:8080. An empty string: none.
+
+    .PARAMETER ExchangeHybrid
+    Records whether the Exchange hybrid deployment is in use.
+
+    .PARAMETER PassThru
+    Returns the configuration after the change.
+
+    .EXAMPLE
+    Set-CoexistenceConfiguration -IncludeOUs 'OU=Staff,DC=contoso,DC=com' -ExcludeOUs 'OU=Leavers,OU=Staff,DC=contoso,DC=com'
+
+    Synchronizes only the Staff OU, without its Leavers OU.
+
+    .EXAMPLE
+    Set-CoexistenceConfiguration -StagingMode $true -WhatIf
+
+    Shows what would change, and changes nothing.
+
+    .OUTPUTS
+    DirSync.CoexistenceConfiguration, with -PassThru.
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [OutputType('DirSync.CoexistenceConfiguration')]
+    param(
+        [AllowEmptyCollection()] [string[]]$IncludeOUs,
+        [AllowEmptyCollection()] [string[]]$ExcludeOUs,
+        [AllowEmptyString()] [string]$ExclusionAttribute,
+        [bool]$StagingMode,
+        [bool]$SoftMatch,
+        [AllowEmptyString()] [string]$Proxy,
+        [bool]$ExchangeHybrid,
+        [switch]$PassThru
+    )
+    $sync = @{}
+    switch ($PSBoundParameters.Keys) {
+        'IncludeOUs' { $sync.includeOUs = @($IncludeOUs) }
+        'ExcludeOUs' { $sync.excludeOUs = @($ExcludeOUs) }
+        'ExclusionAttribute' { $sync.exclusionAttribute = $ExclusionAttribute }
+        'StagingMode' { $sync.stagingMode = $StagingMode }
+        'SoftMatch' { $sync.softMatch = $SoftMatch }
+    }
+    $changes = @{}
+    if ($sync.Count) { $changes.sync = $sync }
+    if ($PSBoundParameters.ContainsKey('Proxy')) { $changes.tenant = @{ proxy = if ($Proxy) { $Proxy } else { $null } } }
+    if ($PSBoundParameters.ContainsKey('ExchangeHybrid')) { $changes.exchangeHybrid = $ExchangeHybrid }
+    if (-not $changes.Count) {
+        Write-Warning 'No setting was given, so nothing changed. See Get-Help Set-CoexistenceConfiguration -Parameter *.'
+        return
+    }
+    $description = ($changes.GetEnumerator() | ForEach-Object { "$($_.Key): $(ConvertTo-Json $_.Value -Compress -Depth 5)" }) -join '; '
+    if ($PSCmdlet.ShouldProcess('DirSync configuration', "Set $description")) {
+        $result = Invoke-DirSyncCore -Command 'set-configuration' -Arguments @{ changes = $changes } -Cmdlet $PSCmdlet
+        if ($PassThru) { Add-DirSyncTypeName (ConvertTo-PascalCase $result) 'DirSync.CoexistenceConfiguration' }
+    }
+}
