@@ -153,9 +153,9 @@ class Identity:
         sha1_hex, sha256_b64 = thumbprints(cert)
         sha1_b64 = jws.b64url(bytes.fromhex(sha1_hex))
         alg = header.get("alg")
-        # RS256 names the certificate by x5t (SHA-1), PS256 by x5t#S256 (SHA-256).
-        known = ((alg == "RS256" and header.get("x5t") == sha1_b64)
-                 or (alg == "PS256" and header.get("x5t#S256") == sha256_b64))
+        # RS256 names the certificate by x5t (SHA-1), PS256 by x5t#S256 (SHA-256); MSAL pads its base64url.
+        known = ((alg == "RS256" and str(header.get("x5t", "")).rstrip("=") == sha1_b64)
+                 or (alg == "PS256" and str(header.get("x5t#S256", "")).rstrip("=") == sha256_b64))
         if not known:
             raise TokenError(401, "invalid_client", 700027, "The certificate with identifier used to sign the "
                              "client assertion is not registered on application.")
@@ -246,11 +246,15 @@ class Identity:
             del self._device[form["device_code"]]
         admin = f"admin@{next(d['name'] for d in self.store.domains() if d['is_initial'])}"
         scopes = [s for s in flow["scope"].split() if s not in ("openid", "profile", "offline_access")]
-        audience = self._resource(scopes[0]) if scopes else GRAPH_RESOURCE
+        # Delegated scopes name {resource}/{permission}; /.default asks for what the app was granted.
+        resource = scopes[0].rsplit("/", 1)[0] if scopes else GRAPH_RESOURCE
+        audience = self._resource(f"{resource}/.default")
+        permissions = [s.rsplit("/", 1)[-1] for s in scopes if not s.endswith("/.default")] or APP_ROLES
         return self._issue(audience, {"appid": flow["client_id"], "azp": flow["client_id"], "idtyp": "user",
                                       "upn": admin, "preferred_username": admin, "name": "Administrator",
                                       "oid": self.store.tenant_id, "sub": self.store.tenant_id,
-                                      "scp": " ".join(APP_ROLES), "wids": ["62e90394-69f5-4237-9190-012177145e10"]})
+                                      "scp": " ".join(permissions),
+                                      "wids": ["62e90394-69f5-4237-9190-012177145e10"]})  # Global Administrator
 
     # --- validating tokens Graph receives ------------------------------------------------------------
     def validate(self, authorization: str | None) -> dict:

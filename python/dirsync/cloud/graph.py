@@ -1,0 +1,284 @@
+"""Microsoft Graph over HTTP: one pooled session, $batch packing, paging, and ONE retry policy.
+
+The policy (https://learn.microsoft.com/graph/throttling#best-practices-to-handle-throttling):
+- 429: wait what Retry-After says (seconds, possibly fractional), for the whole request or per $batch part;
+- 500/502/503/504 and connection errors: exponential backoff with full jitter (Retry-After wins if sent);
+- 401 with an expired token: one fresh token, then the request again;
+- any other 4xx: returned at once, never retried: sending it again cannot change the answer;
+- a bounded number of attempts, then GraphUnavailableError (for a $batch part: its last answer).
+A write-rate governor keeps DirSync under the documented write quota of its app+tenant pair
+(https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits) so that it does
+not have to bounce off 429s.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..errors import CertificateError, CloudError
+from ..events import Events
+from .auth import TokenProvider
+
+WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+RETRYABLE = {500, 502, 503, 504}
+BATCH_LIMIT = 20  # https://learn.microsoft.com/graph/json-batching
+DOCUMENTED_WRITE_QUOTA = (3000, 150.0)  # writes per 2 min 30 s per app+tenant pair
+
+
+class GraphUnavailableError(CloudError):
+    """Graph kept throttling or failing after every allowed attempt."""
+
+    error_id = "DirSync.CloudUnavailable"
+    category = "ResourceUnavailable"
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 8
+    base_delay: float = 0.5     # seconds; backoff is random(0, min(max_delay, base * 2**attempt))
+    max_delay: float = 30.0
+    timeout: tuple[float, float] = (10.0, 120.0)  # connect, read
+
+
+@dataclass
+class GraphStats:
+    """What it took: every HTTP request sent (a $batch counts once) and every second spent waiting."""
+
+    requests: int = 0
+    batch_parts: int = 0
+    retries: int = 0
+    throttled: int = 0          # 429s received, for requests and $batch parts
+    server_errors: int = 0      # 5xx received, for requests and $batch parts
+    connection_errors: int = 0
+    wait_seconds: float = 0.0   # Retry-After and backoff
+    governor_seconds: float = 0.0  # held back by the write-rate governor
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **amounts) -> None:
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()
+                if not k.startswith("_")}
+
+
+class WriteGovernor:
+    """A sliding window that lets at most `headroom` x the quota's writes through per window."""
+
+    def __init__(self, limit: int, seconds: float, headroom: float = 0.9, sleep=time.sleep):
+        self.capacity = max(1, int(limit * headroom))
+        self.seconds = seconds
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._sleep = sleep
+
+    def acquire(self, writes: int) -> float:
+        """Blocks until `writes` more fit in the window; returns the seconds it waited."""
+        writes = min(writes, self.capacity)
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._sent and self._sent[0] <= now - self.seconds:
+                    self._sent.popleft()
+                if len(self._sent) + writes <= self.capacity:
+                    self._sent.extend([now] * writes)
+                    return waited
+                delay = self._sent[len(self._sent) + writes - self.capacity - 1] + self.seconds - now
+            self._sleep(delay)
+            waited += delay
+
+
+def make_session(settings, pool_size: int = 8) -> requests.Session:
+    session = requests.Session()
+    # Only DirSync's settings decide trust and proxy: with trust_env, REQUESTS_CA_BUNDLE would override
+    # the tenant's CA file (psf/requests#3829) and environment proxies would apply silently.
+    session.trust_env = False
+    session.verify = settings.ca_file or True
+    if settings.proxy:
+        session.proxies = {"https": settings.proxy, "http": settings.proxy}
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    return session
+
+
+def retry_after(headers) -> float | None:
+    value = headers.get("Retry-After") if headers else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: not sent by Graph; fall back to backoff
+
+
+def error_of(body) -> tuple[str, str]:
+    """Graph's error code and message from a response body (https://learn.microsoft.com/graph/errors)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code") or ""), str(error.get("message") or "")
+    return "", ""
+
+
+class GraphClient:
+    def __init__(self, settings, credential: str, *, policy: RetryPolicy | None = None,
+                 write_quota: tuple[int, float] = DOCUMENTED_WRITE_QUOTA, events: Events | None = None,
+                 sleep=time.sleep):
+        self.root = settings.graph_endpoint.rstrip("/")
+        self.base = f"{self.root}/v1.0"
+        self.policy = policy or RetryPolicy()
+        self.events = events or Events()
+        self.stats = GraphStats()
+        self.session = make_session(settings)
+        self._sleep = sleep
+        self.governor = WriteGovernor(*write_quota, sleep=sleep)
+        self.auth = TokenProvider(settings, credential, self.session)
+        self._token = self.auth.token()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- waiting -----------------------------------------------------------------------------------------
+    def _backoff(self, attempt: int) -> float:
+        return random.uniform(0, min(self.policy.max_delay, self.policy.base_delay * 2 ** attempt))
+
+    def _wait(self, seconds: float, why: str) -> None:
+        if seconds > 0:
+            self.events.verbose(f"Microsoft Graph: {why}; waiting {seconds:.2f} s.")
+            self._sleep(seconds)
+            self.stats.add(wait_seconds=seconds)
+
+    def _govern(self, writes: int) -> None:
+        if writes:
+            self.stats.add(governor_seconds=self.governor.acquire(writes))
+
+    # --- one request with the retry policy ---------------------------------------------------------------
+    def request(self, method: str, url: str, *, json=None, headers: dict | None = None,
+                params: dict | None = None, governed: bool = True) -> requests.Response:
+        """Sends with retries; returns the final response (2xx or a 4xx to act on). `url` is relative to
+        /v1.0 or absolute (an @odata.nextLink, followed as is)."""
+        full = url if url.startswith("https://") else f"{self.base}/{url.lstrip('/')}"
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            if governed and method in WRITE_METHODS:
+                self._govern(1)
+            self.stats.add(requests=1)
+            try:
+                response = self.session.request(method, full, json=json, params=params, timeout=self.policy.timeout,
+                                                headers={"Authorization": f"Bearer {self._token}", **(headers or {})})
+            except requests.exceptions.SSLError as exc:
+                raise CertificateError(f"The certificate of {self.root} is not trusted.",
+                                       fix="Set tenant.ca_file to the CA that issued it.", target=self.root) from exc
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                self.stats.add(connection_errors=1)
+                if attempt >= self.policy.max_attempts:
+                    raise GraphUnavailableError(f"Microsoft Graph could not be reached after {attempt} attempts "
+                                                f"({type(exc).__name__}).", target=self.root,
+                                                fix="Check the network; DirSync retries on the next run.") from exc
+                self.stats.add(retries=1)
+                self._wait(self._backoff(attempt), "the connection failed")
+                continue
+            status = response.status_code
+            if status == 401 and not refreshed and error_of(_json(response))[0] == "InvalidAuthenticationToken":
+                refreshed = True
+                self._token = self.auth.token(force_refresh=True)
+                attempt -= 1  # a new token is not a retry of a failure
+                continue
+            if status != 429 and status not in RETRYABLE:
+                return response
+            self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
+            if attempt >= self.policy.max_attempts:
+                code, message = error_of(_json(response))
+                raise GraphUnavailableError(f"Microsoft Graph answered {status} {code} after {attempt} attempts: "
+                                            f"{message}", target=self.root,
+                                            fix="Graph is throttling or failing; DirSync retries on the next run.")
+            self.stats.add(retries=1)
+            wait = retry_after(response.headers)
+            self._wait(wait if wait is not None else self._backoff(attempt),
+                       f"{status} on {method} {url.split('?')[0]}")
+
+    def get_json(self, url: str, *, params: dict | None = None, headers: dict | None = None) -> dict:
+        response = self.request("GET", url, params=params, headers=headers)
+        body = _json(response)
+        if response.status_code >= 400:
+            code, message = error_of(body)
+            raise CloudError(f"Microsoft Graph refused GET {url.split('?')[0]}: {response.status_code} {code}: "
+                             f"{message}", target=url.split("?")[0])
+        return body
+
+    def pages(self, url: str, *, params: dict | None = None, headers: dict | None = None) -> Iterator[dict]:
+        """Every item of a collection, following @odata.nextLink as is (https://learn.microsoft.com/graph/paging)."""
+        body = self.get_json(url, params=params, headers=headers)
+        while True:
+            yield from body.get("value", [])
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                return
+            body = self.get_json(next_link, headers=headers)
+
+    # --- $batch ------------------------------------------------------------------------------------------
+    def batch(self, parts: list[dict]) -> dict[str, dict]:
+        """Runs independent requests {id, method, url, body?} in $batch requests of 20 and returns each
+        part's final answer {status, headers, body} by id. Throttled and failed parts are sent again (after
+        their Retry-After, else backoff) until they succeed or run out of attempts."""
+        results: dict[str, dict] = {}
+        attempts: dict[str, int] = {}
+        queue = list(parts)
+        while queue:
+            chunk, queue = queue[:BATCH_LIMIT], queue[BATCH_LIMIT:]
+            answers = self._send_batch(chunk)
+            again, waits = [], []
+            for part in chunk:
+                answer = answers[part["id"]]
+                status = answer["status"]
+                attempts[part["id"]] = attempts.get(part["id"], 0) + 1
+                if status == 429 or status in RETRYABLE or status == 0:
+                    self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
+                    if attempts[part["id"]] < self.policy.max_attempts:
+                        again.append(part)
+                        wait = retry_after(answer.get("headers") or {})
+                        waits.append(wait if wait is not None else self._backoff(attempts[part["id"]]))
+                        continue
+                results[part["id"]] = answer
+            if again:
+                self.stats.add(retries=len(again))
+                self._wait(max(waits), f"{len(again)} of {len(chunk)} batched requests throttled or failed")
+                queue = again + queue
+        return results
+
+    def _send_batch(self, chunk: list[dict]) -> dict[str, dict]:
+        self._govern(sum(1 for p in chunk if p["method"] in WRITE_METHODS))
+        self.stats.add(batch_parts=len(chunk))
+        body = {"requests": [{**p, "headers": {"Content-Type": "application/json"}} if "body" in p else p
+                             for p in chunk]}
+        try:
+            response = self.request("POST", "$batch", json=body, governed=False)
+        except GraphUnavailableError as exc:  # the envelope kept failing: each part's fate is unknown
+            return {p["id"]: {"status": 0, "headers": {}, "body": {"error": {"code": "ServiceUnavailable",
+                                                                              "message": exc.message}}}
+                    for p in chunk}
+        payload = _json(response)
+        if response.status_code != 200:
+            code, message = error_of(payload)
+            raise CloudError(f"Microsoft Graph refused a $batch: {response.status_code} {code}: {message}")
+        answers = {a["id"]: a for a in payload.get("responses", [])}
+        missing = {"status": 0, "headers": {}, "body": {"error": {"code": "MissingResponse",
+                                                                  "message": "No answer in the $batch."}}}
+        return {p["id"]: answers.get(p["id"], missing) for p in chunk}
+
+
+def _json(response: requests.Response):
+    try:
+        return response.json()
+    except ValueError:
+        return {}

@@ -1,0 +1,192 @@
+"""GraphTarget: the engine's Target (engine/ports.py) on Microsoft Graph.
+
+Users are known by onPremisesImmutableId (the sourceAnchor). Groups have no such property in Graph, so
+their anchor lives in a directory extension property registered on DirSync's own app,
+extension_{appIdWithoutHyphens}_dirSyncAnchor (https://learn.microsoft.com/graph/extensibility-overview),
+created on first use.
+
+A create whose answer was lost (a reset connection, a 5xx after the write) is sent again and meets
+ObjectConflict; the writer then looks the anchor up, and if the object is there it is the one DirSync
+created: the result is "created", never a duplicate and never a false conflict.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Iterable, Iterator
+from urllib.parse import quote
+
+from ..engine.ports import CloudKind, CloudObject, CloudOp, CloudResult
+from ..errors import CloudError
+from ..events import Events
+from .graph import DOCUMENTED_WRITE_QUOTA, GraphClient, RetryPolicy, error_of
+
+ANCHOR_EXTENSION = "dirSyncAnchor"
+FILTER_IN_LIMIT = 15  # values in one `in (...)` (https://learn.microsoft.com/graph/filter-query-parameter)
+COLLECTION = {"user": "users", "group": "groups"}
+
+
+def random_password(length: int = 24) -> str:
+    """A strong initial password (all four character classes); it is sent once and kept nowhere."""
+    classes = [string.ascii_lowercase, string.ascii_uppercase, string.digits, "!#$%&()*+,-./:;<=>?@[]^_{|}~"]
+    chars = [secrets.choice(c) for c in classes]
+    chars += [secrets.choice("".join(classes)) for _ in range(length - len(chars))]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class GraphTarget:
+    """Target on Microsoft Graph. `credential` is the client secret or the certificate's private key
+    (PEM), per settings.credential_type; `write_quota` is (writes, seconds) for the app+tenant pair."""
+
+    def __init__(self, settings, credential: str, *, policy: RetryPolicy | None = None,
+                 write_quota: tuple[int, float] = DOCUMENTED_WRITE_QUOTA, events: Events | None = None):
+        self.graph = GraphClient(settings, credential, policy=policy, write_quota=write_quota, events=events)
+        self.client_id = settings.client_id
+        self._anchor_property: str | None = None
+
+    @property
+    def stats(self):
+        return self.graph.stats
+
+    def close(self) -> None:
+        self.graph.close()
+
+    # --- reading -----------------------------------------------------------------------------------------
+    def verified_domains(self) -> list[str]:
+        org = self.graph.get_json("organization", params={"$select": "verifiedDomains"})
+        return [d["name"] for o in org.get("value", []) for d in o.get("verifiedDomains", [])]
+
+    @property
+    def group_anchor_property(self) -> str:
+        """The extension property holding group anchors; registered on the app if it is not yet."""
+        if self._anchor_property is None:
+            app = f"applications(appId='{self.client_id}')/extensionProperties"
+            name = self._find_extension(app)
+            if name is None:
+                response = self.graph.request("POST", app, json={
+                    "name": ANCHOR_EXTENSION, "dataType": "String", "targetObjects": ["Group"]})
+                # 400 ObjectConflict: another DirSync instance registered it meanwhile; read it back.
+                name = response.json()["name"] if response.status_code == 201 else self._find_extension(app)
+                if name is None:
+                    code, message = error_of(response.json())
+                    raise CloudError(f"DirSync could not register its group anchor property on app "
+                                     f"{self.client_id}: {code}: {message}",
+                                     fix="Grant the app Application.ReadWrite.OwnedBy and make it the app's owner.")
+            self._anchor_property = name
+        return self._anchor_property
+
+    def _find_extension(self, url: str) -> str | None:
+        suffix = "_" + ANCHOR_EXTENSION
+        return next((e["name"] for e in self.graph.get_json(url).get("value", []) if e["name"].endswith(suffix)),
+                    None)
+
+    def _anchor_field(self, kind: CloudKind) -> str:
+        return "onPremisesImmutableId" if kind == "user" else self.group_anchor_property
+
+    def _object(self, kind: CloudKind, item: dict) -> CloudObject:
+        return CloudObject(cloud_id=item["id"], kind=kind, anchor=item.get(self._anchor_field(kind)),
+                           user_principal_name=item.get("userPrincipalName"))
+
+    def find_by_anchors(self, kind: CloudKind, anchors: Iterable[str]) -> dict[str, CloudObject]:
+        wanted = list(dict.fromkeys(anchors))
+        if not wanted:
+            return {}
+        prop = self._anchor_field(kind)
+        select = f"id,{prop}" + (",userPrincipalName" if kind == "user" else "")
+        parts = []
+        for i in range(0, len(wanted), FILTER_IN_LIMIT):
+            values = ",".join(_literal(a) for a in wanted[i:i + FILTER_IN_LIMIT])
+            flt = quote(f"{prop} in ({values})", safe="(),'")
+            parts.append({"id": str(len(parts)), "method": "GET",
+                          "url": f"/{COLLECTION[kind]}?$filter={flt}&$select={select}&$top=999"})
+        found: dict[str, CloudObject] = {}
+        wanted_set = set(wanted)
+        for answer in self.graph.batch(parts).values():
+            if answer["status"] != 200:
+                code, message = error_of(answer.get("body"))
+                raise CloudError(f"Looking up {kind}s by anchor failed: {answer['status']} {code}: {message}")
+            for item in answer["body"].get("value", []):
+                # The directory compares case-insensitively; anchors are base64, so compare exactly here.
+                if item.get(prop) in wanted_set:
+                    found[item[prop]] = self._object(kind, item)
+        return found
+
+    def find_user_by_upn(self, user_principal_name: str) -> CloudObject | None:
+        items = self.graph.get_json("users", params={
+            "$filter": f"userPrincipalName eq {_literal(user_principal_name)}",
+            "$select": "id,userPrincipalName,onPremisesImmutableId"}).get("value", [])
+        return self._object("user", items[0]) if items else None
+
+    # --- writing -----------------------------------------------------------------------------------------
+    def _part(self, op: CloudOp, part_id: str) -> dict:
+        ref = f"{self.graph.base}/directoryObjects/{op.ref_id}"
+        collection = COLLECTION[op.kind]
+        if op.action == "create":
+            body = dict(op.properties or {})
+            if op.kind == "user":
+                body.setdefault("onPremisesImmutableId", op.anchor)
+                body["passwordProfile"] = {"forceChangePasswordNextSignIn": True, "password": random_password()}
+            else:
+                body = {"mailEnabled": False, "securityEnabled": True, **body, self.group_anchor_property: op.anchor}
+            return {"id": part_id, "method": "POST", "url": f"/{collection}", "body": body}
+        target = f"/{collection}/{op.cloud_id}"
+        parts = {
+            "update": ("PATCH", target, dict(op.properties or {})),
+            "delete": ("DELETE", target, None),
+            "add_member": ("POST", f"{target}/members/$ref", {"@odata.id": ref}),
+            "remove_member": ("DELETE", f"{target}/members/{op.ref_id}/$ref", None),
+            "set_manager": ("PUT", f"{target}/manager/$ref", {"@odata.id": ref}),
+            "remove_manager": ("DELETE", f"{target}/manager/$ref", None),
+        }
+        method, url, body = parts[op.action]
+        part = {"id": part_id, "method": method, "url": url}
+        if body is not None:
+            part["body"] = body
+        return part
+
+    def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:
+        ops = list(ops)
+        answers = self.graph.batch([self._part(op, str(i)) for i, op in enumerate(ops)])
+        conflicts = []
+        for i, op in enumerate(ops):
+            result = self._result(op, answers[str(i)])
+            if result.outcome == "conflict" and op.action == "create":
+                conflicts.append(result)
+            else:
+                yield result
+        if conflicts:
+            yield from self._settle_conflicts(conflicts)
+
+    def _settle_conflicts(self, conflicts: list[CloudResult]) -> Iterator[CloudResult]:
+        """A create that conflicts with an object holding the same anchor met its own earlier attempt."""
+        for kind in ("user", "group"):
+            mine = [c for c in conflicts if c.op.kind == kind]
+            existing = self.find_by_anchors(kind, [c.op.anchor for c in mine]) if mine else {}
+            for c in mine:
+                found = existing.get(c.op.anchor)
+                yield CloudResult(c.op, "created", found.cloud_id) if found else c
+
+    @staticmethod
+    def _result(op: CloudOp, answer: dict) -> CloudResult:
+        status, body = answer["status"], answer.get("body")
+        if 200 <= status < 300:
+            outcome = {"create": "created", "delete": "deleted"}.get(op.action, "updated")
+            cloud_id = body.get("id") if op.action == "create" and isinstance(body, dict) else op.cloud_id
+            return CloudResult(op, outcome, cloud_id)
+        code, message = error_of(body)
+        details = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
+        if status == 400 and any(d.get("code") == "ObjectConflict" for d in details):
+            return CloudResult(op, "conflict", op.cloud_id, code, message)
+        if op.action == "add_member" and status == 400 and "already exist" in message:
+            return CloudResult(op, "updated", op.cloud_id)  # the member is there: the wanted state holds
+        if status == 404:
+            return CloudResult(op, "not_found", op.cloud_id, code, message)
+        if status == 429:
+            return CloudResult(op, "throttled", op.cloud_id, code, message)
+        return CloudResult(op, "failed", op.cloud_id, code or str(status), message)
