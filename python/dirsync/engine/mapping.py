@@ -12,7 +12,7 @@ Users
     businessPhones ← [telephoneNumber]  mobilePhone ← mobile  faxNumber ← facsimileTelephoneNumber
     employeeId ← employeeID              onPremisesImmutableId ← the anchor, base64(objectGUID)
     onPremisesExtensionAttributes ← extensionAttribute1..15
-    manager ← manager (a reference, written once both users are in the cloud)
+    manager ← manager (the manager's anchor: a link written once both users are in the cloud)
 Groups (security groups only)
     displayName ← displayName (else cn)   description ← description
     mailNickname ← mailNickname (else sAMAccountName), cleaned to what Graph accepts
@@ -73,7 +73,7 @@ class Projection:
     kind: str
     properties: dict = field(default_factory=dict)
     members: frozenset[str] | None = None
-    manager_dn: str | None = None  # "" when the user has no manager
+    manager: str | None = None  # the manager's anchor
     skip_reason: str | None = None
     error: tuple[str, str] | None = None  # (reason, fix) when the object cannot be written as it is
 
@@ -159,8 +159,7 @@ class Mapper:
         elif not props["mailNickname"]:
             error = ("It has no usable mail alias (mailNickname or sAMAccountName).",
                      "Give the user a sAMAccountName or mailNickname in Active Directory.")
-        manager = _text(obj, "manager") or ""
-        return Projection("user", props, manager_dn=manager, error=error)
+        return Projection("user", props, manager=_text(obj, "manager"), error=error)
 
     def _group(self, obj: SourceObject) -> Projection:
         group_type = _int(obj, "grouptype") & 0xFFFFFFFF

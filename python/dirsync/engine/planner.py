@@ -2,7 +2,8 @@
 
 Staging records, per imported object, whether it is in scope, the properties it should have in the cloud
 when they differ from what was last written (`pending`), whether its cloud object must go
-(`pending_delete`), and its links (members, manager) as Active Directory has them. The plan is then the
+(`pending_delete`), and its links (members, manager) by anchor as Active Directory has them, so that
+a link to an object that enters the scope later is written then. The plan is then the
 difference between that and what the cloud was last told, so work left over by a run that failed or
 died is planned again by the next one.
 """
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from ..state.store import StateStore, now
 from .mapping import Mapper, value_hash
 from .ports import ImportItem, SourceObject, Target, Tombstone
-from .scope import Scope, normalize_dn
+from .scope import Scope
 
 # Plan actions, in the words an administrator reads in a preview.
 ADD, ADOPT, UPDATE, DELETE = "add", "adopt", "update", "delete"
@@ -97,11 +98,12 @@ class Stager:
         changed = any(value_hash(v) != exported.get(k) for k, v in projection.properties.items())
         pending = json.dumps(projection.properties) if changed or not has_cloud else None
         last = row["last_result"] if row and row["last_result"] not in ("invalid", "skipped") else None
-        self._upsert(item, in_scope=1, skip_reason=None, pending=pending, pending_delete=0,
-                     manager_dn=projection.manager_dn, last_result=last,
+        self._upsert(item, in_scope=1, skip_reason=None, pending=pending, pending_delete=0, last_result=last,
                      last_error=row["last_error"] if last else None, last_fix=row["last_fix"] if last else None)
-        if projection.members is not None:
+        if item.kind == "group":
             self._set_links(item.anchor, "member", set(projection.members))
+        else:
+            self._set_links(item.anchor, "manager", {projection.manager} if projection.manager else set())
 
     def finish_full_import(self) -> None:
         """After a full import: what was not seen is gone from Active Directory (or from its scope)."""
@@ -111,26 +113,13 @@ class Stager:
                 self.counts["deletedInSource"] += 1
                 self._gone(anchor)
 
-    def resolve_managers(self) -> None:
-        """Managers are links by anchor, resolved once the whole import is staged (the manager may come
-        after the user), so that renaming a manager later does not lose the link."""
-        rows = self.db.execute("SELECT anchor, manager_dn FROM objects WHERE manager_dn IS NOT NULL").fetchall()
-        for anchor, manager_dn in rows:
-            target = None
-            if manager_dn:
-                hit = self.db.execute("SELECT anchor FROM objects WHERE dn_key=? AND tombstoned=0",
-                                      (normalize_dn(manager_dn),)).fetchone()
-                target = hit[0] if hit else None
-            self._set_links(anchor, "manager", {target} if target else set())
-        self.db.execute("UPDATE objects SET manager_dn=NULL WHERE manager_dn IS NOT NULL")
-
     # --- helpers -----------------------------------------------------------------------------------
 
     def _row(self, anchor: str):
         return self.db.execute("SELECT * FROM objects WHERE anchor=?", (anchor,)).fetchone()
 
     def _upsert(self, obj: SourceObject, **values) -> None:
-        values = {"kind": obj.kind, "dn": obj.dn, "dn_key": normalize_dn(obj.dn), "tombstoned": 0,
+        values = {"kind": obj.kind, "dn": obj.dn, "tombstoned": 0,
                   "updated_at": now(), **values}
         names = ", ".join(values)
         marks = ", ".join("?" for _ in values)
@@ -140,8 +129,7 @@ class Stager:
 
     def _out_of_scope(self, obj: SourceObject, row) -> None:
         in_cloud = bool(row and (row["cloud_id"] or row["create_intent"]))
-        self._upsert(obj, in_scope=0, skip_reason=None, pending=None, pending_delete=int(in_cloud),
-                     manager_dn=None)
+        self._upsert(obj, in_scope=0, skip_reason=None, pending=None, pending_delete=int(in_cloud))
         self._drop_own_links(obj.anchor)
 
     def _gone(self, anchor: str) -> None:

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Callable
 
 from ..config import Configuration
 from ..errors import DirSyncError, ServerUnreachableError
@@ -54,21 +55,26 @@ class RunOptions:
     trigger: str = "manual"
 
 
-def run_sync(source: Source, target: Target, store: StateStore, configuration: Configuration,
-             options: RunOptions, events: Events) -> dict:
+Connect = Callable[[], tuple[Source, Target]]
+
+
+def run_sync(connect: Connect, store: StateStore, configuration: Configuration, options: RunOptions,
+             events: Events) -> dict:
     """Carry out one run and return its result (a JSON-able dict). Raises RunInProgressError when
-    another run holds the lock."""
+    another run holds the lock. `connect` gives the source and target; it is called inside the run so
+    that a server that cannot be reached ends the run as stopped-server-down, in the history."""
     store.lock()
     try:
-        return _Run(source, target, store, configuration, options, events).execute()
+        return _Run(connect, store, configuration, options, events).execute()
     finally:
         store.unlock()
 
 
 class _Run:
-    def __init__(self, source, target, store, configuration, options, events):
-        self.source: Source = source
-        self.target: Target = target
+    def __init__(self, connect: Connect, store, configuration, options, events):
+        self.connect = connect
+        self.source: Source | None = None
+        self.target: Target | None = None
         self.store: StateStore = store
         self.config: Configuration = configuration
         self.options: RunOptions = options
@@ -97,6 +103,10 @@ class _Run:
             status, message = STOPPED, str(err)
         except Exception as err:  # the run history must say how the run ended, whatever ended it
             status, message = STOPPED, f"The run stopped on an unexpected error: {type(err).__name__}: {err}"
+        finally:
+            close = getattr(self.target, "close", None)
+            if close:
+                close()
         self.counts["errors"] = len(self.errors)
         self.counts["skipped"] = len(self.skipped)
         if status == SUCCESS and self.errors:
@@ -119,6 +129,7 @@ class _Run:
 
     def _run(self) -> tuple[Plan, str, str]:
         sync = self.config.sync
+        self.source, self.target = self.connect()
         scope = Scope.from_settings(sync)
         mapper = Mapper(self.target.verified_domains())
         rules = scope.fingerprint() + mapper.fingerprint()
@@ -162,7 +173,6 @@ class _Run:
             self.mode = "full" if run.mode == "full" else "delta"
             if self.mode == "full":
                 stager.finish_full_import()
-            stager.resolve_managers()
         events.verbose(f"Import ({run.mode}): {stager.counts['imported']} objects read, "
                        f"{stager.counts['inScope']} in scope, {stager.counts['deletedInSource']} deleted.")
         self.counts.update(stager.counts)

@@ -37,7 +37,6 @@ MIGRATIONS: list[str] = [
         anchor TEXT PRIMARY KEY,
         kind TEXT NOT NULL,
         dn TEXT NOT NULL,
-        dn_key TEXT NOT NULL,
         in_scope INTEGER NOT NULL DEFAULT 0,
         skip_reason TEXT,
         cloud_id TEXT,
@@ -47,13 +46,11 @@ MIGRATIONS: list[str] = [
         pending TEXT,
         pending_delete INTEGER NOT NULL DEFAULT 0,
         tombstoned INTEGER NOT NULL DEFAULT 0,
-        manager_dn TEXT,
         last_result TEXT,
         last_error TEXT,
         last_fix TEXT,
         updated_at TEXT NOT NULL
     );
-    CREATE INDEX objects_dn ON objects(dn_key);
     CREATE INDEX objects_work ON objects(pending_delete, in_scope);
     CREATE TABLE links(
         src TEXT NOT NULL,

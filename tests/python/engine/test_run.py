@@ -17,7 +17,7 @@ from .fakes import BASE, STAFF, FakeDirectory, FakeTenant, Killed, configuration
 def world(tmp_path):
     alice = user("alice", givenName="Alice", sn="Smith", title="Engineer", l="Paris", c="FR",
                  telephoneNumber="+33 1 23", extensionAttribute3="cost-42")
-    bob = user("bob", manager=alice.dn)
+    bob = user("bob", manager=alice.anchor)
     carol = user("carol", userPrincipalName="carol@contoso.local", userAccountControl="514")
     team = group("Team", members=[alice, bob])
     everyone = group("Everyone", members=[team, carol])
@@ -28,7 +28,7 @@ def world(tmp_path):
 def sync(world, config=None, **options):
     directory, tenant, home = world
     with StateStore(home) as store:
-        return run_sync(directory, tenant, store, config or configuration(), RunOptions(**options), Events())
+        return run_sync(lambda: (directory, tenant), store, config or configuration(), RunOptions(**options), Events())
 
 
 def test_first_sync_writes_mapped_objects_and_membership_then_a_second_run_writes_nothing(world):

@@ -89,8 +89,8 @@ def test_a_damaged_file_gives_a_state_error_that_says_what_to_do(tmp_path):
 def test_integrity_check_finds_a_cloud_object_claimed_by_two_anchors(tmp_path):
     with StateStore(tmp_path) as store:
         for anchor in ("a", "b"):
-            store.db.execute("INSERT INTO objects(anchor, kind, dn, dn_key, cloud_id, updated_at) "
-                             "VALUES (?, 'user', ?, ?, 'same-id', 'now')", (anchor, anchor, anchor))
+            store.db.execute("INSERT INTO objects(anchor, kind, dn, cloud_id, updated_at) "
+                             "VALUES (?, 'user', ?, 'same-id', 'now')", (anchor, anchor))
         assert store.integrity_check() == ["1 cloud objects used by two anchors"]
 
 
