@@ -12,6 +12,8 @@
         'Set-CoexistenceConfiguration'
         'Get-PreventAccidentalDeletes'
         'Set-PreventAccidentalDeletes'
+        'Get-CoexistenceSyncSchedule'
+        'Set-CoexistenceSyncSchedule'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

@@ -157,6 +157,6 @@ function Add-DirSyncTypeName($Object, [string]$TypeName) {
     $Object
 }
 
-foreach ($file in Get-ChildItem (Join-Path $PSScriptRoot 'Public') -Filter '*.ps1') {
+foreach ($file in Get-ChildItem (Join-Path $PSScriptRoot 'Private'), (Join-Path $PSScriptRoot 'Public') -Filter '*.ps1') {
     . $file.FullName
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything DirSync needs on a new Debian machine, unattended; quick and harmless to re-run.
-#   Debian packages (Python libraries, libpython, Samba for the test domain), PowerShell 7.6.9 as a .NET
+#   Debian packages (Python libraries, libpython, Samba for the test domain, cron for the schedule), PowerShell 7.6.9 as a .NET
 #   global tool, pythonnet 3.2.1 and Pester 5.7.1 from NuGet, and DirSync itself installed for Debian's python3.
 # Run as root (or with sudo available). Prints what it does; exits non-zero on the first failure.
 set -euo pipefail
@@ -11,7 +11,7 @@ PWSH_VERSION=7.6.9
 PYTHONNET_VERSION=3.2.1
 PESTER_VERSION=5.7.1
 debs=(python3 python3-pip python3-setuptools python3-ldap3 python3-msal python3-requests python3-rich
-      python3-pytest python3-cryptography python3-hypothesis libpython3.11 samba samba-ad-dc ldap-utils tmux)
+      python3-pytest python3-cryptography python3-hypothesis libpython3.11 samba samba-ad-dc ldap-utils tmux cron)
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -30,6 +30,8 @@ from .events import Cancelled, Events
 COMMANDS = {
     "get-configuration": "dirsync.config:describe",
     "set-configuration": "dirsync.config:change",
+    "get-schedule": "dirsync.schedule:describe",
+    "set-schedule": "dirsync.schedule:change",
     "get-environment": "dirsync.bridge:environment",
 }
 

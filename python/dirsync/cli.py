@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, config
+from . import __version__, config, schedule
 from .errors import ConfigurationError, DirSyncError, InvalidArgumentError, NotConfiguredError
 from .events import Events
 
@@ -72,14 +72,30 @@ def _show_configuration(result: dict) -> None:
     out.print(table)
 
 
-def _config_show(args, events):
-    return config.describe(args.home, events)
+def _show_fields(title: str):
+    def render(result: dict) -> None:
+        table = Table(title=title, title_justify="left", show_header=False)
+        table.add_column(style="bold")
+        table.add_column()
+        for key, value in result.items():
+            table.add_row(key, "" if value is None else str(value))
+        out.print(table)
+    return render
 
 
-# name -> (handler, renderer for humans)
+# (group, action) -> (handler, renderer for humans)
 COMMANDS = {
-    ("config", "show"): (_config_show, _show_configuration),
+    ("config", "show"): (lambda args, events: config.describe(args.home, events), _show_configuration),
+    ("schedule", "show"): (lambda args, events: schedule.describe(args.home, events), _show_fields("DirSync schedule")),
+    ("schedule", "set"): (lambda args, events: schedule.change(args.interval_minutes, args.enabled, args.home, events),
+                          _show_fields("DirSync schedule")),
 }
+
+
+def _on_off(text: str) -> bool:
+    if text.lower() not in ("on", "off"):
+        raise argparse.ArgumentTypeError("say on or off")
+    return text.lower() == "on"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     config_group = groups.add_parser("config", help="show or change the configuration").add_subparsers(
         dest="action", metavar="ACTION", required=True)
     config_group.add_parser("show", parents=[common], help="show the configuration (no secrets)")
+
+    schedule_group = groups.add_parser("schedule", help="the recurring synchronization").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    schedule_group.add_parser("show", parents=[common], help="show the schedule and the next run time")
+    schedule_set = schedule_group.add_parser("set", parents=[common], help="change the interval, turn on or off")
+    schedule_set.add_argument("--interval-minutes", type=int, help="minutes between runs (30 to 10080)")
+    schedule_set.add_argument("--enabled", type=_on_off, metavar="on|off", help="register or remove the schedule")
 
     try:
         from .tenant.cli import add_cli

@@ -1,0 +1,9 @@
+# Turns the core's schedule into the object Get- and Set-CoexistenceSyncSchedule return.
+function ConvertTo-DirSyncSchedule($Result) {
+    $schedule = ConvertTo-PascalCase $Result
+    $schedule | Add-Member -NotePropertyName Interval -NotePropertyValue ([timespan]::FromMinutes($schedule.IntervalMinutes))
+    foreach ($name in 'NextRunTime', 'LastRunTime') {
+        if ($schedule.$name) { $schedule.$name = [datetime]::Parse($schedule.$name, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') }
+    }
+    Add-DirSyncTypeName $schedule 'DirSync.CoexistenceSyncSchedule'
+}
