@@ -62,7 +62,7 @@ USERS = {
     "olga": _person("Ольга", "Петрова", "opetrova", SALES, manager="jose", title="Менеджер по продажам",
                     l="Москва", employeeID="E2002"),
     "long": _person("Maximilian-Alexander", "Wolfeschlegelsteinhausen", "mwolfe", ENG, manager="alice",
-                    displayName="Maximilian-Alexander Wolfeschlegelsteinhausenbergerdorff-Ünterhaußen " * 3,
+                    displayName="Maximilian-Alexander Wolfeschlegelsteinhausenbergerdorff-Ünterhaußen " * 4,
                     cn="Maximilian Wolfe", title=LONG_TITLE, description=LONG_DESCRIPTION,
                     streetAddress=LONG_STREET),
     "dana": _person("Dana", "Disabled", "ddisabled", SALES, enabled=False, manager="jose",
