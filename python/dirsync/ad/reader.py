@@ -324,8 +324,10 @@ def dirsync_page(conn: ldap3.Connection, base: str, cookie: bytes | None,
                                public_data_only=False, incremental_values=True,
                                max_length=1024 * 1024, cookie=cookie)
     try:
+        # DirSync reports an object only when a requested attribute changed: renames and moves show
+        # in name and parentGUID, membership in member.
         conn.search(base, search_filter, ldap3.SUBTREE,
-                    attributes=["objectGUID", "isDeleted", "objectClass", *SYNCED_ATTRIBUTES, "member"],
+                    attributes=["objectGUID", "isDeleted", "name", "parentGUID", *SYNCED_ATTRIBUTES, "member"],
                     controls=[control])
     except (ldap_errors.LDAPInsufficientAccessRightsResult, ldap_errors.LDAPUnwillingToPerformResult,
             ldap_errors.LDAPStrongerAuthRequiredResult):

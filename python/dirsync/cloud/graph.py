@@ -161,17 +161,11 @@ class GraphClient:
             self.stats.add(governor_seconds=self.governor.acquire(writes))
 
     # --- one request with the retry policy ---------------------------------------------------------------
-    def request(self, method: str, url: str, *, json=None, headers: dict | None = None,
-                params: dict | None = None, governed: bool = True) -> requests.Response:
-        """Sends with retries; returns the final response (2xx or a 4xx to act on). `url` is relative to
-        /v1.0 or absolute (an @odata.nextLink, followed as is)."""
+    def _send(self, method: str, url: str, *, json=None, headers: dict | None = None,
+              params: dict | None = None) -> requests.Response:
+        """One HTTP exchange (plus one with a fresh token if Graph says the token is no longer valid)."""
         full = url if url.startswith("https://") else f"{self.base}/{url.lstrip('/')}"
-        refreshed = False
-        attempt = 0
-        while True:
-            attempt += 1
-            if governed and method in WRITE_METHODS:
-                self._govern(1)
+        for fresh in (False, True):
             self.stats.add(requests=1)
             try:
                 response = self.session.request(method, full, json=json, params=params, timeout=self.policy.timeout,
@@ -179,6 +173,23 @@ class GraphClient:
             except requests.exceptions.SSLError as exc:
                 raise CertificateError(f"The certificate of {self.root} is not trusted.",
                                        fix="Set tenant.ca_file to the CA that issued it.", target=self.root) from exc
+            if response.status_code == 401 and not fresh and \
+                    error_of(_json(response))[0] == "InvalidAuthenticationToken":
+                self._token = self.auth.token(force_refresh=True)  # expired: a new token is not a retry
+                continue
+            return response
+
+    def request(self, method: str, url: str, *, json=None, headers: dict | None = None,
+                params: dict | None = None) -> requests.Response:
+        """Sends with retries; returns the final response (2xx or a 4xx to act on). `url` is relative to
+        /v1.0 or absolute (an @odata.nextLink, followed as is)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            if method in WRITE_METHODS:
+                self._govern(1)
+            try:
+                response = self._send(method, url, json=json, headers=headers, params=params)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.stats.add(connection_errors=1)
                 if attempt >= self.policy.max_attempts:
@@ -189,11 +200,6 @@ class GraphClient:
                 self._wait(self._backoff(attempt), "the connection failed")
                 continue
             status = response.status_code
-            if status == 401 and not refreshed and error_of(_json(response))[0] == "InvalidAuthenticationToken":
-                refreshed = True
-                self._token = self.auth.token(force_refresh=True)
-                attempt -= 1  # a new token is not a retry of a failure
-                continue
             if status != 429 and status not in RETRYABLE:
                 return response
             self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
@@ -229,8 +235,9 @@ class GraphClient:
     # --- $batch ------------------------------------------------------------------------------------------
     def batch(self, parts: list[dict]) -> dict[str, dict]:
         """Runs independent requests {id, method, url, body?} in $batch requests of 20 and returns each
-        part's final answer {status, headers, body} by id. Throttled and failed parts are sent again (after
-        their Retry-After, else backoff) until they succeed or run out of attempts."""
+        part's final answer {status, headers, body} by id. A throttled or failed part, or every part of a
+        throttled or failed $batch, is sent again after its Retry-After (else backoff) until it succeeds or
+        has used its attempts."""
         results: dict[str, dict] = {}
         attempts: dict[str, int] = {}
         queue = list(parts)
@@ -243,7 +250,8 @@ class GraphClient:
                 status = answer["status"]
                 attempts[part["id"]] = attempts.get(part["id"], 0) + 1
                 if status == 429 or status in RETRYABLE or status == 0:
-                    self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
+                    if answer.get("part"):  # envelope failures were counted once, as a request
+                        self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
                     if attempts[part["id"]] < self.policy.max_attempts:
                         again.append(part)
                         wait = retry_after(answer.get("headers") or {})
@@ -262,16 +270,22 @@ class GraphClient:
         body = {"requests": [{**p, "headers": {"Content-Type": "application/json"}} if "body" in p else p
                              for p in chunk]}
         try:
-            response = self.request("POST", "$batch", json=body, governed=False)
-        except GraphUnavailableError as exc:  # the envelope kept failing: each part's fate is unknown
-            return {p["id"]: {"status": 0, "headers": {}, "body": {"error": {"code": "ServiceUnavailable",
-                                                                              "message": exc.message}}}
-                    for p in chunk}
+            response = self._send("POST", "$batch", json=body)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.stats.add(connection_errors=1)
+            failure = {"status": 0, "headers": {}, "body": {"error": {"code": "ConnectionError",
+                                                                      "message": type(exc).__name__}}}
+            return {p["id"]: failure for p in chunk}
         payload = _json(response)
-        if response.status_code != 200:
+        status = response.status_code
+        if status == 429 or status in RETRYABLE:  # the whole $batch: each part's fate is unknown
+            self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
+            failure = {"status": status, "headers": dict(response.headers), "body": payload}
+            return {p["id"]: failure for p in chunk}
+        if status != 200:
             code, message = error_of(payload)
-            raise CloudError(f"Microsoft Graph refused a $batch: {response.status_code} {code}: {message}")
-        answers = {a["id"]: a for a in payload.get("responses", [])}
+            raise CloudError(f"Microsoft Graph refused a $batch: {status} {code}: {message}")
+        answers = {a["id"]: {**a, "part": True} for a in payload.get("responses", [])}
         missing = {"status": 0, "headers": {}, "body": {"error": {"code": "MissingResponse",
                                                                   "message": "No answer in the $batch."}}}
         return {p["id"]: answers.get(p["id"], missing) for p in chunk}

@@ -129,7 +129,7 @@ class TenantService:
             kind, after = fault
             if kind == "429":
                 self.count("forced_429")
-                raise _throttled(self.faults.retry_after, f"Tenant_Application/ReadWrite/{req.caller.get('appid')}/"
+                raise _throttled(self.faults.retry_after_now(), f"Tenant_Application/ReadWrite/{req.caller.get('appid')}/"
                                  f"{self.store.tenant_id}", "ResourceUnitLimitExceeded")
             if not after:
                 self.count("faults_" + kind)
@@ -372,7 +372,7 @@ class _Handler(BaseHTTPRequestHandler):
                 fault = service.faults.roll(can_reset=True)
                 if fault and fault[0] == "429":
                     service.count("forced_429")
-                    raise _throttled(service.faults.retry_after, "Tenant_Application/ReadWrite/"
+                    raise _throttled(service.faults.retry_after_now(), "Tenant_Application/ReadWrite/"
                                      f"{req.caller.get('appid')}/{service.store.tenant_id}",
                                      "ResourceUnitLimitExceeded")
                 if fault and not fault[1]:

@@ -53,13 +53,15 @@ class Faults:
     reset_rate: float = 0.0        # share of connections closed without an answer
     after_commit: float = 0.5      # share of those faults that strike after the write was done
     throttle_rate: float = 0.0     # share of requests and $batch parts answered 429
-    throttle_next: int = 0         # a 429 storm: the next N requests and parts are answered 429
+    throttle_next: int = 0         # the next N requests and parts are answered 429
+    throttle_for: float = 0.0      # a 429 storm: every request and part for this many seconds from now
     retry_after: float = 1.0       # the Retry-After sent with forced 429s and 503s (seconds, may be fractional)
     seed: int | None = None
 
     def __post_init__(self):
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
+        self._storm_until = time.monotonic() + self.throttle_for
 
     @classmethod
     def from_dict(cls, data: dict) -> "Faults":
@@ -75,6 +77,8 @@ class Faults:
     def roll(self, *, can_reset: bool) -> tuple[str, bool] | None:
         """Decides this request's fault: (kind, after_commit) with kind "429", "5xx" or "reset"."""
         with self._lock:
+            if time.monotonic() < self._storm_until:
+                return "429", False
             if self.throttle_next > 0:
                 self.throttle_next -= 1
                 return "429", False
@@ -89,6 +93,10 @@ class Faults:
             if can_reset and r < self.reset_rate:
                 return "reset", late
             return None
+
+    def retry_after_now(self) -> float:
+        """Retry-After for a forced 429: the configured value, or what is left of a storm."""
+        return max(self.retry_after, self._storm_until - time.monotonic())
 
     def status(self) -> int:
         with self._lock:

@@ -16,7 +16,7 @@ from dirsync.tenant import LocalTenant, make_client_certificate
 # The domains the Microsoft Graph documentation's examples use, so its requests run as written.
 DOC_DOMAINS = ("contoso.com", "contoso.onmicrosoft.com")
 # Small waits keep the suite fast; the client still honours whatever the tenant sends.
-FAST = RetryPolicy(max_attempts=12, base_delay=0.02, max_delay=0.5)
+FAST = RetryPolicy(max_attempts=12, base_delay=0.02, max_delay=0.2)
 
 
 @pytest.fixture(scope="session")

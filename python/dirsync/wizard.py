@@ -1,0 +1,105 @@
+"""The configuration wizard's work, page by page, once its answers are in (the prompts live in
+Start-CoexistenceConfigurationWizard and `dirsync configure`):
+
+1. Microsoft 365: the tenant and the app DirSync signs in as; the sign-in is tried before anything is kept.
+2. Active Directory: with Enterprise Admin credentials, MSOL_AD_SYNC is created (or its password reset)
+   and granted Replicating Directory Changes. The admin credentials serve this step only: they are
+   never stored, logged or returned.
+3. Exchange hybrid deployment: recorded.
+4. Finish: the configuration and secrets are saved, the recurring synchronization is registered and,
+   with "Synchronize directories now", the first run starts.
+
+Nothing is saved until pages 1 and 2 succeeded, so a failed wizard leaves a working configuration as
+it was. Re-running the wizard updates the configuration and keeps the synchronization settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import config, schedule, secrets
+from .errors import InvalidArgumentError, NotConfiguredError
+from .events import Events
+
+
+def _tenant_credential(tenant: config.TenantSettings, client_secret: str | None,
+                       certificate_key_file: str | None, folder: Path) -> tuple[str, str]:
+    """(secret name, value) of the app credential: given now, or kept from an earlier run."""
+    if tenant.credential_type == "secret":
+        name, given = secrets.TENANT_CLIENT_SECRET, client_secret
+    else:
+        if not tenant.certificate_file:
+            raise InvalidArgumentError("The certificate credential needs the certificate file.",
+                                       fix="Give -CertificateFile (the app's certificate, PEM).")
+        name = secrets.TENANT_CERTIFICATE_KEY
+        given = None
+        if certificate_key_file:
+            try:
+                given = Path(certificate_key_file).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InvalidArgumentError(f"The private key file {certificate_key_file} cannot be read: "
+                                           f"{exc.strerror}.", fix="Give the path of the key (PEM).") from None
+    if given:
+        return name, given
+    try:
+        return name, secrets.load_secret(folder, name)
+    except NotConfiguredError:
+        what = "-ClientSecret" if name == secrets.TENANT_CLIENT_SECRET else "-CertificateKeyFile"
+        raise InvalidArgumentError(f"The app's {tenant.credential_type} is needed to sign in to Microsoft 365.",
+                                   fix=f"Give {what}.") from None
+
+
+def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_password: str,
+              client_secret: str | None = None, certificate_key_file: str | None = None,
+              exchange_hybrid: bool = False, schedule_enabled: bool = True, sync_now: bool = True,
+              home: str | None = None, events: Events | None = None) -> dict:
+    """Runs the wizard's pages with the given answers. `tenant` and `active_directory` are sections of
+    the configuration (camelCase keys, as in dirsync.json)."""
+    from .ad.connection import LdapSettings
+    from .ad.service_account import ensure_service_account
+    from .cloud.writer import GraphTarget
+    from .service import start_sync
+
+    events = events or Events()
+    folder = Path(home) if home else config.home()
+    try:
+        current = config.load(folder)
+    except NotConfiguredError:
+        current = config.Configuration()
+    # Every answer is checked before anything is tried or written.
+    wanted = config.update(current, {"tenant": tenant, "activeDirectory": active_directory,
+                                     "exchangeHybrid": exchange_hybrid})
+    if not wanted.active_directory.server:
+        raise InvalidArgumentError("The domain controller is missing.", fix="Give -DomainController.")
+    if not (wanted.tenant.tenant_id and wanted.tenant.client_id):
+        raise InvalidArgumentError("The tenant and the app are missing.", fix="Give -TenantId and -ClientId.")
+    secret_name, credential = _tenant_credential(wanted.tenant, client_secret, certificate_key_file, folder)
+
+    events.progress("Configuration wizard", "Microsoft 365: signing in", done=1, total=4)
+    target = GraphTarget(wanted.tenant, credential, events=events)
+    try:
+        domains = target.verified_domains()
+    finally:
+        target.close()
+    events.verbose(f"Signed in to tenant {wanted.tenant.tenant_id}; verified domains: {', '.join(domains)}.")
+
+    events.progress("Configuration wizard", "Active Directory: creating the MSOL_AD_SYNC account", done=2, total=4)
+    ad = wanted.active_directory
+    account = ensure_service_account(
+        LdapSettings(server=ad.server, security=ad.transport, port=ad.port, ca_file=ad.ca_file,
+                     verify=ad.verify_certificate), admin_user, admin_password, events=events)
+    del admin_password  # the Enterprise Admin password goes no further than this step
+
+    events.progress("Configuration wizard", "Saving the configuration", done=3, total=4)
+    secrets.store_secret(folder, secrets.AD_SERVICE_ACCOUNT_PASSWORD, account.password)
+    secrets.store_secret(folder, secret_name, credential)
+    saved = config.update(wanted, {"activeDirectory": {"serviceAccount": account.user}})
+    config.save(saved, folder)
+    events.verbose(f"Saved the configuration to {config.config_path(folder)}.")
+    plan = schedule.change(enabled=schedule_enabled, home=str(folder), events=events)
+    events.progress_done("Configuration wizard")
+
+    first_run = start_sync(trigger="wizard", events=events, home=folder) if sync_now else None
+    return {"configuration": config.describe(str(folder)),
+            "serviceAccount": {"dn": account.dn, "user": account.user, "created": account.created},
+            "schedule": plan, "syncResult": first_run}
