@@ -14,6 +14,10 @@
         'Set-PreventAccidentalDeletes'
         'Get-CoexistenceSyncSchedule'
         'Set-CoexistenceSyncSchedule'
+        'Start-CoexistenceConfigurationWizard'
+        'Start-OnlineCoexistenceSync'
+        'Get-CoexistenceSyncHistory'
+        'Test-CoexistenceSync'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

@@ -32,6 +32,10 @@ COMMANDS = {
     "set-configuration": "dirsync.config:change",
     "get-schedule": "dirsync.schedule:describe",
     "set-schedule": "dirsync.schedule:change",
+    "configure": "dirsync.wizard:configure",
+    "start-sync": "dirsync.service:start_sync",
+    "get-history": "dirsync.service:sync_history",
+    "test-sync": "dirsync.service:test_sync",
     "get-environment": "dirsync.bridge:environment",
 }
 

@@ -1,20 +1,23 @@
 """The `dirsync` command: the same core as the PowerShell module, for a shell without pwsh.
 
 Human output uses rich (tables, progress bars); `--json` prints the result as JSON for scripts.
-Exit codes: 0 success, 1 the operation failed, 2 bad input or configuration.
+Exit codes: 0 success, 1 the operation failed (a sync run that stopped), 2 bad input or configuration,
+3 a sync run that completed with export errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, config, schedule
+from . import __version__, config, schedule, service
 from .errors import ConfigurationError, DirSyncError, InvalidArgumentError, NotConfiguredError
 from .events import Events
 
@@ -83,13 +86,108 @@ def _show_fields(title: str):
     return render
 
 
-# (group, action) -> (handler, renderer for humans)
+def _show_run(result: dict) -> None:
+    style = {"success": "green", "completed-export-errors": "yellow"}.get(result["status"], "red")
+    title = "Preview (nothing written)" if result.get("preview") else f"Run {result.get('runId')}"
+    out.print(f"[bold]{title}[/]: [{style}]{result['status']}[/] ({result['mode']}, {result.get('trigger', '')})",
+              highlight=False)
+    if result.get("message"):
+        out.print(result["message"], highlight=False)
+    counts = Table(show_header=True, title_justify="left")
+    for key in result["counts"]:
+        counts.add_column(key, justify="right")
+    counts.add_row(*(str(v) for v in result["counts"].values()))
+    out.print(counts)
+    if result.get("plan"):
+        plan = Table("action", "kind", "object", "details", title="Plan", title_justify="left")
+        for change in result["plan"]:
+            plan.add_row(change.get("action", ""), change.get("kind", ""), change.get("dn") or change.get("anchor", ""),
+                         ", ".join(change.get("properties") or []) if isinstance(change.get("properties"), (list, dict)) else "")
+        out.print(plan)
+    _show_errors(result.get("errors") or [])
+
+
+def _show_errors(errors: list[dict]) -> None:
+    if errors:
+        table = Table("object", "reason", "fix", title="Errors", title_justify="left")
+        for error in errors:
+            table.add_row(error.get("dn") or error.get("anchor", ""), error.get("reason") or "", error.get("fix") or "")
+        out.print(table)
+
+
+def _show_history(runs: list[dict]) -> None:
+    table = Table("run", "status", "mode", "trigger", "start", "end", "added", "updated", "deleted", "errors")
+    for run in runs:
+        c = run["counts"]
+        table.add_row(str(run["runId"]), run["status"], run["mode"], run["trigger"], run["startTime"] or "",
+                      run["endTime"] or "", *(str(c.get(k, "")) for k in ("added", "updated", "deleted", "errors")))
+    out.print(table)
+
+
+def _show_test(report: dict) -> None:
+    _show_fields("DirSync verification")({k: v for k, v in report.items() if k not in ("errors", "lastRun")})
+    _show_errors(report.get("errors") or [])
+
+
+def _sync(args, events):
+    if args.if_due and not schedule.is_due(Path(args.home) if args.home else config.home()):
+        return None
+    return service.start_sync(full=args.full, preview=args.dry_run, allow_deletes=args.allow_deletes,
+                              trigger="scheduled" if args.scheduled else "manual", events=events, home=args.home)
+
+
+def _read_secret(path: str | None, prompt: str, stdin: bool) -> str | None:
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    if stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return None
+
+
+def _configure(args, events):
+    from . import wizard
+    tenant = {k: v for k, v in {"tenantId": args.tenant_id, "clientId": args.client_id,
+                                "authorityHost": args.authority_host, "graphEndpoint": args.graph_endpoint,
+                                "caFile": args.tenant_ca_file, "certificateFile": args.certificate_file,
+                                "credentialType": "certificate" if args.certificate_file else "secret"}.items() if v}
+    ad = {k: v for k, v in {"server": args.domain_controller, "port": args.port, "transport": args.transport,
+                            "caFile": args.dc_ca_file}.items() if v}
+    admin_password = _read_secret(None, f"Password for {args.admin_user}: ", args.admin_password_stdin)
+    if not admin_password:
+        raise InvalidArgumentError("The Enterprise Admin password is needed to create MSOL_AD_SYNC.",
+                                   fix="Type it at the prompt, or pipe it in with --admin-password-stdin.")
+    client_secret = _read_secret(args.client_secret_file, "Client secret: ", False) if not args.certificate_file else None
+    return wizard.configure(tenant=tenant, active_directory=ad, admin_user=args.admin_user,
+                            admin_password=admin_password, client_secret=client_secret,
+                            certificate_key_file=args.certificate_key_file, exchange_hybrid=args.exchange_hybrid,
+                            sync_now=not args.no_sync_now, home=args.home, events=events)
+
+
+def _show_configured(result: dict) -> None:
+    account = result["serviceAccount"]
+    out.print(f"[green]Configured.[/] Service account {account['user']} "
+              f"({'created' if account['created'] else 'password reset'}).", highlight=False)
+    _show_fields("DirSync schedule")(result["schedule"])
+    if result.get("syncResult"):
+        _show_run(result["syncResult"])
+
+
+# (group, action) -> (handler, renderer for humans); action None for one-word commands
 COMMANDS = {
     ("config", "show"): (lambda args, events: config.describe(args.home, events), _show_configuration),
     ("schedule", "show"): (lambda args, events: schedule.describe(args.home, events), _show_fields("DirSync schedule")),
     ("schedule", "set"): (lambda args, events: schedule.change(args.interval_minutes, args.enabled, args.home, events),
                           _show_fields("DirSync schedule")),
+    ("sync", None): (_sync, _show_run),
+    ("history", None): (lambda args, events: service.sync_history(args.last, args.home), _show_history),
+    ("test", None): (lambda args, events: service.test_sync(args.home, events), _show_test),
+    ("configure", None): (_configure, _show_configured),
 }
+
+# Exit codes of `dirsync sync` by run status, for scripts and schedulers.
+RUN_EXIT = {"success": 0, "completed-export-errors": 3}
 
 
 def _on_off(text: str) -> bool:
@@ -118,6 +216,35 @@ def build_parser() -> argparse.ArgumentParser:
     schedule_set.add_argument("--interval-minutes", type=int, help="minutes between runs (30 to 10080)")
     schedule_set.add_argument("--enabled", type=_on_off, metavar="on|off", help="register or remove the schedule")
 
+    sync = groups.add_parser("sync", parents=[common], help="synchronize now (Start-OnlineCoexistenceSync)")
+    sync.add_argument("--full", action="store_true", help="read every object, not only the changes")
+    sync.add_argument("--dry-run", action="store_true", help="show the plan and write nothing")
+    sync.add_argument("--allow-deletes", action="store_true", help="let this run pass the deletion threshold")
+    sync.add_argument("--scheduled", action="store_true", help="run as the scheduler does (history says so)")
+    sync.add_argument("--if-due", action="store_true", help="run only if the interval has passed (cron)")
+
+    history = groups.add_parser("history", parents=[common], help="the runs, newest first")
+    history.add_argument("--last", type=int, help="only the N most recent")
+    groups.add_parser("test", parents=[common], help="verify synchronization (Test-CoexistenceSync)")
+
+    configure = groups.add_parser("configure", parents=[common], help="the configuration wizard, for scripts")
+    configure.add_argument("--tenant-id", required=True)
+    configure.add_argument("--client-id", required=True)
+    configure.add_argument("--certificate-file", help="the app's certificate (PEM)")
+    configure.add_argument("--certificate-key-file", help="its private key (PEM), copied to the secrets store")
+    configure.add_argument("--client-secret-file", help="a file holding the client secret, instead of a certificate")
+    configure.add_argument("--authority-host")
+    configure.add_argument("--graph-endpoint")
+    configure.add_argument("--tenant-ca-file")
+    configure.add_argument("--domain-controller", required=True)
+    configure.add_argument("--port", type=int)
+    configure.add_argument("--transport", choices=["ldaps", "starttls"])
+    configure.add_argument("--dc-ca-file")
+    configure.add_argument("--admin-user", required=True, help="an Enterprise Admin (used once, never stored)")
+    configure.add_argument("--admin-password-stdin", action="store_true", help="read the admin password from stdin")
+    configure.add_argument("--exchange-hybrid", action="store_true")
+    configure.add_argument("--no-sync-now", action="store_true", help="do not synchronize when done")
+
     try:
         from .tenant.cli import add_cli
     except ImportError:  # a core-only installation has no local tenant
@@ -132,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if hasattr(args, "run"):  # commands that own their output (dirsync tenant serve)
         return args.run(args)
-    handler, render = COMMANDS[(args.group, args.action)]
+    handler, render = COMMANDS[(args.group, getattr(args, "action", None))]
     try:
         with ConsoleEvents(args.verbose, show_progress=not args.json) as events:
             result = handler(args, events)
@@ -147,10 +274,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("[yellow]Stopped.[/]")
         return 130
+    if result is None:  # `sync --if-due` when the interval has not passed yet
+        return 0
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:
         render(result)
+    if args.group == "sync":
+        return RUN_EXIT.get(result["status"], 1)
     return 0
 
 

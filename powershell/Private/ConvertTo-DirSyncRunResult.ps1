@@ -1,0 +1,20 @@
+# Turns a run result of the core into the DirSync.RunResult object Start-OnlineCoexistenceSync and
+# Get-CoexistenceSyncHistory return: the counts are lifted to the top so that tables and Where-Object
+# can use them.
+function ConvertTo-DirSyncRunResult($Result) {
+    $run = ConvertTo-PascalCase $Result
+    foreach ($name in 'StartTime', 'EndTime') {
+        if ($run.$name) { $run.$name = [datetime]::Parse($run.$name, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') }
+    }
+    $duration = if ($run.StartTime -and $run.EndTime) { $run.EndTime - $run.StartTime }
+    $run | Add-Member -NotePropertyName Duration -NotePropertyValue $duration
+    foreach ($count in $run.Counts.PSObject.Properties) {
+        $run | Add-Member -NotePropertyName $count.Name -NotePropertyValue $count.Value -Force
+    }
+    Add-DirSyncTypeName $run 'DirSync.RunResult'
+}
+
+# -NonInteractive is how scheduled tasks and admin scripts run pwsh; there a failed run must stop the script.
+function Test-DirSyncNonInteractive {
+    [bool]([Environment]::GetCommandLineArgs() | Where-Object { $_ -match '^-noni' -and 'noninteractive'.StartsWith($_.Substring(1).ToLowerInvariant()) })
+}

@@ -1,0 +1,180 @@
+function Start-CoexistenceConfigurationWizard {
+    <#
+    .SYNOPSIS
+    Configures directory synchronization: Microsoft 365, Active Directory, Exchange hybrid, and a first sync.
+
+    .DESCRIPTION
+    The DirSync configuration wizard. Its pages, as in the original tool:
+
+    1. Microsoft 365: the tenant and the application DirSync signs in as (a certificate, or a client
+       secret). The sign-in is tried at once.
+    2. Active Directory: the domain controller and Enterprise Admin credentials. The wizard creates the
+       MSOL_AD_SYNC account in the Users container of the forest root domain (or resets its password on a
+       re-run), gives it a long random password that never expires and grants it Replicating Directory
+       Changes. The Enterprise Admin credentials are not saved and are not kept after this step.
+    3. Exchange hybrid deployment: recorded.
+    4. Finish: the configuration is saved, a synchronization every three hours is registered with the
+       operating system's scheduler, and with "Synchronize directories now" (the default) the first
+       synchronization runs at once.
+
+    Every answer has a parameter, so a script can run the wizard with no prompt; an answer left out is
+    asked for at the prompt (in pwsh -NonInteractive the wizard says which parameter to give instead).
+    Nothing is saved unless pages 1 and 2 succeed. Re-running the wizard updates the configuration; the
+    current values are offered as defaults.
+
+    .PARAMETER TenantId
+    The Microsoft 365 tenant (directory) ID.
+
+    .PARAMETER ClientId
+    The application (client) ID of the app registration DirSync signs in as.
+
+    .PARAMETER CertificateFile
+    The app's certificate (PEM, public part). With -CertificateKeyFile. The recommended credential.
+
+    .PARAMETER CertificateKeyFile
+    The certificate's private key (PEM). It is copied into DirSync's protected secrets store.
+
+    .PARAMETER ClientSecret
+    The app's client secret, instead of a certificate.
+
+    .PARAMETER AuthorityHost
+    The sign-in service; https://login.microsoftonline.com unless a national cloud or the local tenant.
+
+    .PARAMETER GraphEndpoint
+    Microsoft Graph; https://graph.microsoft.com unless a national cloud or the local tenant.
+
+    .PARAMETER TenantCAFile
+    An extra certificate authority to trust for sign-in and Graph (the local tenant's ca.pem).
+
+    .PARAMETER DomainController
+    The DNS name of a domain controller of the forest root domain.
+
+    .PARAMETER Port
+    The LDAP port: 636 for LDAPS (the default), 389 with -Transport starttls.
+
+    .PARAMETER Transport
+    ldaps (the default) or starttls. DirSync never binds without TLS.
+
+    .PARAMETER DomainControllerCAFile
+    The certificate authority that issued the domain controller's certificate (PEM), if the system does not
+    trust it already.
+
+    .PARAMETER EnterpriseAdminCredential
+    Enterprise Admin credentials, used once to create MSOL_AD_SYNC and then dropped.
+
+    .PARAMETER ExchangeHybrid
+    Whether the Exchange hybrid deployment is in use.
+
+    .PARAMETER SynchronizeNow
+    Start the first synchronization when the wizard finishes ($true unless told otherwise).
+
+    .EXAMPLE
+    Start-CoexistenceConfigurationWizard
+
+    Runs the wizard at the prompt, page by page.
+
+    .EXAMPLE
+    $admin = Get-Credential CONTOSO\Administrator
+    Start-CoexistenceConfigurationWizard -TenantId $tenantId -ClientId $appId -CertificateFile ./dirsync.pem `
+        -CertificateKeyFile ./dirsync.key -DomainController dc1.contoso.com -EnterpriseAdminCredential $admin `
+        -ExchangeHybrid $false -SynchronizeNow $true
+
+    Configures DirSync from a script, with no prompt.
+
+    .OUTPUTS
+    DirSync.ConfigurationWizardResult
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [OutputType('DirSync.ConfigurationWizardResult')]
+    param(
+        [string]$TenantId,
+        [string]$ClientId,
+        [string]$CertificateFile,
+        [string]$CertificateKeyFile,
+        [securestring]$ClientSecret,
+        [string]$AuthorityHost,
+        [string]$GraphEndpoint,
+        [string]$TenantCAFile,
+        [string]$DomainController,
+        [int]$Port,
+        [ValidateSet('ldaps', 'starttls')] [string]$Transport,
+        [string]$DomainControllerCAFile,
+        [pscredential]$EnterpriseAdminCredential,
+        [bool]$ExchangeHybrid,
+        [bool]$SynchronizeNow
+    )
+    $current = try { Invoke-DirSyncCore -Command 'get-configuration' -Cmdlet $PSCmdlet } catch { $null }
+
+    # --- Page 1: Microsoft 365 ---
+    $tenant = @{}
+    if ($AuthorityHost) { $tenant.authorityHost = $AuthorityHost }
+    if ($GraphEndpoint) { $tenant.graphEndpoint = $GraphEndpoint }
+    if ($TenantCAFile) { $tenant.caFile = (Resolve-Path $TenantCAFile).Path }
+    $tenant.tenantId = if ($TenantId) { $TenantId } else {
+        Read-WizardAnswer 'Microsoft 365' 'Tenant ID' 'TenantId' $(if ($current) { $current.tenant.tenantId })
+    }
+    $tenant.clientId = if ($ClientId) { $ClientId } else {
+        Read-WizardAnswer 'Microsoft 365' 'Application (client) ID' 'ClientId' $(if ($current) { $current.tenant.clientId })
+    }
+    $secret = $null
+    if ($ClientSecret) {
+        $tenant.credentialType = 'secret'
+        $secret = [System.Net.NetworkCredential]::new('', $ClientSecret).Password
+    } elseif ($CertificateFile) {
+        $tenant.credentialType = 'certificate'
+    } else {
+        $choice = Read-WizardChoice 'Microsoft 365' 'How does DirSync sign in?' 'CertificateFile or -ClientSecret' @('&Certificate', 'Client &secret') 0
+        $tenant.credentialType = @('certificate', 'secret')[$choice]
+        if ($choice -eq 1) {
+            $secret = [System.Net.NetworkCredential]::new('', (Read-WizardAnswer 'Microsoft 365' 'Client secret' 'ClientSecret' -Secure)).Password
+        } else {
+            $CertificateFile = Read-WizardAnswer 'Microsoft 365' 'Certificate file (PEM)' 'CertificateFile' $(if ($current) { $current.tenant.certificateFile })
+            $CertificateKeyFile = Read-WizardAnswer 'Microsoft 365' 'Private key file (PEM)' 'CertificateKeyFile'
+        }
+    }
+    if ($tenant.credentialType -eq 'certificate') {
+        $tenant.certificateFile = (Resolve-Path $CertificateFile).Path
+        if ($CertificateKeyFile) { $CertificateKeyFile = (Resolve-Path $CertificateKeyFile).Path }
+    }
+
+    # --- Page 2: Active Directory ---
+    $ad = @{}
+    if ($Port) { $ad.port = $Port }
+    if ($Transport) { $ad.transport = $Transport }
+    if ($DomainControllerCAFile) { $ad.caFile = (Resolve-Path $DomainControllerCAFile).Path }
+    $ad.server = if ($DomainController) { $DomainController } else {
+        Read-WizardAnswer 'Active Directory' 'Domain controller' 'DomainController' $(if ($current) { $current.activeDirectory.server })
+    }
+    if (-not $EnterpriseAdminCredential) {
+        $EnterpriseAdminCredential = Invoke-WizardPrompt 'EnterpriseAdminCredential' {
+            Get-Credential -Message 'Active Directory: Enterprise Admin credentials (not saved; used once to create MSOL_AD_SYNC)'
+        }
+    }
+
+    # --- Page 3: Exchange hybrid deployment ---
+    if (-not $PSBoundParameters.ContainsKey('ExchangeHybrid')) {
+        $ExchangeHybrid = 0 -eq (Read-WizardChoice 'Exchange hybrid deployment' 'Enable Exchange hybrid deployment?' 'ExchangeHybrid' @('&Yes', '&No') 1)
+    }
+
+    # --- Page 4: Finish ---
+    if (-not $PSBoundParameters.ContainsKey('SynchronizeNow')) {
+        $SynchronizeNow = 0 -eq (Read-WizardChoice 'Finished' 'Synchronize directories now?' 'SynchronizeNow' @('&Yes', '&No') 0)
+    }
+
+    if (-not $PSCmdlet.ShouldProcess("tenant $($tenant.tenantId) and domain controller $($ad.server)", 'Configure directory synchronization')) { return }
+    $arguments = @{
+        tenant = $tenant; active_directory = $ad
+        admin_user = $EnterpriseAdminCredential.UserName
+        admin_password = $EnterpriseAdminCredential.GetNetworkCredential().Password
+        client_secret = $secret; certificate_key_file = $CertificateKeyFile
+        exchange_hybrid = $ExchangeHybrid; sync_now = $SynchronizeNow
+    }
+    $result = Invoke-DirSyncCore -Command 'configure' -Arguments $arguments -Cmdlet $PSCmdlet
+    $out = [pscustomobject]@{
+        Configuration  = Add-DirSyncTypeName (ConvertTo-PascalCase $result.configuration) 'DirSync.CoexistenceConfiguration'
+        ServiceAccount = ConvertTo-PascalCase $result.serviceAccount
+        Schedule       = ConvertTo-DirSyncSchedule $result.schedule
+        SyncResult     = if ($result.syncResult) { ConvertTo-DirSyncRunResult $result.syncResult }
+    }
+    Add-DirSyncTypeName $out 'DirSync.ConfigurationWizardResult'
+}
