@@ -65,6 +65,17 @@ DELTA_PAGE = 200
 QUERY_SAFE = "$,()'"  # keep nextLinks readable, as Graph does
 
 
+EXTENSION_TYPES = {"String": str, "Boolean": bool, "Integer": int, "LargeInteger": int, "DateTime": str,
+                   "Binary": str}
+
+
+def _extension_value_ok(definition: dict, value) -> bool:
+    """https://learn.microsoft.com/graph/api/resources/extensionproperty : String values of 256 chars at most."""
+    values = value if definition.get("isMultiValued") and isinstance(value, list) else [value]
+    kind = EXTENSION_TYPES[definition["dataType"]]
+    return all(v is None or (isinstance(v, kind) and not (kind is str and len(v) > 256)) for v in values)
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -157,10 +168,10 @@ class Directory:
     def _ok(self, status: int, body, **headers) -> Response:
         return status, {"Content-Type": ODATA_JSON, "OData-Version": "4.0", **headers}, body
 
-    def _extensions(self, target: str) -> dict[str, str]:
+    def _extensions(self, target: str) -> dict[str, dict]:
         rows = self.db.execute("SELECT name, data FROM extension_properties").fetchall()
-        return {r["name"]: json.loads(r["data"])["dataType"] for r in rows
-                if target in json.loads(r["data"])["targetObjects"]}
+        definitions = {r["name"]: json.loads(r["data"]) for r in rows}
+        return {name: d for name, d in definitions.items() if target in d["targetObjects"]}
 
     def _row(self, oid: str, kind: str | None = None, states=("active",)) -> sqlite3.Row:
         if kind == "user" and "@" in oid:
@@ -187,6 +198,8 @@ class Directory:
             out = {name: data.get(name) for name in USER_DEFAULT}
         else:  # groups: every stored property except directory extensions (returned only on $select)
             out = {k: v for k, v in data.items() if not k.startswith("extension_")}
+        if row["state"] == "deleted":
+            out["deletedDateTime"] = data.get("deletedDateTime")
         if typed:
             out = {"@odata.type": f"#microsoft.graph.{row['kind']}", **out}
         return out
@@ -274,12 +287,13 @@ class Directory:
                 raise bad_request(f"The property '{name}' does not exist on type 'microsoft.graph.{kind}'. Make "
                                   "sure to only use property names that are defined by the type or mark the type "
                                   "as open type.", code="BadRequest")
-            valid = (value is None or (isinstance(value, bool) if name in BOOLEAN_PROPS else
-                     isinstance(value, list) if name in COLLECTION_PROPS else
-                     isinstance(value, dict) if name in OBJECT_PROPS else
-                     isinstance(value, str)))
-            if name in extensions and isinstance(value, str) and len(value) > 256:
-                valid = False
+            if name in extensions:
+                valid = _extension_value_ok(extensions[name], value)
+            else:
+                valid = (value is None or (isinstance(value, bool) if name in BOOLEAN_PROPS else
+                         isinstance(value, list) if name in COLLECTION_PROPS else
+                         isinstance(value, dict) if name in OBJECT_PROPS else
+                         isinstance(value, str)))
             if not valid:
                 raise bad_request(f"Invalid value specified for property '{name}' of resource '{resource}'.")
         if creating:
@@ -437,7 +451,7 @@ class Directory:
         value = []
         for row in rows[:DELTA_PAGE]:
             if row["state"] == "active":
-                value.append(self._shape(row, select))
+                value.append({**self._shape(row, select), "id": row["id"]})
             else:  # "changed": restorable from deletedItems; "deleted": gone for good
                 value.append({"id": row["id"], "@removed": {"reason": "changed" if row["state"] == "deleted"
                                                              else "deleted"}})
@@ -593,10 +607,8 @@ class Directory:
     def get_deleted(self, req: Request, oid: str) -> Response:
         """https://learn.microsoft.com/graph/api/directory-deleteditems-get"""
         row = self._row(oid, states=("deleted",))
-        data = json.loads(row["data"])
         return self._ok(200, {"@odata.context": f"{self.meta}#directoryObjects/$entity",
-                              "@odata.type": f"#microsoft.graph.{row['kind']}",
-                              **self._shape(row, self._select(req)), "deletedDateTime": data["deletedDateTime"]})
+                              **self._shape(row, self._select(req), typed=True)})
 
     def restore_deleted(self, req: Request, oid: str) -> Response:
         """https://learn.microsoft.com/graph/api/directory-deleteditems-restore"""
@@ -691,8 +703,9 @@ class Directory:
             raise bad_request("Another object with the same value for property name already exists.",
                               details=[{"target": "name", "code": "ObjectConflict"}])
         ext_id = str(uuid.uuid4())
+        definition = {"dataType": data_type, "isMultiValued": bool(body.get("isMultiValued")), "targetObjects": targets}
         self.db.execute("INSERT INTO extension_properties VALUES (?, ?, ?, ?)",
-                        (ext_id, app["object_id"], full, json.dumps({"dataType": data_type, "targetObjects": targets})))
+                        (ext_id, app["object_id"], full, json.dumps(definition)))
         self.store.ensure_extension_index(full)
         row = self.db.execute("SELECT * FROM extension_properties WHERE id=?", (ext_id,)).fetchone()
         return self._ok(201, {"@odata.context": f"{self.meta}#applications('{app['object_id']}')/"
