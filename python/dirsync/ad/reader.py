@@ -28,7 +28,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Literal
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
@@ -127,11 +127,16 @@ class ImportRunImpl:
 
 class ActiveDirectorySource:
     """dirsync.engine.ports.Source over LDAP. Connects at each import (full_import / delta_import
-    raise connection errors at once; iteration streams)."""
+    raise connection errors at once; iteration streams).
+
+    delta_mode "auto" uses DirSync when the account holds the right, else uSNChanged polling;
+    "usn" always polls (a DC whose DirSync cannot be used, or to compare the two)."""
 
     def __init__(self, settings: LdapSettings, user: str, password: str, *, base_dn: str | None = None,
-                 service_account: str = "MSOL_AD_SYNC", events: Events | None = None, page_size: int = 500):
+                 service_account: str = "MSOL_AD_SYNC", events: Events | None = None, page_size: int = 500,
+                 delta_mode: Literal["auto", "usn"] = "auto"):
         self.settings, self._user, self._password = settings, user, password
+        self.delta_mode = delta_mode
         self.base_dn, self.service_account = base_dn, service_account
         self.events = events or Events()
         self.page_size = page_size
@@ -159,7 +164,7 @@ class ActiveDirectorySource:
             self.events.warning(f"The last import read another domain controller or base than "
                                 f"{self.settings.address} ({self.base_dn}): running a full import.")
             return self.full_import()
-        if mark.cookie:
+        if mark.cookie and self.delta_mode == "auto":
             try:
                 first = dirsync_page(conn, self.base_dn, base64.b64decode(mark.cookie))
             except errors.PermissionDeniedError as exc:
@@ -218,9 +223,17 @@ class ActiveDirectorySource:
         window = f"(uSNChanged>={mark.usn + 1})(uSNChanged<={info.highest_usn})"
         yield from self._objects(conn, self._paged(conn, self.base_dn, f"(&{KINDS_FILTER}{window})",
                                                    READ_ATTRIBUTES))
+        container = f"CN=Deleted Objects,{self.base_dn}"
+        conn.search(container, "(objectClass=*)", ldap3.BASE, attributes=["objectGUID"],
+                    controls=[show_deleted_control(criticality=True)])
+        if not conn.response or not conn.response[0]["raw_attributes"].get("objectGUID"):
+            # Like AD, the container lists nothing (and shows no attribute) to an account without rights.
+            self.events.warning(
+                f"{self._user} cannot read {container} on {self.settings.address}: deletions stay unseen "
+                "until the next full import. Grant the account Replicating Directory Changes (run the "
+                "configuration wizard again), or List Contents and Read Property on that container.")
         deleted = f"(&(isDeleted=TRUE){window}{CHANGES_FILTER}(!(objectClass=computer)))"
-        for entry in self._paged(conn, f"CN=Deleted Objects,{self.base_dn}", deleted, ["objectGUID"],
-                                 show_deleted=True):
+        for entry in self._paged(conn, container, deleted, ["objectGUID"], show_deleted=True):
             yield Tombstone(anchor=guid_anchor(entry["raw_attributes"]["objectGUID"][0]),
                             dn=split_extended_dn(entry["dn"])[1])
         run.watermark = Watermark(info.invocation_id, self.base_dn, info.highest_usn, mark.cookie).dump()

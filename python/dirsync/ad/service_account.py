@@ -126,19 +126,22 @@ def _create_or_reset(conn, settings, root, name, password) -> tuple[str, bool]:
 
 
 def _grant_replicating_changes(conn, settings, domain_dn: str, sid: bytes) -> bool:
-    """Add an allow ACE for the control access right to the domain head's DACL (only the DACL is
-    read and written, through the SD_FLAGS control). False when the ACE was already there."""
-    sd_flags = [(SD_FLAGS_CONTROL, True, struct.pack(">BBBB", 0x30, 3, 2, 1) + bytes([DACL_SECURITY_INFORMATION]))]
-    _read(conn, domain_dn, ["nTSecurityDescriptor"], controls=sd_flags)
-    descriptor = conn.response[0]["raw_attributes"]["nTSecurityDescriptor"][0]
-    updated = add_object_ace(descriptor, sid, uuid.UUID(REPLICATING_DIRECTORY_CHANGES))
-    if updated is None:
-        return False
     try:
-        conn.modify(domain_dn, {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [updated])]}, controls=sd_flags)
+        return grant(conn, domain_dn, allow_ace(sid, ADS_RIGHT_DS_CONTROL_ACCESS,
+                                                uuid.UUID(REPLICATING_DIRECTORY_CHANGES)))
     except ldap_errors.LDAPInsufficientAccessRightsResult:
         raise _not_admin(settings, f"change the permissions of {domain_dn}") from None
-    return True
+
+
+def grant(conn: ldap3.Connection, dn: str, ace: bytes) -> bool:
+    """Add `ace` to the DACL of `dn`; only the DACL is read and written (SD_FLAGS control).
+    False when the ACE was already there."""
+    sd_flags = [(SD_FLAGS_CONTROL, True, struct.pack(">BBBB", 0x30, 3, 2, 1) + bytes([DACL_SECURITY_INFORMATION]))]
+    _read(conn, dn, ["nTSecurityDescriptor"], controls=sd_flags)
+    updated = add_ace(conn.response[0]["raw_attributes"]["nTSecurityDescriptor"][0], ace)
+    if updated is not None:
+        conn.modify(dn, {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [updated])]}, controls=sd_flags)
+    return updated is not None
 
 
 def _not_admin(settings: LdapSettings, what: str) -> errors.PermissionDeniedError:
@@ -149,24 +152,22 @@ def _not_admin(settings: LdapSettings, what: str) -> errors.PermissionDeniedErro
 
 # --- the binary security descriptor (MS-DTYP 2.4.6, self-relative) --------------------------------------
 
-def add_object_ace(descriptor: bytes, sid: bytes, object_type: uuid.UUID) -> bytes | None:
-    """The DACL-only descriptor with an ACCESS_ALLOWED_OBJECT ACE (control access on object_type
-    for sid) added after the explicit ACEs and before the inherited ones, as canonical order wants;
-    None if an equal ACE is already there."""
+def add_ace(descriptor: bytes, ace: bytes) -> bytes | None:
+    """The DACL-only descriptor with `ace` added after the explicit ACEs and before the inherited
+    ones, as canonical order wants; None if an equal ACE is already there."""
     _rev, _sbz, control, _owner, _group, _sacl, dacl_at = struct.unpack_from("<BBHIIII", descriptor)
     acl_rev, _sbz1, _size, count, _sbz2 = struct.unpack_from("<BBHHH", descriptor, dacl_at)
-    new_ace = _object_ace(sid, object_type)
     aces, offset, insert_at = [], dacl_at + 8, None
     for index in range(count):
-        ace_type, flags, size = struct.unpack_from("<BBH", descriptor, offset)
-        ace = descriptor[offset:offset + size]
-        if ace == new_ace:
+        _type, flags, size = struct.unpack_from("<BBH", descriptor, offset)
+        existing = descriptor[offset:offset + size]
+        if existing == ace:
             return None
         if insert_at is None and flags & INHERITED_ACE:
             insert_at = index
-        aces.append(ace)
+        aces.append(existing)
         offset += size
-    aces.insert(len(aces) if insert_at is None else insert_at, new_ace)
+    aces.insert(len(aces) if insert_at is None else insert_at, ace)
     body = b"".join(aces)
     acl = struct.pack("<BBHHH", max(acl_rev, 4), 0, 8 + len(body), len(aces), 0) + body  # object ACEs need rev 4
     # Keep the DACL's own flags (auto-inherited, protected); owner, group and SACL are not sent.
@@ -175,6 +176,7 @@ def add_object_ace(descriptor: bytes, sid: bytes, object_type: uuid.UUID) -> byt
     return header + acl
 
 
-def _object_ace(sid: bytes, object_type: uuid.UUID) -> bytes:
-    body = struct.pack("<II", ADS_RIGHT_DS_CONTROL_ACCESS, ACE_OBJECT_TYPE_PRESENT) + object_type.bytes_le + sid
+def allow_ace(sid: bytes, mask: int, object_type: uuid.UUID) -> bytes:
+    """An ACCESS_ALLOWED_OBJECT ACE: `mask` on `object_type` (an extended right) for `sid`."""
+    body = struct.pack("<II", mask, ACE_OBJECT_TYPE_PRESENT) + object_type.bytes_le + sid
     return struct.pack("<BBH", ACCESS_ALLOWED_OBJECT_ACE, 0, 4 + len(body)) + body
