@@ -66,7 +66,10 @@ def connect(settings: LdapSettings, user: str, password: str, events: Events | N
             _start_tls(conn, settings)
         _bind(conn, settings, user, password)
     except BaseException:
-        conn.unbind()
+        try:
+            conn.unbind()
+        except ldap_errors.LDAPException:
+            pass  # the socket may already be broken (a failed TLS handshake); the first error counts
         raise
     return conn
 

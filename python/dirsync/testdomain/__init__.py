@@ -198,6 +198,9 @@ def _write_smb_conf(dc: Path, address: str, tls_dir: Path, extra: str) -> None:
 \tbinddns dir = {dc}/bind-dns
 \tlog file = {dc}/log.samba
 \tmax log size = 10000
+\t# A replaced password stops working at once (Samba otherwise accepts the old one for an hour),
+\t# so tests can tell that a reset took effect.
+\told password allowed period = 0
 \ttls enabled = yes
 \ttls keyfile = {tls_dir}/server-key.pem
 \ttls certfile = {tls_dir}/server.pem
