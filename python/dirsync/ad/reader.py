@@ -113,14 +113,11 @@ class ImportRunImpl:
     def __init__(self, mode: str, items: Callable[["ImportRunImpl"], Iterator[ImportItem]], conn: ldap3.Connection):
         self.mode = mode
         self.watermark: str | None = None
-        self.count = 0
         self._items, self._conn = items, conn
 
     def __iter__(self) -> Iterator[ImportItem]:
         try:
-            for item in self._items(self):
-                self.count += 1
-                yield item
+            yield from self._items(self)
         finally:
             self._conn.unbind()
 

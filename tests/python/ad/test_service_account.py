@@ -4,7 +4,6 @@ and neither password shows in anything the set-up emits."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import ldap3
 import pytest
