@@ -151,26 +151,20 @@ class GraphTarget:
         return part
 
     def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:
+        """Does all the writes before returning (not lazily: the writes happen even if nobody iterates)."""
         ops = list(ops)
         answers = self.graph.batch([self._part(op, str(i)) for i, op in enumerate(ops)])
-        conflicts = []
-        for i, op in enumerate(ops):
-            result = self._result(op, answers[str(i)])
-            if result.outcome == "conflict" and op.action == "create":
-                conflicts.append(result)
-            else:
-                yield result
-        if conflicts:
-            yield from self._settle_conflicts(conflicts)
+        results = [self._result(op, answers[str(i)]) for i, op in enumerate(ops)]
+        return iter(self._settle_conflicts(results))
 
-    def _settle_conflicts(self, conflicts: list[CloudResult]) -> Iterator[CloudResult]:
+    def _settle_conflicts(self, results: list[CloudResult]) -> list[CloudResult]:
         """A create that conflicts with an object holding the same anchor met its own earlier attempt."""
         for kind in ("user", "group"):
-            mine = [c for c in conflicts if c.op.kind == kind]
-            existing = self.find_by_anchors(kind, [c.op.anchor for c in mine]) if mine else {}
-            for c in mine:
-                found = existing.get(c.op.anchor)
-                yield CloudResult(c.op, "created", found.cloud_id) if found else c
+            conflicts = [r for r in results if r.outcome == "conflict" and r.op.action == "create" and r.op.kind == kind]
+            existing = self.find_by_anchors(kind, [c.op.anchor for c in conflicts]) if conflicts else {}
+            results = [CloudResult(r.op, "created", existing[r.op.anchor].cloud_id)
+                       if r in conflicts and r.op.anchor in existing else r for r in results]
+        return results
 
     @staticmethod
     def _result(op: CloudOp, answer: dict) -> CloudResult:

@@ -241,6 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.request.settimeout(60)
+        # Headers and body go out in two writes; without this, Nagle + delayed ACK add 40 ms per answer.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def handle(self) -> None:
         try:

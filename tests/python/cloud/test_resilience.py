@@ -29,6 +29,7 @@ def test_2000_users_through_a_429_storm_and_20_percent_5xx(tenant, target, domai
     started = time.monotonic()
     results = list(target.apply(ops))
     elapsed = time.monotonic() - started
+    stats = target.stats.to_dict()  # what the 2,000 creates took, before the checks below add requests
     server = tenant.stats()
     tenant.set_faults()
 
@@ -42,7 +43,6 @@ def test_2000_users_through_a_429_storm_and_20_percent_5xx(tenant, target, domai
     # The faults did happen, and what they cost is reported.
     assert server.get("forced_429", 0) > 0 and server.get("faults_5xx", 0) > 0
     assert server.get("faults_5xx_after_commit", 0) + server.get("faults_reset_after_commit", 0) > 0
-    stats = target.stats.to_dict()
     assert stats["throttled"] > 0 and stats["server_errors"] > 0 and stats["wait_seconds"] > 0
     with capsys.disabled():
         print(f"\n2,000 users in {elapsed:.1f} s: {stats['requests']} HTTP requests, "
@@ -50,10 +50,10 @@ def test_2000_users_through_a_429_storm_and_20_percent_5xx(tenant, target, domai
 
 
 def test_the_governor_stays_under_the_write_quota(tenant, cert_app, client_cert, domain):
-    tenant.configure(write_quota_app_tenant=[40, 2.0])
+    tenant.configure(write_quota_app_tenant=[40, 1.0])
     app, cert_file = cert_app
     governed = GraphTarget(tenant.tenant_settings(app, "certificate", cert_file), client_cert.key_pem,
-                           policy=FAST, write_quota=(40, 2.0))
+                           policy=FAST, write_quota=(40, 1.0))
     results = list(governed.apply(user_ops(100, domain)))
     governed.close()
     assert [r.outcome for r in results] == ["created"] * 100
@@ -63,7 +63,7 @@ def test_the_governor_stays_under_the_write_quota(tenant, cert_app, client_cert,
 
 def test_without_the_governor_the_quota_answers_429_and_retry_after_is_honoured(tenant, cert_app, client_cert,
                                                                                domain):
-    tenant.configure(write_quota_app_tenant=[40, 2.0])
+    tenant.configure(write_quota_app_tenant=[40, 1.0])
     app, cert_file = cert_app
     eager = GraphTarget(tenant.tenant_settings(app, "certificate", cert_file), client_cert.key_pem,
                         policy=FAST, write_quota=(1_000_000, 1.0))
@@ -71,7 +71,7 @@ def test_without_the_governor_the_quota_answers_429_and_retry_after_is_honoured(
     eager.close()
     assert [r.outcome for r in results] == ["created"] * 100
     assert tenant.stats()["quota_429"] > 0 and eager.stats.throttled > 0
-    assert eager.stats.wait_seconds > 1.0  # waited for the window, as Retry-After said
+    assert eager.stats.wait_seconds > 0.5  # waited for the window to free up, as Retry-After said
 
 
 def test_a_per_part_retry_after_is_waited_for(tenant, target, domain):

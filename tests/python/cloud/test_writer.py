@@ -1,0 +1,152 @@
+"""GraphTarget, the engine's Target, against the local tenant: what each op does and how it is reported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from dirsync.cloud.writer import random_password
+from dirsync.engine.ports import CloudOp
+from dirsync.events import Events
+from dirsync.tenant import LocalTenant
+
+from .conftest import unique
+
+
+def create_user(target, domain, anchor=None, upn=None):
+    nick = unique()
+    op = CloudOp("create", "user", anchor=anchor or unique("anchor"), properties={
+        "accountEnabled": True, "displayName": nick, "mailNickname": nick,
+        "userPrincipalName": upn or f"{nick}@{domain}", "usageLocation": "US"})
+    [result] = target.apply([op])
+    return result
+
+
+def test_verified_domains(target):
+    assert {"contoso.com", "contoso.onmicrosoft.com"} <= set(target.verified_domains())
+
+
+def test_users_are_found_by_anchor_exactly_and_by_upn(target, domain):
+    created = create_user(target, domain, anchor="AbC+/=")
+    assert created.outcome == "created" and created.cloud_id
+    # The directory compares case-insensitively; base64 anchors differ by case, so the connector does not.
+    found = target.find_by_anchors("user", ["AbC+/=", "abc+/=", "missing"])
+    assert list(found) == ["AbC+/="] and found["AbC+/="].cloud_id == created.cloud_id
+    upn = created.op.properties["userPrincipalName"]
+    assert target.find_user_by_upn(upn.upper()).anchor == "AbC+/="
+    assert target.find_user_by_upn(f"nobody@{domain}") is None
+
+
+def test_groups_carry_their_anchor_in_the_apps_extension_property(target, graph, cert_app):
+    app, _ = cert_app
+    [group] = target.apply([CloudOp("create", "group", anchor="G+1==", properties={
+        "displayName": "Sales", "mailNickname": unique("sales")})])
+    assert group.outcome == "created"
+    assert target.group_anchor_property == f"extension_{app.app_id.replace('-', '')}_dirSyncAnchor"
+    assert target.find_by_anchors("group", ["G+1=="])["G+1=="].cloud_id == group.cloud_id
+    got = graph.get(f"{graph.base}/groups/{group.cloud_id}", params={"$select": target.group_anchor_property})
+    assert got.json()[target.group_anchor_property] == "G+1=="
+
+
+def test_membership_manager_update_and_delete(target, graph, domain):
+    alice, bob = create_user(target, domain), create_user(target, domain)
+    [group] = target.apply([CloudOp("create", "group", anchor=unique("g"), properties={
+        "displayName": "Team", "mailNickname": unique("team")})])
+    ops = [CloudOp("add_member", "group", group.op.anchor, group.cloud_id, ref_id=alice.cloud_id),
+           CloudOp("add_member", "group", group.op.anchor, group.cloud_id, ref_id=bob.cloud_id),
+           CloudOp("set_manager", "user", alice.op.anchor, alice.cloud_id, ref_id=bob.cloud_id),
+           CloudOp("update", "user", alice.op.anchor, alice.cloud_id, properties={"department": "Sales"})]
+    assert [r.outcome for r in target.apply(ops)] == ["updated"] * 4
+    members = graph.get(f"{graph.base}/groups/{group.cloud_id}/members").json()["value"]
+    assert {m["id"] for m in members} == {alice.cloud_id, bob.cloud_id}
+    assert graph.get(f"{graph.base}/users/{alice.cloud_id}/manager").json()["id"] == bob.cloud_id
+    assert graph.get(f"{graph.base}/users/{alice.cloud_id}?$select=department").json()["department"] == "Sales"
+    # Adding a member again leaves the wanted state in place: reported as done, not as a failure.
+    [again] = target.apply([ops[0]])
+    assert again.outcome == "updated"
+    removals = [CloudOp("remove_member", "group", group.op.anchor, group.cloud_id, ref_id=bob.cloud_id),
+                CloudOp("remove_manager", "user", alice.op.anchor, alice.cloud_id),
+                CloudOp("delete", "user", bob.op.anchor, bob.cloud_id)]
+    assert [r.outcome for r in target.apply(removals)] == ["updated", "updated", "deleted"]
+    [gone] = target.apply([removals[2]])
+    assert (gone.outcome, gone.error_code) == ("not_found", "Request_ResourceNotFound")
+
+
+def test_a_upn_held_by_another_object_is_a_conflict(target, domain):
+    first = create_user(target, domain)
+    second = create_user(target, domain, upn=first.op.properties["userPrincipalName"])
+    assert (second.outcome, second.error_code) == ("conflict", "Request_BadRequest")
+    assert "userPrincipalName already exists" in second.message
+
+
+def test_a_create_sent_twice_is_reported_created_once(target, domain):
+    # What a lost answer looks like to the connector: the same create (same anchor) arrives again.
+    first = create_user(target, domain)
+    [again] = target.apply([first.op])
+    assert (again.outcome, again.cloud_id) == ("created", first.cloud_id)
+
+
+def test_the_initial_password_is_strong_and_never_shown(tenant, target, graph, domain):
+    shown = []
+    target.graph.events = Events(shown.append)
+    tenant.set_faults(throttle_next=1, retry_after=0.01)  # make the connector talk about its retries
+    created = create_user(target, domain)
+    assert created.outcome == "created" and shown
+    passwords = [random_password() for _ in range(50)]
+    assert all(len(p) == 24 and any(c.isdigit() for c in p) and any(c.isupper() for c in p) for p in passwords)
+    assert len(set(passwords)) == 50
+    assert "password" not in json.dumps(shown).lower() and "password" not in repr(created).lower()
+    # The tenant accepted it (it checks complexity) and, like Graph, never gives it back.
+    got = graph.get(f"{graph.base}/users/{created.cloud_id}", params={"$select": "passwordProfile"})
+    assert got.json()["passwordProfile"] is None
+
+
+def test_delta_reports_changes_and_removals(target, graph, domain):
+    link = None
+    page = graph.get(f"{graph.base}/users/delta").json()
+    while "@odata.nextLink" in page:
+        page = graph.get(page["@odata.nextLink"]).json()
+    link = page["@odata.deltaLink"]
+    changed, removed = create_user(target, domain), create_user(target, domain)
+    target.apply([CloudOp("delete", "user", removed.op.anchor, removed.cloud_id)])  # done even if not iterated
+    delta = graph.get(link).json()
+    by_id = {item["id"]: item for item in delta["value"]}
+    assert by_id[changed.cloud_id]["userPrincipalName"] == changed.op.properties["userPrincipalName"]
+    assert by_id[removed.cloud_id]["@removed"] == {"reason": "changed"}  # restorable from deletedItems
+    assert graph.get(delta["@odata.deltaLink"]).json()["value"] == []
+
+
+def test_paging_follows_next_links(target, graph, domain):
+    for _ in range(3):
+        create_user(target, domain)
+    everyone = list(target.graph.pages("users", params={"$top": "2", "$select": "id"}))
+    count = graph.get(f"{graph.base}/users/$count", headers={"ConsistencyLevel": "eventual"}).text
+    assert len(everyone) == int(count) and len({u["id"] for u in everyone}) == len(everyone)
+
+
+def test_state_survives_a_restart_and_the_ca_stays(tmp_path):
+    with LocalTenant(tmp_path) as first:
+        ca = first.ca_file.read_bytes()
+        tenant_id = first.tenant_id
+        first.add_domain("fabrikam.com")
+    with LocalTenant(tmp_path) as second:
+        assert (second.tenant_id, second.ca_file.read_bytes()) == (tenant_id, ca)
+        app = second.register_app(secret=True)
+        from dirsync.cloud.writer import GraphTarget
+        target = GraphTarget(second.tenant_settings(app, "secret"), app.secret)
+        assert "fabrikam.com" in target.verified_domains()
+        target.close()
+
+
+def test_the_cli_registers_an_app_with_a_generated_certificate(tenant, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "dirsync.tenant", "register-app", "--data", str(tenant.data_dir),
+                          "--generate-certificate", str(tmp_path)], capture_output=True, text=True, check=True)
+    registered = json.loads(out.stdout)
+    assert registered["tenantId"] == tenant.tenant_id and "clientSecret" not in registered
+    from dirsync.cloud.writer import GraphTarget
+    settings = tenant.tenant_settings(type("App", (), {"app_id": registered["clientId"]})(), "certificate",
+                                      registered["certificateFile"])
+    target = GraphTarget(settings, (tmp_path / "client.key").read_text())
+    assert target.verified_domains()
+    target.close()
