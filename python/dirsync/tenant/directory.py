@@ -239,8 +239,7 @@ class Directory:
                               code="BadRequest")
         return column
 
-    def _page(self, req: Request, base_sql: str, params: list, context: str, *, typed: bool = False,
-              count_sql: str | None = None) -> Response:
+    def _page(self, req: Request, base_sql: str, params: list, context: str, *, typed: bool = False) -> Response:
         """Keyset paging over objects' rid; @odata.nextLink keeps the query and adds a $skiptoken."""
         top = self._top(req, self.store.settings()["page_size"])
         after = _untoken(req.query["$skiptoken"])["rid"] if "$skiptoken" in req.query else 0
@@ -252,7 +251,7 @@ class Directory:
             if req.headers.get("consistencylevel", "").lower() != "eventual":
                 # https://learn.microsoft.com/graph/aad-advanced-queries : $count needs ConsistencyLevel
                 raise bad_request("$count is not currently supported.", code="Request_BadRequest")
-            body["@odata.count"] = self.db.execute(count_sql or base_sql.replace("o.*", "COUNT(*)", 1),
+            body["@odata.count"] = self.db.execute(base_sql.replace("o.*", "COUNT(*)", 1),
                                                    params).fetchone()[0]
         if len(rows) > top:
             rows = rows[:top]

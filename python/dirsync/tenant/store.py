@@ -149,10 +149,6 @@ class Store:
                              int(public_client)))
             return self.app(app_id), secret
 
-    def add_certificate(self, app_id: str, cert_pem: str) -> None:
-        with self.lock:
-            self.db.execute("UPDATE apps SET cert_pem=? WHERE app_id=?", (cert_pem, app_id))
-
     def app(self, app_id: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM apps WHERE app_id=?", (app_id,)).fetchone()
 
