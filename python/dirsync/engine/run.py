@@ -31,7 +31,8 @@ from .ports import CloudOp, CloudResult, Source, Target
 from .scope import Scope
 
 WATERMARK = "active-directory"
-RULES = "sync-rules"
+RULES = "sync-rules"  # the rules of the last committed run
+STAGED_RULES = "staged-sync-rules"  # the rules the staged import was decided under
 
 SUCCESS = "success"
 EXPORT_ERRORS = "completed-export-errors"
@@ -134,10 +135,14 @@ class _Run:
         mapper = Mapper(self.target.verified_domains())
         rules = scope.fingerprint() + mapper.fingerprint()
         watermark = self.store.watermark(WATERMARK)
-        full = self.options.full or watermark is None or self.store.meta(RULES) != rules
+        # The staged state was decided under the rules of the last import, which may be a run that stopped
+        # before export (a deletion threshold hit after an OU filter change). Any other rules now, and a
+        # delta would keep those decisions: read everything again under the rules in force.
+        full = (self.options.full or watermark is None or self.store.meta(RULES) != rules
+                or self.store.meta(STAGED_RULES) not in (None, rules))
         # A preview does everything inside one transaction that is rolled back: it writes nothing.
         with self.store.rolled_back() if self.options.preview else nullcontext():
-            imported = self._import(full, watermark, scope, mapper)
+            imported = self._import(full, watermark, scope, mapper, rules)
             self.events.progress("Synchronizing", "Planning the changes", activity_id=1)
             plan = make_plan(self.store, self.target, soft_match=sync.soft_match)
             self.errors.extend(plan.errors)
@@ -157,7 +162,7 @@ class _Run:
 
     # --- import ------------------------------------------------------------------------------------
 
-    def _import(self, full: bool, watermark: str | None, scope: Scope, mapper: Mapper):
+    def _import(self, full: bool, watermark: str | None, scope: Scope, mapper: Mapper, rules: str):
         events = self.events
         run = self.source.full_import() if full else self.source.delta_import(watermark)
         stager = Stager(self.store, scope, mapper)
@@ -173,6 +178,7 @@ class _Run:
             self.mode = "full" if run.mode == "full" else "delta"
             if self.mode == "full":
                 stager.finish_full_import()
+            self.store.set_meta(STAGED_RULES, rules)
         events.verbose(f"Import ({run.mode}): {stager.counts['imported']} objects read, "
                        f"{stager.counts['inScope']} in scope, {stager.counts['deletedInSource']} deleted.")
         self.counts.update(stager.counts)

@@ -123,6 +123,18 @@ def test_threshold_stops_every_write_until_deletes_are_allowed(world):
     assert not tenant.users()
 
 
+def test_an_ou_filter_mistake_stopped_by_the_threshold_deletes_nothing_once_the_filter_is_put_back(world):
+    directory, tenant, _ = world
+    sync(world, configuration(threshold=2))
+    users = len(tenant.users())
+    mistake = sync(world, configuration(threshold=2, exclude_ous=[STAFF]))
+    assert mistake["status"] == "stopped-deletion-threshold-exceeded"
+    put_back = sync(world, configuration(threshold=2))
+    assert put_back["status"] == "success"
+    assert put_back["counts"]["deleted"] == 0 and not tenant.deleted
+    assert len(tenant.users()) == users
+
+
 def test_preview_writes_nothing_and_shows_exactly_what_the_next_run_does(world):
     directory, tenant, home = world
     sync(world)
