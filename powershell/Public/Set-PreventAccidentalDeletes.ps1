@@ -18,6 +18,9 @@ function Set-PreventAccidentalDeletes {
     .PARAMETER Disable
     Turns the protection off.
 
+    .PARAMETER PassThru
+    Returns the protection settings after the change.
+
     .EXAMPLE
     Set-PreventAccidentalDeletes -Enable -ObjectDeletionThreshold 1000
 

@@ -103,7 +103,9 @@ function Start-CoexistenceConfigurationWizard {
         [bool]$ExchangeHybrid,
         [bool]$SynchronizeNow
     )
-    $current = try { Invoke-DirSyncCore -Command 'get-configuration' -Cmdlet $PSCmdlet } catch { $null }
+    # A re-run offers the current answers as defaults; a first run has none. (An inner scope, because a
+    # terminating error of this cmdlet itself could not be caught here.)
+    $current = try { & { [CmdletBinding()] param() Invoke-DirSyncCore -Command 'get-configuration' -Cmdlet $PSCmdlet } } catch { $null }
 
     # --- Page 1: Microsoft 365 ---
     $tenant = @{}

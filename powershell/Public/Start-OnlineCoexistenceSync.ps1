@@ -17,8 +17,8 @@ function Start-OnlineCoexistenceSync {
                                            allows; nothing was deleted (use -AllowDeletes once, or raise it)
       stopped-server-down                  a domain controller or Microsoft 365 could not be reached
       stopped-error                        the run stopped on an error; the message says which
-    A run that stopped is an error: terminating in pwsh -NonInteractive (scheduled tasks, scripts), written
-    to the error stream otherwise. Only one run happens at a time; a second is refused with a clear message.
+    A run that stopped is an error: in pwsh -NonInteractive (scheduled tasks, scripts) it stops the script,
+    so pwsh exits non-zero; at the prompt it is written to the error stream after the result. Only one run happens at a time; a second is refused with a clear message.
 
     .PARAMETER FullSync
     Reads every object from Active Directory instead of the changes since the last run.
@@ -65,8 +65,10 @@ function Start-OnlineCoexistenceSync {
                 message = "The synchronization stopped ($($run.Status)). $($run.Message)"; fix = ''
                 errorId = "DirSync.Run.$($run.Status)"; category = 'OperationStopped'; target = $run.RunId })
         if (Test-DirSyncNonInteractive) {
+            # Script-terminating (ThrowTerminatingError would stop only this statement): the script or
+            # scheduled task stops here and pwsh exits non-zero.
             $PSCmdlet.WriteObject($run)
-            $PSCmdlet.ThrowTerminatingError($record)
+            throw $record
         }
         $PSCmdlet.WriteError($record)
     }

@@ -133,7 +133,7 @@ def _sync(args, events):
     if args.if_due and not schedule.is_due(Path(args.home) if args.home else config.home()):
         return None
     return service.start_sync(full=args.full, preview=args.dry_run, allow_deletes=args.allow_deletes,
-                              trigger="scheduled" if args.scheduled else "manual", events=events, home=args.home)
+                              trigger=service.SCHEDULED if args.scheduled else "manual", events=events, home=args.home)
 
 
 def _read_secret(path: str | None, prompt: str, stdin: bool) -> str | None:
@@ -187,7 +187,7 @@ COMMANDS = {
 }
 
 # Exit codes of `dirsync sync` by run status, for scripts and schedulers.
-RUN_EXIT = {"success": 0, "completed-export-errors": 3}
+RUN_EXIT = {"success": 0, "skipped-run-in-progress": 0, "completed-export-errors": 3}
 
 
 def _on_off(text: str) -> bool:

@@ -203,13 +203,14 @@ def scheduler():
 
 
 def _last_scheduled_start(home: Path) -> datetime | None:
+    from .service import SCHEDULED
     from .state.store import StateStore, state_path
     if not state_path(home).exists():
         return None
     with StateStore(home) as store:
         for run in store.runs():
             # A scheduled run that was skipped (another run in progress) still had its turn.
-            if run["trigger"] == "scheduled":
+            if run["trigger"] == SCHEDULED:
                 return _utc(run["startTime"])
     return None
 

@@ -20,6 +20,9 @@ from .events import Events
 from .state.store import StateStore
 
 
+SCHEDULED = "scheduled"
+
+
 def _home(home: Path | str | None) -> Path:
     return Path(home) if home else config_module.home()
 
@@ -57,9 +60,15 @@ def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool
         return build_source(configuration, folder, events), build_target(configuration, folder, events)
 
     with StateStore(folder) as store:
-        return run_sync(connect, store, configuration,
-                        RunOptions(full=full, preview=preview, allow_deletes=allow_deletes, trigger=trigger),
-                        events)
+        try:
+            return run_sync(connect, store, configuration,
+                            RunOptions(full=full, preview=preview, allow_deletes=allow_deletes, trigger=trigger),
+                            events)
+        except RunInProgressError as busy:
+            if trigger != SCHEDULED:
+                raise
+            # The scheduler's turn comes again at the next interval; the history says why this one passed.
+            return store.record_skipped_run(trigger, f"Skipped: {busy.message}")
 
 
 def sync_history(last: int | None = None, home: Path | str | None = None) -> list[dict]:
@@ -72,6 +81,7 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
     """Is synchronization healthy? The last sync, how many objects are in scope and in the cloud, what
     the next run would change (a preview, which writes nothing) and the objects in error."""
     folder = _home(home)
+    config_module.load(folder)  # says "not configured" before a state file is made
     with StateStore(folder) as store:
         db = store.db
         last = store.last_successful_run()
@@ -88,6 +98,7 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
         "lastRun": latest[0] if latest else None,
         "objectsInScope": in_scope, "objectsInCloud": in_cloud, "objectsSkipped": skipped,
         "errors": errors, "runInProgress": False, "pendingChanges": None, "previewStatus": None,
+        "healthy": False,
     }
     try:
         preview = start_sync(preview=True, trigger="test", events=events, home=folder)
@@ -100,4 +111,5 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
     report["pendingChanges"] = pending
     report["previewStatus"] = preview["status"]
     report["previewMessage"] = preview["message"]
+    report["healthy"] = bool(last and latest and latest[0]["status"] == "success" and not pending and not errors)
     return report

@@ -28,6 +28,7 @@ from ..errors import RunInProgressError, StateError
 STATE_FILE_NAME = "dirsync-state.sqlite"
 LOCK_FILE_NAME = "dirsync-run.lock"
 RUNNING = "in-progress"
+SKIPPED = "skipped-run-in-progress"
 
 # Each migration takes the schema from its index to the next version; never edit one that shipped.
 MIGRATIONS: list[str] = [
@@ -274,6 +275,12 @@ class StateStore:
                 "WHERE id=?",
                 (now(), mode, status, json.dumps(counts), json.dumps(errors), json.dumps(skipped), message,
                  run_id))
+
+    def record_skipped_run(self, trigger: str, message: str) -> dict:
+        """A run that did not happen (another one held the lock), kept in the history."""
+        run_id = self.begin_run("delta", trigger)
+        self.end_run(run_id, mode="delta", status=SKIPPED, counts={}, errors=[], skipped=[], message=message)
+        return self.runs(1)[0]
 
     def runs(self, last: int | None = None) -> list[dict]:
         """The run history, newest first."""

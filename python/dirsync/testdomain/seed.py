@@ -169,5 +169,12 @@ def seed(conn: ldap3.Connection) -> None:
          {"sAMAccountName": SERVICE_ACCOUNT, "userAccountControl": 66048,
           "description": "Account created by DirSync to synchronize directories",
           "unicodePwd": f'"{_password()}"'.encode("utf-16-le")})
+    # A Samba gap, not DirSync's need: AD's DirSync control returns tombstones to any account with
+    # Replicating Directory Changes (MS-ADTS 3.1.1.3.4.1.3), Samba 4.17's only to administrators. So that
+    # the seeded domain shows deletions to MSOL_AD_SYNC as AD would, the seeded account is one. (The
+    # wizard grants only the replication right; tests of that right use an unseeded domain.)
+    conn.modify(f"CN=Administrators,CN=Builtin,{BASE_DN}",
+                {"member": [(ldap3.MODIFY_ADD, [f"CN={SERVICE_ACCOUNT},CN=Users,{BASE_DN}"])]})
+    _check(conn, "MSOL_AD_SYNC in Administrators")
     _add(conn, f"CN={COMPUTER},OU=Computers,OU=Corp,{BASE_DN}", "computer",
          {"sAMAccountName": f"{COMPUTER}$", "userAccountControl": 4096})

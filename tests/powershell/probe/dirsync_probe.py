@@ -18,3 +18,73 @@ def progress_then_wait(marker: str, events):
 
 def fail_unexpectedly():
     raise ValueError("a probe failure")
+
+
+# --- the demo lab (python -m dirsync.demo), seen from the tests --------------------------------------
+
+def _lab(lab: str) -> dict:
+    import json
+    return json.loads((Path(lab) / "lab.json").read_text())
+
+
+def _ldap(lab: str):
+    from dirsync.testdomain import SambaDomain
+    facts = _lab(lab)["activeDirectory"]
+    return SambaDomain(Path(lab) / "dc").connect(facts["adminUser"], facts["adminPassword"])
+
+
+def _user_dn(conn, sam: str) -> str:
+    conn.search("DC=dirsync,DC=test", f"(sAMAccountName={sam})", attributes=["distinguishedName"])
+    return conn.entries[0].entry_dn
+
+
+def ad_set_enabled(lab: str, sam: str, enabled: bool):
+    """Disables or enables an AD account, as an administrator does in Active Directory Users and Computers."""
+    import ldap3
+    conn = _ldap(lab)
+    try:
+        conn.modify(_user_dn(conn, sam), {"userAccountControl": [(ldap3.MODIFY_REPLACE, [512 if enabled else 514])]})
+    finally:
+        conn.unbind()
+
+
+def ad_delete(lab: str, sam: str):
+    conn = _ldap(lab)
+    try:
+        conn.delete(_user_dn(conn, sam))
+    finally:
+        conn.unbind()
+
+
+def _graph(lab: str):
+    import msal
+    import requests
+    facts = _lab(lab)
+    tenant, reader = facts["tenant"], facts["reader"]
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = tenant["caFile"]
+    app = msal.ConfidentialClientApplication(
+        reader["clientId"], client_credential=reader["clientSecret"],
+        authority=f"{tenant['authorityHost']}/{tenant['tenantId']}", instance_discovery=False, http_client=session)
+    token = app.acquire_token_for_client([f"{tenant['graphEndpoint']}/.default"])["access_token"]
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session, tenant["graphEndpoint"] + "/v1.0"
+
+
+def cloud_user(lab: str, upn: str):
+    """The user in the tenant ({"exists", "accountEnabled", "deleted"}): live, in deletedItems, or nowhere."""
+    session, graph = _graph(lab)
+    with session:
+        live = session.get(f"{graph}/users", params={"$filter": f"userPrincipalName eq '{upn}'",
+                                                     "$select": "id,accountEnabled,userPrincipalName"}).json()["value"]
+        deleted = session.get(f"{graph}/directory/deletedItems/microsoft.graph.user",
+                              params={"$select": "id,userPrincipalName"}).json()["value"]
+    return {"exists": bool(live), "accountEnabled": live[0]["accountEnabled"] if live else None,
+            "deleted": any(u["userPrincipalName"].endswith(upn) or upn in u["userPrincipalName"] for u in deleted)}
+
+
+def cloud_user_count(lab: str) -> int:
+    session, graph = _graph(lab)
+    with session:
+        return session.get(f"{graph}/users/$count", headers={"ConsistencyLevel": "eventual"}).json()

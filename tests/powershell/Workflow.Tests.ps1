@@ -1,0 +1,243 @@
+# The administrator's workflow against the real parts: a seeded Samba AD domain and the local tenant
+# (python -m dirsync.demo), driven through the cmdlets in this pwsh process.
+BeforeAll {
+    $script:Root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+    $script:Work = Join-Path ([IO.Path]::GetTempPath()) "dirsync-workflow-$PID"
+    $script:Lab = Join-Path $Work 'lab'
+    $script:Home0 = Join-Path $Work 'home'
+    $env:DIRSYNC_HOME = $Home0
+    New-Item -ItemType Directory -Force $Work | Out-Null
+    $null = /usr/bin/python3 -m dirsync.demo up --dir $Lab
+    if ($LASTEXITCODE) { throw 'The demo lab did not start.' }
+    $script:Facts = Get-Content (Join-Path $Lab 'lab.json') -Raw | ConvertFrom-Json
+    $script:BaseDN = $Facts.activeDirectory.baseDN
+
+    Import-Module (Join-Path $Root 'powershell/DirSync.psd1') -Force
+    InModuleScope DirSync -Parameters @{ Probe = (Join-Path $PSScriptRoot 'probe') } {
+        param($Probe)
+        Initialize-DirSyncPython
+        $gil = [Python.Runtime.Py]::GIL()
+        try { [Python.Runtime.PythonEngine]::Exec("import sys; sys.path.insert(0, $(ConvertTo-Json $Probe))") }
+        finally { $gil.Dispose() }
+    }
+    function Invoke-Probe([string]$Function, [hashtable]$Arguments = @{}) {
+        InModuleScope DirSync -Parameters @{ C = "dirsync_probe:$Function"; A = $Arguments + @{ lab = $Lab } } {
+            param($C, $A)
+            & { [CmdletBinding()] param() Invoke-DirSyncCore -Command $C -Arguments $A -Cmdlet $PSCmdlet }
+        }
+    }
+    $script:WizardAnswers = @{
+        TenantId = $Facts.tenant.tenantId; ClientId = $Facts.tenant.clientId
+        CertificateFile = $Facts.tenant.certificateFile; CertificateKeyFile = $Facts.tenant.certificateKeyFile
+        AuthorityHost = $Facts.tenant.authorityHost; GraphEndpoint = $Facts.tenant.graphEndpoint
+        TenantCAFile = $Facts.tenant.caFile
+        DomainController = $Facts.activeDirectory.server; DomainControllerCAFile = $Facts.activeDirectory.caFile
+        EnterpriseAdminCredential = [pscredential]::new($Facts.activeDirectory.adminUser,
+            (ConvertTo-SecureString $Facts.activeDirectory.adminPassword -AsPlainText -Force))
+        ExchangeHybrid = $false
+    }
+}
+
+AfterAll {
+    Set-CoexistenceSyncSchedule -Enabled $false -ErrorAction SilentlyContinue
+    Remove-Module DirSync -ErrorAction SilentlyContinue
+    /usr/bin/python3 -m dirsync.demo down --dir $Lab
+    Remove-Item -Recurse -Force $Work -ErrorAction SilentlyContinue
+    Remove-Item Env:DIRSYNC_HOME -ErrorAction SilentlyContinue
+}
+
+Describe 'Before the wizard' {
+    It '<Command> says DirSync is not configured, and changes nothing' -ForEach @(
+        @{ Command = 'Start-OnlineCoexistenceSync' }, @{ Command = 'Get-CoexistenceSyncSchedule' }
+        @{ Command = 'Test-CoexistenceSync' }, @{ Command = 'Get-PreventAccidentalDeletes' }
+    ) {
+        $err = { & $Command } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'DirSync.NotConfigured,*'
+        "$err" | Should -Match 'Start-CoexistenceConfigurationWizard'
+        Test-Path (Join-Path $Home0 'dirsync.json') | Should -BeFalse
+    }
+}
+
+Describe 'Start-CoexistenceConfigurationWizard from a script' {
+    It 'refuses a wrong Enterprise Admin password and saves nothing' {
+        $answers = @{} + $WizardAnswers
+        $answers.EnterpriseAdminCredential = [pscredential]::new($Facts.activeDirectory.adminUser,
+            (ConvertTo-SecureString 'not-the-password' -AsPlainText -Force))
+        $err = { Start-CoexistenceConfigurationWizard @answers -SynchronizeNow $false } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -Be 'DirSync.AuthenticationFailed,Start-CoexistenceConfigurationWizard'
+        "$err" | Should -Match ([regex]::Escape($Facts.activeDirectory.server))
+        Test-Path (Join-Path $Home0 'dirsync.json') | Should -BeFalse
+    }
+
+    It 'creates MSOL_AD_SYNC, saves the configuration, registers the schedule and synchronizes now' {
+        # The bulk OU's 1,600 users would wait on the documented write quota; the first run leaves it out.
+        $result = Start-CoexistenceConfigurationWizard @WizardAnswers -SynchronizeNow $false
+        $result.PSObject.TypeNames[0] | Should -Be 'DirSync.ConfigurationWizardResult'
+        $result.ServiceAccount.User | Should -BeLike 'MSOL_AD_SYNC@*'
+        $result.Configuration.ActiveDirectory.ServiceAccount | Should -Be $result.ServiceAccount.User
+        $result.Schedule.Enabled | Should -BeTrue
+        Set-CoexistenceConfiguration -ExcludeOUs "OU=Bulk,OU=Corp,$BaseDN"
+        $run = Start-OnlineCoexistenceSync
+        $run.Status | Should -Be 'success'
+        $run.Added | Should -BeGreaterThan 10
+        (Invoke-Probe cloud_user @{ upn = "jdoe@dirsync.test" }).exists | Should -BeTrue
+    }
+
+    It 'kept no Enterprise Admin password anywhere on disk' {
+        $password = $Facts.activeDirectory.adminPassword
+        $hits = Get-ChildItem -Recurse -File $Home0 | Where-Object { (Get-Content -Raw -AsByteStream $_.FullName) -and
+            [Text.Encoding]::UTF8.GetString((Get-Content -Raw -AsByteStream $_.FullName)).Contains($password) }
+        $hits | Should -BeNullOrEmpty
+        (Get-CoexistenceConfiguration | ConvertTo-Json -Depth 5) | Should -Not -Match ([regex]::Escape($password))
+    }
+}
+
+Describe 'Forcing a synchronization: the guide''s scenario' {
+    It 'disables a terminated employee in Microsoft 365 when Start-OnlineCoexistenceSync returns' {
+        (Invoke-Probe cloud_user @{ upn = 'jdoe@dirsync.test' }).accountEnabled | Should -BeTrue
+        Invoke-Probe ad_set_enabled @{ sam = 'jdoe'; enabled = $false }
+        $run = Start-OnlineCoexistenceSync
+        $run.Status | Should -Be 'success'
+        $run.Updated | Should -Be 1
+        (Invoke-Probe cloud_user @{ upn = 'jdoe@dirsync.test' }).accountEnabled | Should -BeFalse
+    }
+
+    It 'removes the deleted account from Microsoft 365 when Start-OnlineCoexistenceSync returns' {
+        Invoke-Probe ad_delete @{ sam = 'jdoe' }
+        $run = Start-OnlineCoexistenceSync
+        $run.Status | Should -Be 'success'
+        $run.Deleted | Should -Be 1
+        $user = Invoke-Probe cloud_user @{ upn = 'jdoe@dirsync.test' }
+        $user.exists | Should -BeFalse
+        $user.deleted | Should -BeTrue  # in deletedItems for 30 days, as Microsoft 365 keeps it
+    }
+
+    It 'previews with -WhatIf and writes nothing' {
+        Invoke-Probe ad_set_enabled @{ sam = 'oovergard'; enabled = $false }
+        $preview = Start-OnlineCoexistenceSync -WhatIf
+        $preview.Preview | Should -BeTrue
+        @($preview.Plan).Count | Should -Be 1
+        $preview.Plan[0].Dn | Should -Match 'Øvergård'
+        (Invoke-Probe cloud_user @{ upn = 'oovergard@dirsync.test' }).accountEnabled | Should -BeTrue
+        $run = Start-OnlineCoexistenceSync
+        $run.Updated | Should -Be 1
+        (Invoke-Probe cloud_user @{ upn = 'oovergard@dirsync.test' }).accountEnabled | Should -BeFalse
+    }
+
+    It 'makes no write when nothing changed' {
+        $run = Start-OnlineCoexistenceSync
+        $run.Status | Should -Be 'success'
+        ($run.Added + $run.Updated + $run.Deleted + $run.MembershipChanges) | Should -Be 0
+    }
+}
+
+Describe 'Accidental deletes' {
+    It 'stops a run that would delete more than the threshold, deleting nothing; -AllowDeletes lets it through' {
+        Set-PreventAccidentalDeletes -Enable -ObjectDeletionThreshold 2
+        Set-CoexistenceConfiguration -ExcludeOUs "OU=Bulk,OU=Corp,$BaseDN", "OU=Engineering,OU=People,OU=Corp,$BaseDN"
+        $before = Invoke-Probe cloud_user_count
+        $run = Start-OnlineCoexistenceSync -ErrorAction SilentlyContinue -ErrorVariable failure
+        $run.Status | Should -Be 'stopped-deletion-threshold-exceeded'
+        $failure[0].FullyQualifiedErrorId | Should -Be 'DirSync.Run.stopped-deletion-threshold-exceeded,Start-OnlineCoexistenceSync'
+        Invoke-Probe cloud_user_count | Should -Be $before
+        $allowed = Start-OnlineCoexistenceSync -AllowDeletes
+        $allowed.Status | Should -Be 'success'
+        $allowed.Deleted | Should -BeGreaterThan 2
+        Invoke-Probe cloud_user_count | Should -BeLessThan $before
+    }
+
+    It 'is a terminating error in pwsh -NonInteractive, so scheduled tasks and scripts fail' {
+        $scope = "OU=Bulk,OU=Corp,$BaseDN", "OU=Engineering,OU=People,OU=Corp,$BaseDN"
+        Set-CoexistenceConfiguration -ExcludeOUs ($scope + "OU=Sales,OU=People,OU=Corp,$BaseDN")
+        $pwsh = (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source
+        $script = "Import-Module '$Root/powershell/DirSync.psd1'; Start-OnlineCoexistenceSync | Out-Null; 'after the run'"
+        $output = & $pwsh -NoProfile -NonInteractive -Command $script 2>&1
+        $LASTEXITCODE | Should -Not -Be 0
+        ($output -join "`n") | Should -Match 'stopped-deletion-threshold-exceeded'
+        ($output -join "`n") | Should -Not -Match 'after the run'
+        # Sales back in scope: the deletes it would have made are no longer wanted.
+        Set-CoexistenceConfiguration -ExcludeOUs $scope
+        Set-PreventAccidentalDeletes -Enable -ObjectDeletionThreshold 500
+        $run = Start-OnlineCoexistenceSync
+        $run.Status | Should -Be 'success'
+        $run.Deleted | Should -Be 0
+    }
+}
+
+Describe 'The schedule' {
+    It 'is registered with this machine''s scheduler every three hours, with its next run time' {
+        $schedule = Get-CoexistenceSyncSchedule
+        $schedule.PSObject.TypeNames[0] | Should -Be 'DirSync.CoexistenceSyncSchedule'
+        $schedule.Enabled | Should -BeTrue
+        $schedule.Interval | Should -Be ([timespan]'03:00:00')
+        $schedule.Scheduler | Should -Be 'cron'
+        (crontab -l) -join "`n" | Should -Match ([regex]::Escape($schedule.Command))
+        $schedule.NextRunTime | Should -BeGreaterThan ([datetime]::UtcNow.AddMinutes(-1))
+    }
+
+    It 'runs: the exact registered command makes a run that the history shows as scheduled' {
+        $schedule = Get-CoexistenceSyncSchedule
+        bash -c $schedule.Command
+        $LASTEXITCODE | Should -Be 0
+        $last = Get-CoexistenceSyncHistory -Last 1
+        $last.Trigger | Should -Be 'scheduled'
+        $last.Status | Should -Be 'success'
+        (Get-CoexistenceSyncSchedule).LastRunTime | Should -Be $last.StartTime
+    }
+
+    It 'changes the interval and refuses an invalid one, changing nothing' {
+        $changed = Set-CoexistenceSyncSchedule -Interval 01:00:00 -PassThru
+        $changed.Interval | Should -Be ([timespan]'01:00:00')
+        (Get-CoexistenceConfiguration).Sync.IntervalMinutes | Should -Be 60
+        $err = { Set-CoexistenceSyncSchedule -Interval 00:10:00 } | Should -Throw -PassThru
+        "$err" | Should -Match 'between 30 and 10080'
+        (Get-CoexistenceSyncSchedule).Interval | Should -Be ([timespan]'01:00:00')
+        { Set-CoexistenceSyncSchedule -Interval 00:45:30 } | Should -Throw '*whole number of minutes*'
+        Set-CoexistenceSyncSchedule -Interval 03:00:00
+    }
+
+    It 'turns off and on' {
+        Set-CoexistenceSyncSchedule -Enabled $false
+        (Get-CoexistenceSyncSchedule).Enabled | Should -BeFalse
+        (crontab -l 2>$null) -join "`n" | Should -Not -Match ([regex]::Escape($Home0))
+        Set-CoexistenceSyncSchedule -Enabled $true
+        (Get-CoexistenceSyncSchedule).Enabled | Should -BeTrue
+    }
+}
+
+Describe 'Verification' {
+    It 'Get-CoexistenceSyncHistory lists the runs newest first' {
+        $history = Get-CoexistenceSyncHistory
+        $history.Count | Should -BeGreaterThan 3
+        $history[0].PSObject.TypeNames[0] | Should -Be 'DirSync.RunResult'
+        $history[0].RunId | Should -BeGreaterThan $history[1].RunId
+        (Get-CoexistenceSyncHistory -Last 2).Count | Should -Be 2
+        $history.Status | Should -Contain 'stopped-deletion-threshold-exceeded'
+    }
+
+    It 'Test-CoexistenceSync reports a healthy synchronization, then the pending change' {
+        $report = Test-CoexistenceSync
+        $report.PSObject.TypeNames[0] | Should -Be 'DirSync.SyncTestResult'
+        $report.Healthy | Should -BeTrue
+        $report.ObjectsInCloud | Should -Be $report.ObjectsInScope
+        Invoke-Probe ad_set_enabled @{ sam = 'oovergard'; enabled = $true }
+        $pending = Test-CoexistenceSync
+        $pending.Healthy | Should -BeFalse
+        $pending.PendingChanges.update | Should -Be 1
+    }
+}
+
+Describe 'Help' {
+    It '<Name> has a synopsis, parameter help and examples' -ForEach @(
+        (Import-PowerShellDataFile (Join-Path $PSScriptRoot '../../powershell/DirSync.psd1')).FunctionsToExport | ForEach-Object { @{ Name = $_ } }
+    ) {
+        $help = Get-Help $Name -Full
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        $help.Synopsis | Should -Not -Match "^\s*$Name\s"
+        @($help.Examples.Example).Count | Should -BeGreaterThan 0
+        $parameters = (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin [System.Management.Automation.PSCmdlet]::CommonParameters -and $_ -notin [System.Management.Automation.PSCmdlet]::OptionalCommonParameters }
+        foreach ($parameter in $parameters) {
+            ($help.parameters.parameter | Where-Object name -eq $parameter).description.Text | Should -Not -BeNullOrEmpty -Because "-$parameter of $Name needs help"
+        }
+    }
+}
