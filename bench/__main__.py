@@ -1,0 +1,70 @@
+"""python3 -m bench [--sizes 1000,10000,100000] [--repeats 3] [--out results.json]  (see bench/run.py)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .run import measure
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+    mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    samba = subprocess.run(["samba", "--version"], capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / 2**20, 1), "kernel": platform.release(),
+            "python": platform.python_version(), "samba": samba, "load_before": os.getloadavg()}
+
+
+def row(r: dict) -> str:
+    imp, init, thr, d1 = r["import"], r["initial"], r["throttled"], r["delta1"]
+    d0 = statistics.median(d["seconds"] for d in r["delta0"])
+    rss = max([init["peak_rss_mb"], d1["peak_rss_mb"], thr["peak_rss_mb"], *(d["peak_rss_mb"] for d in r["delta0"])])
+    ratio = f"{thr['ratio_to_bound']:.2f}" if thr["ratio_to_bound"] else "-"
+    return (f"| {r['n']:,} | {statistics.median(imp['dirsync_s']):.2f} / {statistics.median(imp['ldapsearch_s']):.2f} "
+            f"= {imp['ratio']:.2f}× | {init['seconds']:.1f} s, {init['writes_per_s']:.0f} writes/s | "
+            f"{init['requests_per_write']:.3f} | {d0:.2f} s | {d1['seconds']:.2f} s ({d1['changes']} changes) | "
+            f"{thr['seconds']:.1f} s / {thr['bound_s']:.1f} s = {ratio}, {thr['counts']['errors']} failed, "
+            f"{thr['tenant'].get('quota_429', 0)} 429s | {rss:.0f} MB |")
+
+
+HEADER = ("| N users | full import: DirSync / ldapsearch | initial sync, quota off | HTTP requests per write | "
+          "no-change delta (median) | 1 % delta | throttled initial sync / quota bound | peak RSS |\n"
+          "|---|---|---|---|---|---|---|---|")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m bench", description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated numbers of users")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each import and no-change delta")
+    parser.add_argument("--out", help="write the full results as JSON here")
+    parser.add_argument("--work", help="folder for the domains and tenants (default: a temporary one)")
+    args = parser.parse_args(argv)
+    facts = machine()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="dirsync-bench-", dir=args.work) as work:
+        for n in (int(s) for s in args.sizes.split(",")):
+            start = time.monotonic()
+            results.append(measure(n, Path(work) / str(n), args.repeats))
+            results[-1]["wall_s"] = time.monotonic() - start
+            print(f"N={n:,} measured in {results[-1]['wall_s']:.0f} s", file=sys.stderr, flush=True)
+    facts["load_after"] = os.getloadavg()
+    if args.out:
+        Path(args.out).write_text(json.dumps({"machine": facts, "results": results}, indent=2))
+    print(json.dumps(facts))
+    print(HEADER)
+    for r in results:
+        print(row(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The measurements at one size N, as ratios within one run wherever a peer exists (docs/benchmarks.md).
+
+For each N: a DC from the size-N template, then
+  import     ActiveDirectorySource.full_import vs ldapsearch (same server, filter, attributes and
+             extended-DN control; LDAPS verified with the test CA), alternated `repeats` times;
+  initial    a first sync into a fresh local tenant with the write quotas off;
+  delta0     `repeats` delta syncs with nothing changed;
+  delta1     a delta sync after 1 % of the users changed;
+  throttled  a first sync into another fresh tenant whose quota is the documented one (3,000 writes per
+             150 s per app and tenant, 18,000 per 300 s per tenant) with time scaled so that its rate is
+             half the unthrottled write rate, the client's governor told the same quota.
+Every sync runs in a child process (bench.sync_child); its peak RSS comes from wait4.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dirsync import config, secrets
+from dirsync.ad.connection import LdapSettings
+from dirsync.ad.reader import KINDS_FILTER, READ_ATTRIBUTES, ActiveDirectorySource
+from dirsync.config import ActiveDirectorySettings, Configuration, SyncSettings
+from dirsync.tenant import LocalTenant
+from dirsync.testdomain import ADMIN_USER, BASE_DN, SambaDomain
+
+from .directory import BENCH_OU, MAIL_DOMAIN, change_users, expected_writes, start_domain
+
+DOCUMENTED_QUOTA = (3000, 150.0)         # per app and tenant
+DOCUMENTED_TENANT_QUOTA = (18000, 300.0)  # per tenant
+UNLIMITED = (10**9, 150.0)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+# --- import vs ldapsearch ----------------------------------------------------------------------------------
+
+def dirsync_import(domain: SambaDomain) -> int:
+    settings = LdapSettings(server=domain.address, port=636, ca_file=domain.ca_file)
+    source = ActiveDirectorySource(settings, ADMIN_USER, domain.admin_password, base_dn=BASE_DN)
+    return sum(1 for _ in source.full_import())
+
+
+def ldapsearch(domain: SambaDomain, out: Path) -> None:
+    env = {**os.environ, "LDAPTLS_CACERT": domain.ca_file, "LDAPTLS_REQCERT": "demand"}
+    with open(out, "wb") as sink:
+        subprocess.run(["ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-H", f"ldaps://{domain.address}", "-x",
+                        "-D", ADMIN_USER, "-w", domain.admin_password, "-b", BASE_DN,
+                        "-E", "pr=1000/noprompt",
+                        # The reader's extended-DN control (string GUIDs), so the server does the same work.
+                        "-E", "!1.2.840.113556.1.4.529=::MAMCAQE=",
+                        KINDS_FILTER, *READ_ATTRIBUTES], stdout=sink, env=env, check=True)
+
+
+def count_entries(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.startswith(b"dn:"))  # "dn::" when base64
+
+
+def measure_import(domain: SambaDomain, work: Path, repeats: int) -> dict:
+    ours, theirs = [], []
+    read = 0
+    for _ in range(repeats):  # alternated, so a busy neighbour slows both alike
+        seconds, _ = timed(lambda: ldapsearch(domain, work / "ldapsearch.ldif"))
+        theirs.append(seconds)
+        seconds, read = timed(lambda: dirsync_import(domain))
+        ours.append(seconds)
+    entries = count_entries(work / "ldapsearch.ldif")
+    return {"dirsync_s": ours, "ldapsearch_s": theirs, "objects": read, "ldapsearch_entries": entries,
+            "ratio": statistics.median(ours) / statistics.median(theirs)}
+
+
+# --- syncs in child processes ------------------------------------------------------------------------------
+
+def sync(home: Path, quota: tuple[int, float]) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(ROOT)])}
+    with open(home / "child.err", "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.sync_child", str(home), str(quota[0]), str(quota[1])],
+                                stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT)
+        out = proc.stdout.read()
+        proc.stdout.close()
+        _, status, usage = os.wait4(proc.pid, 0)  # reaps it with its resource usage
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sync child failed ({proc.returncode}): {(home / 'child.err').read_text()[-3000:]}")
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    return result
+
+
+def make_home(domain: SambaDomain, tenant: LocalTenant, home: Path) -> None:
+    app = tenant.register_app("DirSync", secret=True)
+    configuration = Configuration(
+        active_directory=ActiveDirectorySettings(server=domain.address, port=636, ca_file=domain.ca_file,
+                                                 base_dn=BASE_DN, service_account=ADMIN_USER),
+        tenant=tenant.tenant_settings(app), sync=SyncSettings(include_ous=[BENCH_OU]))
+    config.save(configuration, home)
+    secrets.store_secret(home, secrets.AD_SERVICE_ACCOUNT_PASSWORD, domain.admin_password)
+    secrets.store_secret(home, secrets.TENANT_CLIENT_SECRET, app.secret)
+
+
+def fresh_tenant(folder: Path, quota: tuple[int, float], tenant_quota: tuple[int, float]) -> LocalTenant:
+    tenant = LocalTenant(folder, subprocess=True).start()
+    tenant.add_domain(MAIL_DOMAIN)
+    tenant.configure(write_quota_app_tenant=list(quota), write_quota_tenant=list(tenant_quota))
+    return tenant
+
+
+def with_stats(run: dict, tenant: LocalTenant) -> dict:
+    stats = tenant.stats()
+    tenant.reset()
+    writes = stats.get("writes", 0)
+    run["tenant"] = stats
+    if writes:
+        run["requests_per_write"] = stats.get("graph_requests", 0) / writes
+        run["writes_per_s"] = writes / run["seconds"]
+    return run
+
+
+def measure(n: int, work: Path, repeats: int = 3, quota_limit: int = DOCUMENTED_QUOTA[0]) -> dict:
+    """Everything at size n. `quota_limit` other than 3,000 only for the smoke test (a small N must
+    still meet the quota)."""
+    work.mkdir(parents=True, exist_ok=True)
+    report: dict = {"n": n, "expected_writes": expected_writes(n)}
+    seconds, domain = timed(lambda: start_domain(n, work / "dc"))
+    report["domain_start_s"] = seconds
+    try:
+        report["import"] = measure_import(domain, work, repeats)
+        tenant = fresh_tenant(work / "tenant", UNLIMITED, UNLIMITED)
+        try:
+            tenant.reset()
+            make_home(domain, tenant, work / "home")
+            report["initial"] = with_stats(sync(work / "home", UNLIMITED), tenant)
+            report["delta0"] = [with_stats(sync(work / "home", UNLIMITED), tenant) for _ in range(repeats)]
+            changed = change_users(domain, n, max(1, n // 100), "changed")
+            report["delta1"] = with_stats(sync(work / "home", UNLIMITED), tenant)
+            report["delta1"]["changed_in_ad"] = changed
+        finally:
+            tenant.stop()
+        report["throttled"] = throttled(domain, work, report["initial"], quota_limit)
+    finally:
+        domain.remove()
+    return report
+
+
+def throttled(domain: SambaDomain, work: Path, unthrottled: dict, limit: int) -> dict:
+    # Time is scaled, not the limit: the burst of a window and the number of windows per write keep
+    # the proportions of the real quota. Half the unthrottled write rate keeps the run quota-bound.
+    rate = max(1.0, unthrottled["writes_per_s"] / 2)
+    scale = DOCUMENTED_QUOTA[1] / (limit / rate)
+    quota = (limit, DOCUMENTED_QUOTA[1] / scale)
+    tenant_quota = (DOCUMENTED_TENANT_QUOTA[0] * limit // DOCUMENTED_QUOTA[0], DOCUMENTED_TENANT_QUOTA[1] / scale)
+    tenant = fresh_tenant(work / "tenant-throttled", quota, tenant_quota)
+    try:
+        tenant.reset()
+        make_home(domain, tenant, work / "home-throttled")
+        run = with_stats(sync(work / "home-throttled", quota), tenant)
+    finally:
+        tenant.stop()
+    writes = run["tenant"].get("writes", 0)
+    run["quota"] = {"writes": quota[0], "seconds": quota[1], "time_scale": scale}
+    run["bound_s"] = writes * quota[1] / quota[0]  # every write at the allowed rate
+    run["ratio_to_bound"] = run["seconds"] / run["bound_s"] if run["bound_s"] else None
+    return run

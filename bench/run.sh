@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The DirSync benchmark: bash bench/run.sh [--sizes 1000,10000,100000] [--repeats 3] [--out FILE]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+PYTHONPATH="$here/python:$here${PYTHONPATH:+:$PYTHONPATH}" exec /usr/bin/python3 -m bench "$@"

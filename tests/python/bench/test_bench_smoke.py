@@ -1,0 +1,51 @@
+"""The benchmark harness at a small N, so it cannot rot: it seeds, syncs and reports sane numbers.
+No timing targets here (docs/benchmarks.md holds the measured ones)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT))  # the bench package lives beside python/, not inside it
+
+from bench.directory import expected_writes, group_count  # noqa: E402
+from bench.run import measure  # noqa: E402
+
+pytestmark = pytest.mark.samba
+
+if shutil.which("samba") is None or shutil.which("ldapsearch") is None:
+    pytest.skip("Samba and ldap-utils are needed: run scripts/setup.sh", allow_module_level=True)
+
+N = 100
+
+
+def test_the_harness_measures_every_phase_of_a_small_directory(tmp_path):
+    # A quota of 60 writes makes even 100 users meet the (time-scaled) throttling.
+    r = measure(N, tmp_path, repeats=1, quota_limit=60)
+    objects = N + group_count(N)
+
+    assert r["import"]["objects"] == objects
+    # ldapsearch also lists what DirSync reads and never syncs (krbtgt, built-in groups…)
+    assert r["import"]["ldapsearch_entries"] > objects
+    assert r["import"]["ratio"] > 0
+
+    initial = r["initial"]
+    assert initial["status"] == "success" and initial["mode"] == "full"
+    assert initial["counts"]["added"] == objects and initial["counts"]["membershipChanges"] == N
+    # +1: the group anchor's extension property, registered on the first sync
+    assert initial["tenant"]["writes"] == expected_writes(N) + 1
+    assert 0.05 <= initial["requests_per_write"] < 1  # batched: at most 20 writes per request
+    assert 0 < initial["peak_rss_mb"] < 1024
+
+    for delta in r["delta0"]:
+        assert delta["status"] == "success" and delta["changes"] == 0 and "writes" not in delta["tenant"]
+    assert r["delta1"]["changed_in_ad"] == 1 and r["delta1"]["counts"]["updated"] == 1
+
+    throttled = r["throttled"]
+    assert throttled["status"] == "success" and throttled["counts"]["errors"] == 0
+    assert throttled["tenant"]["writes"] == initial["tenant"]["writes"]
+    assert throttled["bound_s"] > 0 and throttled["ratio_to_bound"] > 0
