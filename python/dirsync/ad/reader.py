@@ -3,7 +3,8 @@
 Shape of what it yields (dirsync.engine.ports):
   SourceObject.anchor  base64 of the objectGUID bytes.
   SourceObject.attrs   lower-cased LDAP name -> list of str (bytes for thumbnailphoto); numbers stay
-                       the strings LDAP gives ("514"). manager and managedby hold the ANCHOR of the
+                       the strings LDAP gives ("514"). A value that is not UTF-8 (AD can hold unpaired
+                       UTF-16 surrogates) stays bytes: the attribute flow reports it on that object. manager and managedby hold the ANCHOR of the
                        object they point to, not its DN. member is not in attrs: see members.
   SourceObject.members for groups, the anchors of all direct members (read in ranges of 1,500, as AD
                        hands out large memberships). They may name objects that are not imported
@@ -274,7 +275,7 @@ class ActiveDirectorySource:
             elif key in LINKS:
                 attrs[key] = [split_extended_dn(v)[0] for v in values]
             elif key != "objectguid" and values:
-                attrs[key] = list(values) if key in BINARY else [v.decode("utf-8") for v in values]
+                attrs[key] = list(values) if key in BINARY else [_text(v) for v in values]
         classes = {c.lower() for c in attrs.get("objectclass", [])}
         kind = "contact" if "contact" in classes else "group" if "group" in classes else "user"
         if self._never_sync(kind, attrs):
@@ -306,6 +307,13 @@ class ActiveDirectorySource:
                         attributes=[f"member;range={start}-*"], controls=[extended_dn()])
             raw = conn.response[0]["raw_attributes"]
             keys = [k for k in raw if k.lower().startswith("member")]
+
+
+def _text(value: bytes) -> str | bytes:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
 
 
 # --- DC facts and the DirSync control ----------------------------------------------------------------

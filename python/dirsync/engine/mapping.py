@@ -91,12 +91,25 @@ def initial_domain(verified_domains: list[str]) -> str:
     return verified_domains[0] if verified_domains else ""
 
 
+class NotText(ValueError):
+    """A value the flow would write holds bytes that are not Unicode text."""
+
+    def __init__(self, attribute: str):
+        super().__init__(attribute)
+        self.attribute = attribute
+
+
 def _text(obj: SourceObject, name: str) -> str | None:
     value = obj.first(name)
     if value is None:
         return None
     if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
+        # Replacing what cannot be decoded would write a value AD does not hold, and change it in the
+        # cloud at every run; the object is reported instead (Mapper.project).
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NotText(name) from None
     value = str(value).strip()
     return value or None
 
@@ -124,9 +137,13 @@ class Mapper:
     def project(self, obj: SourceObject) -> Projection:
         if obj.kind == "contact":
             return Projection("contact", skip_reason=SKIP_CONTACT)
-        if obj.kind == "group":
-            return self._group(obj)
-        return self._user(obj)
+        try:
+            return self._group(obj) if obj.kind == "group" else self._user(obj)
+        except NotText as bad:
+            return Projection(obj.kind, error=(
+                f"Its attribute {bad.attribute} is not valid UTF-8 text (it holds code units no Unicode "
+                "character has, such as an unpaired UTF-16 surrogate), so Microsoft 365 cannot store it.",
+                f"Correct {bad.attribute} of this object in Active Directory; the next sync writes it."))
 
     def user_principal_name(self, obj: SourceObject) -> str:
         upn = _text(obj, "userprincipalname") or f"{_text(obj, 'samaccountname') or ''}@{self.initial}"
