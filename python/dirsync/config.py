@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .dn import parse as parse_dn
 from .errors import ConfigurationError, InvalidArgumentError, NotConfiguredError
 from .events import Events
 
@@ -48,12 +49,14 @@ def _between(low: int, high: int):
     return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
 
 
-_DN = re.compile(r"^\s*[A-Za-z][\w-]*=[^,]+(,\s*[A-Za-z][\w-]*=[^,]+)*\s*$")
-
-
 def _dns(values: list[str]):
-    bad = [v for v in values if not _DN.match(v)]
-    return f"{bad[0]!r} is not a distinguished name such as 'OU=Staff,DC=contoso,DC=com'" if bad else None
+    for value in values:
+        try:
+            parse_dn(value)
+        except ValueError as problem:
+            return (f"{value!r} is not a distinguished name such as 'OU=Staff,DC=contoso,DC=com' ({problem}; "
+                    "escape a comma, plus, quote, semicolon or equals sign in a name with a backslash)")
+    return None
 
 
 def _exclusion(value: str):
