@@ -1,16 +1,37 @@
 #!/usr/bin/env bash
-# The main job on a new machine: sets up (scripts/setup.sh), then shows DirSync at work in a demo home
-# folder (.demo/ in this checkout) with the cmdlets in pwsh and with the dirsync command.
+# The main job on a new machine: sets up (scripts/setup.sh), starts the demo lab — a seeded Samba AD
+# domain and the local Microsoft 365 tenant — then, in pwsh, runs the configuration wizard without
+# prompts, synchronizes with Start-OnlineCoexistenceSync and verifies with Test-CoexistenceSync, and
+# finally shows what is in the tenant. Everything lives in .demo/ in this checkout.
+#   --keep   leave the lab running afterwards (stop it with: bash scripts/demo.sh --stop)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
+demo="$here/.demo"
+stop() {
+  if [ -f "$demo/home/dirsync.json" ]; then
+    dirsync schedule set --home "$demo/home" --enabled off >/dev/null 2>&1 || true
+  fi
+  [ -d "$demo/lab" ] && /usr/bin/python3 -m dirsync.demo down --dir "$demo/lab"
+  rm -rf "$demo"
+}
+case "${1:-}" in
+  --stop) stop; exit 0 ;;
+  --keep|"") ;;
+  *) echo "usage: bash scripts/demo.sh [--keep | --stop]" >&2; exit 2 ;;
+esac
+
 bash scripts/setup.sh
 export PATH="$PATH:$HOME/.dotnet/tools"
-export DIRSYNC_HOME="$here/.demo"
-mkdir -p "$DIRSYNC_HOME"
-[ -f "$DIRSYNC_HOME/dirsync.json" ] || /usr/bin/python3 -c 'from dirsync import config; config.save(config.Configuration())'
+stop  # a fresh lab each time
+printf '\033[1m==> Starting the demo lab: a Samba AD domain and the local Microsoft 365 tenant\033[0m\n'
+/usr/bin/python3 -m dirsync.demo up --dir "$demo/lab" >/dev/null
+[ "${1:-}" = "--keep" ] || trap stop EXIT
 
-printf '\033[1m==> pwsh: Get-CoexistenceConfiguration\033[0m\n'
-pwsh -NoProfile -NonInteractive -Command "Import-Module '$here/powershell/DirSync.psd1'; Get-CoexistenceConfiguration"
-printf '\033[1m==> dirsync config show\033[0m\n'
-dirsync config show
+pwsh -NoProfile -NonInteractive -File scripts/demo.ps1 -Lab "$demo/lab" -DirSyncHome "$demo/home"
+printf '\n\033[1m==> What Microsoft 365 (the local tenant) holds now\033[0m\n'
+/usr/bin/python3 -m dirsync.demo show --dir "$demo/lab"
+if [ "${1:-}" = "--keep" ]; then
+  printf '\nThe lab is still running. Explore it: DIRSYNC_HOME=%s ./DirSyncConfigShell\n' "$demo/home"
+  printf 'Stop it: bash scripts/demo.sh --stop\n'
+fi

@@ -1,6 +1,6 @@
 # Turns a run result of the core into the DirSync.RunResult object Start-OnlineCoexistenceSync and
-# Get-CoexistenceSyncHistory return: the counts are lifted to the top so that tables and Where-Object
-# can use them.
+# Get-CoexistenceSyncHistory return: the counts (Added, Updated, Deleted, …) are lifted to the top so
+# that tables and Where-Object can use them.
 function ConvertTo-DirSyncRunResult($Result) {
     $run = ConvertTo-PascalCase $Result
     foreach ($name in 'StartTime', 'EndTime') {
@@ -9,7 +9,10 @@ function ConvertTo-DirSyncRunResult($Result) {
     $duration = if ($run.StartTime -and $run.EndTime) { $run.EndTime - $run.StartTime }
     $run | Add-Member -NotePropertyName Duration -NotePropertyValue $duration
     foreach ($count in $run.Counts.PSObject.Properties) {
-        $run | Add-Member -NotePropertyName $count.Name -NotePropertyValue $count.Value -Force
+        # Errors and Skipped stay the lists of objects; their numbers are in Counts.
+        if (-not $run.PSObject.Properties[$count.Name]) {
+            $run | Add-Member -NotePropertyName $count.Name -NotePropertyValue $count.Value
+        }
     }
     Add-DirSyncTypeName $run 'DirSync.RunResult'
 }

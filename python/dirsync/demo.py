@@ -2,6 +2,7 @@
 for the README's demo and for the PowerShell end-to-end tests.
 
     python3 -m dirsync.demo up --dir DIR     start both; print as JSON what the wizard needs
+    python3 -m dirsync.demo show --dir DIR   list what is in the tenant now
     python3 -m dirsync.demo down --dir DIR   stop both and remove DIR
 
 The tenant gets the domain's mail domain as a verified domain and an app registration "DirSync" with a
@@ -93,6 +94,53 @@ def up(folder: Path) -> dict:
     return facts
 
 
+def graph_session(folder: Path):
+    """A Graph session of the lab's reader app: how the demo and the tests look into the tenant."""
+    import msal
+    import requests
+
+    facts = json.loads((folder / "lab.json").read_text())
+    tenant, reader = facts["tenant"], facts["reader"]
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = tenant["caFile"]
+    app = msal.ConfidentialClientApplication(
+        reader["clientId"], client_credential=reader["clientSecret"],
+        authority=f"{tenant['authorityHost']}/{tenant['tenantId']}", instance_discovery=False, http_client=session)
+    token = app.acquire_token_for_client([f"{tenant['graphEndpoint']}/.default"])["access_token"]
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session, tenant["graphEndpoint"] + "/v1.0"
+
+
+def _count(session, url: str) -> int:
+    count, page = 0, session.get(url, params={"$select": "id", "$top": 999}).json()
+    while True:
+        count += len(page["value"])
+        if "@odata.nextLink" not in page:
+            return count
+        page = session.get(page["@odata.nextLink"]).json()
+
+
+def show(folder: Path, limit: int = 12) -> None:
+    """What is in the tenant now: the users and groups DirSync wrote, as Microsoft 365 has them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    session, graph = graph_session(folder)
+    with session:
+        select = "displayName,userPrincipalName,accountEnabled,jobTitle,department,onPremisesImmutableId"
+        users = session.get(f"{graph}/users", params={"$select": select, "$top": limit}).json()["value"]
+        counts = {kind: _count(session, f"{graph}/{kind}") for kind in ("users", "groups")}
+    table = Table(title=f"Microsoft 365 (local tenant): {counts['users']} users, {counts['groups']} groups; "
+                        f"the first {len(users)} users", title_justify="left")
+    for column in ("displayName", "userPrincipalName", "enabled", "jobTitle", "department", "immutableId"):
+        table.add_column(column, overflow="ellipsis", no_wrap=True, max_width=26)
+    for user in users:
+        table.add_row(user["displayName"], user["userPrincipalName"], str(user["accountEnabled"]),
+                      user.get("jobTitle") or "", user.get("department") or "", user.get("onPremisesImmutableId") or "")
+    Console().print(table)
+
+
 def down(folder: Path) -> None:
     from .testdomain import SambaDomain
 
@@ -109,11 +157,13 @@ def down(folder: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m dirsync.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["up", "down"])
+    parser.add_argument("action", choices=["up", "show", "down"])
     parser.add_argument("--dir", required=True, type=Path)
     args = parser.parse_args(argv)
     if args.action == "up":
         print(json.dumps(up(args.dir), indent=2))
+    elif args.action == "show":
+        show(args.dir)
     else:
         down(args.dir)
     return 0

@@ -57,19 +57,8 @@ def ad_delete(lab: str, sam: str):
 
 
 def _graph(lab: str):
-    import msal
-    import requests
-    facts = _lab(lab)
-    tenant, reader = facts["tenant"], facts["reader"]
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = tenant["caFile"]
-    app = msal.ConfidentialClientApplication(
-        reader["clientId"], client_credential=reader["clientSecret"],
-        authority=f"{tenant['authorityHost']}/{tenant['tenantId']}", instance_discovery=False, http_client=session)
-    token = app.acquire_token_for_client([f"{tenant['graphEndpoint']}/.default"])["access_token"]
-    session.headers["Authorization"] = f"Bearer {token}"
-    return session, tenant["graphEndpoint"] + "/v1.0"
+    from dirsync.demo import graph_session
+    return graph_session(Path(lab))
 
 
 def cloud_user(lab: str, upn: str):

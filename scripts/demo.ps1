@@ -1,0 +1,40 @@
+# The demo's PowerShell part (scripts/demo.sh runs it): the administrator's workflow against the demo lab.
+param(
+    [Parameter(Mandatory)] [string]$Lab,
+    [Parameter(Mandatory)] [string]$DirSyncHome
+)
+$ErrorActionPreference = 'Stop'
+$env:DIRSYNC_HOME = $DirSyncHome
+Import-Module (Join-Path $PSScriptRoot '../powershell/DirSync.psd1')
+$facts = Get-Content (Join-Path $Lab 'lab.json') -Raw | ConvertFrom-Json
+function Step([string]$Text) { Write-Host "`n==> $Text" -ForegroundColor Cyan }
+
+Step 'Start-CoexistenceConfigurationWizard, from a script (every page answered by a parameter)'
+$admin = [pscredential]::new($facts.activeDirectory.adminUser,
+    (ConvertTo-SecureString $facts.activeDirectory.adminPassword -AsPlainText -Force))
+$wizard = @{
+    # Page 1, Microsoft 365: the local tenant and the app registered in it, signing in with a certificate.
+    TenantId = $facts.tenant.tenantId; ClientId = $facts.tenant.clientId
+    CertificateFile = $facts.tenant.certificateFile; CertificateKeyFile = $facts.tenant.certificateKeyFile
+    AuthorityHost = $facts.tenant.authorityHost; GraphEndpoint = $facts.tenant.graphEndpoint; TenantCAFile = $facts.tenant.caFile
+    # Page 2, Active Directory: the demo domain controller and its Enterprise Admin (used once, not kept).
+    DomainController = $facts.activeDirectory.server; DomainControllerCAFile = $facts.activeDirectory.caFile
+    EnterpriseAdminCredential = $admin
+    # Page 3 and the finish page.
+    ExchangeHybrid = $false; SynchronizeNow = $false
+}
+Start-CoexistenceConfigurationWizard @wizard | Out-Host
+
+Step "Set-CoexistenceConfiguration: leave out the bulk OU (1,600 users would take minutes at Microsoft 365's write quota)"
+Set-CoexistenceConfiguration -ExcludeOUs "OU=Bulk,OU=Corp,$($facts.activeDirectory.baseDN)" -PassThru | Out-Host
+
+Step 'Start-OnlineCoexistenceSync'
+$run = Start-OnlineCoexistenceSync
+$run | Format-List Status, Mode, StartTime, Duration, Imported, InScope, Added, Updated, Deleted, MembershipChanges, ManagerChanges | Out-Host
+$run.Skipped | ForEach-Object { Write-Host "  skipped: $($_.Dn)`n           $($_.Reason)" }
+
+Step 'Test-CoexistenceSync'
+Test-CoexistenceSync | Out-Host
+
+Step 'Get-CoexistenceSyncSchedule (registered by the wizard)'
+Get-CoexistenceSyncSchedule | Out-Host
