@@ -1,0 +1,156 @@
+"""Start-CoexistenceConfigurationWizard answered at its prompts, in a real pwsh under a pseudo-terminal,
+configures DirSync exactly as the same answers given as parameters from a script; neither leaves the
+Enterprise Admin password on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from dirsync import demo, schedule
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = ROOT / "powershell" / "DirSync.psd1"
+PWSH = shutil.which("pwsh") or str(Path.home() / ".dotnet/tools/pwsh")
+
+pytestmark = pytest.mark.skipif(shutil.which("samba") is None or not Path(PWSH).exists(),
+                                reason="needs Samba and pwsh: run scripts/setup.sh")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lab")
+    facts = demo.up(folder)
+    yield folder, facts
+    demo.down(folder)
+
+
+class Terminal:
+    """A program on a pseudo-terminal, driven like a person at the keyboard."""
+
+    def __init__(self, argv: list[str], env: dict):
+        self.master, slave = pty.openpty()
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        self.screen = ""
+
+    def expect(self, pattern: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self._plain()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.process.poll() is not None and not self._read(0):
+                raise AssertionError(f"never saw {pattern!r}; the screen ends with:\n{self._plain()[-1500:]}")
+            self._read(remaining)
+        # What was matched is consumed, so the next prompt is looked for after it.
+        self.screen = self._plain()[re.search(pattern, self._plain()).end():]
+
+    def _read(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], min(timeout, 1))
+        if not ready:
+            return False
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:  # the program closed the terminal
+            return False
+        text = data.decode(errors="replace")
+        # pwsh asks where the cursor is (Device Status Report) and waits for the answer a terminal gives.
+        for _ in range(text.count("\x1b[6n")):
+            os.write(self.master, b"\x1b[1;1R")
+        self.screen += text
+        return bool(data)
+
+    def _plain(self) -> str:
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r", "", self.screen)
+
+    def type(self, text: str) -> None:
+        os.write(self.master, (text + "\r").encode())
+
+    def close(self) -> int:
+        try:
+            return self.process.wait(timeout=60)
+        finally:
+            os.close(self.master)
+
+
+def _advanced(facts: dict) -> str:
+    """Where the local tenant and the lab's DC are: parameters the wizard does not prompt for."""
+    t, ad = facts["tenant"], facts["activeDirectory"]
+    return (f"-AuthorityHost '{t['authorityHost']}' -GraphEndpoint '{t['graphEndpoint']}' "
+            f"-TenantCAFile '{t['caFile']}' -DomainControllerCAFile '{ad['caFile']}'")
+
+
+def test_the_wizard_at_its_prompts_and_from_a_script_configure_the_same(lab, tmp_path):
+    folder, facts = lab
+    t, ad = facts["tenant"], facts["activeDirectory"]
+    prompted_home, scripted_home = tmp_path / "prompted", tmp_path / "scripted"
+    env = {**os.environ, "TERM": "xterm", "DIRSYNC_HOME": str(prompted_home)}
+    try:
+        terminal = Terminal([PWSH, "-NoProfile", "-NoLogo", "-Command",
+                             f"Import-Module '{MODULE}'; Start-CoexistenceConfigurationWizard {_advanced(facts)} | "
+                             "Format-List; exit"], env)
+        terminal.expect(r"\[Microsoft 365\] Tenant ID: ")
+        terminal.type(t["tenantId"])
+        terminal.expect(r"Application \(client\) ID: ")
+        terminal.type(t["clientId"])
+        terminal.expect(r"How does DirSync sign in\?[\s\S]*\(default is \"C\"\): ")
+        terminal.type("C")
+        terminal.expect(r"Certificate file \(PEM\): ")
+        terminal.type(t["certificateFile"])
+        terminal.expect(r"Private key file \(PEM\): ")
+        terminal.type(t["certificateKeyFile"])
+        terminal.expect(r"\[Active Directory\] Domain controller: ")
+        terminal.type(ad["server"])
+        terminal.expect(r"User: ")
+        terminal.type(ad["adminUser"])
+        terminal.expect(r"Password for user .*: ")
+        terminal.type(ad["adminPassword"])
+        terminal.expect(r"Enable Exchange hybrid deployment\?[\s\S]*\(default is \"N\"\): ")
+        terminal.type("")
+        terminal.expect(r"Synchronize directories now\?[\s\S]*\(default is \"Y\"\): ")
+        terminal.type("N")
+        terminal.expect(r"ServiceAccount\s*: MSOL_AD_SYNC@dirsync\.test")
+        assert terminal.close() == 0
+
+        script = (f"Import-Module '{MODULE}'; $admin = [pscredential]::new('{ad['adminUser']}', "
+                  f"(ConvertTo-SecureString $env:TEST_ADMIN_PASSWORD -AsPlainText -Force)); "
+                  f"Start-CoexistenceConfigurationWizard -TenantId '{t['tenantId']}' -ClientId '{t['clientId']}' "
+                  f"-CertificateFile '{t['certificateFile']}' -CertificateKeyFile '{t['certificateKeyFile']}' "
+                  f"-DomainController '{ad['server']}' -EnterpriseAdminCredential $admin -ExchangeHybrid $false "
+                  f"-SynchronizeNow $false {_advanced(facts)} | Out-Null")
+        scripted = subprocess.run([PWSH, "-NoProfile", "-NonInteractive", "-Command", script], capture_output=True,
+                                  text=True, timeout=120, env={**env, "DIRSYNC_HOME": str(scripted_home),
+                                                               "TEST_ADMIN_PASSWORD": ad["adminPassword"]})
+        assert scripted.returncode == 0, scripted.stderr
+
+        prompted = json.loads((prompted_home / "dirsync.json").read_text())
+        assert prompted == json.loads((scripted_home / "dirsync.json").read_text())
+        assert prompted["activeDirectory"]["serviceAccount"] == "MSOL_AD_SYNC@dirsync.test"
+        assert prompted["tenant"]["credentialType"] == "certificate"
+        for home in (prompted_home, scripted_home):
+            for path in home.rglob("*"):
+                if path.is_file():
+                    assert ad["adminPassword"].encode() not in path.read_bytes(), path
+    finally:
+        for home in (prompted_home, scripted_home):
+            if (home / "dirsync.json").exists():
+                schedule.change(enabled=False, home=str(home))
+
+
+def test_the_wizard_in_a_non_interactive_session_names_the_parameter_it_needs(lab, tmp_path):
+    folder, facts = lab
+    run = subprocess.run([PWSH, "-NoProfile", "-NonInteractive", "-Command",
+                          f"Import-Module '{MODULE}'; Start-CoexistenceConfigurationWizard -TenantId x"],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "DIRSYNC_HOME": str(tmp_path)})
+    assert run.returncode != 0
+    assert "Give -ClientId" in run.stdout + run.stderr
+    assert not (tmp_path / "dirsync.json").exists()
