@@ -34,14 +34,17 @@ def _sync_killed_at(lab, kill_at: int) -> bool:
     """Run the sync in a child process and SIGKILL it once `kill_at` export results are committed.
     False when the run finished first."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    proc = subprocess.Popen([sys.executable, str(CHILD), str(lab.home)], stdout=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen([sys.executable, str(CHILD), str(lab.home)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env)
     try:
         for line in proc.stdout:
             event = json.loads(line)
-            if event["kind"] == "progress" and event["activity"] == EXPORT and event["done"] >= kill_at:
-                proc.kill()
-                return True
+            if event["kind"] == "progress" and event["activity"] == EXPORT:
+                if event["done"] >= kill_at:
+                    proc.kill()  # the child waits for our answer, so it dies mid-export
+                    return True
+                proc.stdin.write("\n")
+                proc.stdin.flush()
             if event["kind"] == "result":
                 return False
         raise AssertionError(f"the sync process ended without a result (exit code {proc.wait()})")
@@ -49,6 +52,7 @@ def _sync_killed_at(lab, kill_at: int) -> bool:
         proc.kill()
         proc.wait()
         proc.stdout.close()
+        proc.stdin.close()
 
 
 def _change_directory(conn, round_: int, rng: random.Random, previous: list[str]) -> list[str]:
