@@ -1,11 +1,11 @@
-"""One sync run in a process of its own, so the parent can read its peak RSS (wait4's ru_maxrss).
+"""One measured DirSync operation in a process of its own, so that its peak RSS is its own.
 
-    python3 -m bench.sync_child HOME WRITES SECONDS [--full]
+    python3 -m bench.child sync HOME WRITES SECONDS   one sync run (the engine's run_sync)
+    python3 -m bench.child import HOME                one full import, objects counted and dropped
 
-The run is the engine's (run_sync) with service.build_source, as service.start_sync wires it; only the
-GraphTarget is built here, to give its write governor the (scaled) quota the tenant enforces and to note
-when the export starts.
-Prints one JSON line: status, counts, errors, the seconds of each phase and the Graph client's stats.
+Both build the source with service.build_source from HOME, as service.start_sync does; the sync builds
+its GraphTarget here, to give the write governor the (scaled) quota the tenant enforces and to note when
+the export starts. Prints one JSON line, with peak_rss_mb (VmHWM: this process since its exec).
 """
 
 from __future__ import annotations
@@ -22,8 +22,21 @@ from dirsync.events import Events
 from dirsync.state.store import StateStore
 
 
-def main(argv: list[str]) -> None:
-    home, quota = Path(argv[0]), (int(argv[1]), float(argv[2]))
+def peak_rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def full_import(home: Path) -> dict:
+    source = service.build_source(config.load(home), home, Events())
+    start = time.perf_counter()
+    objects = sum(1 for _ in source.full_import())
+    return {"seconds": time.perf_counter() - start, "objects": objects}
+
+
+def sync(home: Path, quota: tuple[int, float]) -> dict:
     marks: dict[str, float] = {}
 
     def sink(event: dict) -> None:
@@ -41,23 +54,25 @@ def main(argv: list[str]) -> None:
 
     def connect():
         target = Target(configuration.tenant, secrets.load_secret(home, secrets.TENANT_CLIENT_SECRET),
-                             write_quota=quota, events=events)
+                        write_quota=quota, events=events)
         targets.append(target)
         return service.build_source(configuration, home, events), target
 
     with StateStore(home) as store:
         start = time.perf_counter()
-        result = run_sync(connect, store, configuration, RunOptions(full="--full" in argv, trigger="bench"), events)
+        result = run_sync(connect, store, configuration, RunOptions(trigger="bench"), events)
         end = time.perf_counter()
     plan = marks.get("plan", end)
     export = marks.get("export", end)
-    print(json.dumps({
+    return {
         "status": result["status"], "mode": result["mode"], "counts": result["counts"],
         "errors": result["errors"][:5], "changes": len(result.get("changes", [])),
         "seconds": end - start, "import_seconds": plan - start, "plan_seconds": export - plan,
         "export_seconds": end - export, "graph": targets[0].stats.to_dict() if targets else {},
-    }), flush=True)
+    }
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    command, home = sys.argv[1], Path(sys.argv[2])
+    out = full_import(home) if command == "import" else sync(home, (int(sys.argv[3]), float(sys.argv[4])))
+    print(json.dumps({**out, "peak_rss_mb": peak_rss_mb()}), flush=True)

@@ -48,4 +48,5 @@ def test_the_harness_measures_every_phase_of_a_small_directory(tmp_path):
     throttled = r["throttled"]
     assert throttled["status"] == "success" and throttled["counts"]["errors"] == 0
     assert throttled["tenant"]["writes"] == initial["tenant"]["writes"]
-    assert throttled["bound_s"] > 0 and throttled["ratio_to_bound"] > 0
+    assert throttled["bound_s"] > 0 and throttled["export_ratio"] > 0 and throttled["documented_ratio"] > 0
+    assert 0 < r["import"]["peak_rss_mb"] < 1024
