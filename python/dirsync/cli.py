@@ -174,9 +174,32 @@ def _show_configured(result: dict) -> None:
         _show_run(result["syncResult"])
 
 
+def _config_set(args, events):
+    def ous(given):
+        return None if given is None else [dn for dn in given if dn]  # '' alone: the whole domain
+    sync = {key: value for key, value in {
+        "includeOUs": ous(args.include_ou), "excludeOUs": ous(args.exclude_ou), "exclusionAttribute": args.exclusion_attribute,
+        "stagingMode": args.staging_mode, "softMatch": args.soft_match}.items() if value is not None}
+    deletes = {key: value for key, value in {
+        "enabled": args.prevent_accidental_deletes, "objectDeletionThreshold": args.deletion_threshold}.items()
+        if value is not None}
+    changes = {"sync": sync} if sync else {}
+    if deletes:
+        changes["preventAccidentalDeletes"] = deletes
+    if args.proxy is not None:
+        changes["tenant"] = {"proxy": args.proxy or None}
+    if args.exchange_hybrid is not None:
+        changes["exchangeHybrid"] = args.exchange_hybrid
+    if not changes:
+        raise InvalidArgumentError("No setting was given, so nothing changed.",
+                                   fix="See: dirsync config set --help")
+    return config.change(changes, args.home, events)
+
+
 # (group, action) -> (handler, renderer for humans); action None for one-word commands
 COMMANDS = {
     ("config", "show"): (lambda args, events: config.describe(args.home, events), _show_configuration),
+    ("config", "set"): (_config_set, _show_configuration),
     ("schedule", "show"): (lambda args, events: schedule.describe(args.home, events), _show_fields("DirSync schedule")),
     ("schedule", "set"): (lambda args, events: schedule.change(args.interval_minutes, args.enabled, args.home, events),
                           _show_fields("DirSync schedule")),
@@ -208,6 +231,18 @@ def build_parser() -> argparse.ArgumentParser:
     config_group = groups.add_parser("config", help="show or change the configuration").add_subparsers(
         dest="action", metavar="ACTION", required=True)
     config_group.add_parser("show", parents=[common], help="show the configuration (no secrets)")
+    config_set = config_group.add_parser("set", parents=[common], help="change settings (Set-CoexistenceConfiguration, "
+                                         "Set-PreventAccidentalDeletes); the interval: dirsync schedule set")
+    config_set.add_argument("--include-ou", action="append", metavar="DN",
+                            help="an OU to synchronize (repeat it; give '' alone for the whole domain)")
+    config_set.add_argument("--exclude-ou", action="append", metavar="DN", help="an OU never to synchronize (repeat it)")
+    config_set.add_argument("--exclusion-attribute", metavar="ATTRIBUTE=VALUE", help="'' turns it off")
+    config_set.add_argument("--staging-mode", type=_on_off, metavar="on|off")
+    config_set.add_argument("--soft-match", type=_on_off, metavar="on|off")
+    config_set.add_argument("--proxy", metavar="URL", help="'' for none")
+    config_set.add_argument("--exchange-hybrid", type=_on_off, metavar="on|off")
+    config_set.add_argument("--prevent-accidental-deletes", type=_on_off, metavar="on|off")
+    config_set.add_argument("--deletion-threshold", type=int, metavar="N")
 
     schedule_group = groups.add_parser("schedule", help="the recurring synchronization").add_subparsers(
         dest="action", metavar="ACTION", required=True)

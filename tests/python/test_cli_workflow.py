@@ -1,0 +1,101 @@
+"""The `dirsync` command, for a shell without pwsh: the administrator's workflow against the demo lab
+(a real Samba domain and the local tenant), with --json for scripts and exit codes for schedulers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from dirsync import demo, schedule
+from dirsync.testdomain import BASE_DN
+
+SOURCE = os.path.join(os.path.dirname(__file__), "..", "..", "python")
+BULK, SALES = f"OU=Bulk,OU=Corp,{BASE_DN}", f"OU=Sales,OU=People,OU=Corp,{BASE_DN}"
+
+pytestmark = pytest.mark.skipif(shutil.which("samba") is None, reason="needs Samba: run scripts/setup.sh")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lab")
+    facts = demo.up(folder)
+    home = tmp_path_factory.mktemp("home")
+    yield facts, home
+    if (home / "dirsync.json").exists():
+        schedule.change(enabled=False, home=str(home))
+    demo.down(folder)
+
+
+def dirsync(home, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(SOURCE), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "dirsync.cli", *args, "--home", str(home)], input=stdin,
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_configure_creates_the_service_account_without_keeping_the_admin_password(lab):
+    facts, home = lab
+    t, ad = facts["tenant"], facts["activeDirectory"]
+    done = dirsync(home, "configure", "--json", "--tenant-id", t["tenantId"], "--client-id", t["clientId"],
+                   "--certificate-file", t["certificateFile"], "--certificate-key-file", t["certificateKeyFile"],
+                   "--authority-host", t["authorityHost"], "--graph-endpoint", t["graphEndpoint"],
+                   "--tenant-ca-file", t["caFile"], "--domain-controller", ad["server"], "--dc-ca-file", ad["caFile"],
+                   "--admin-user", ad["adminUser"], "--admin-password-stdin", "--no-sync-now",
+                   stdin=ad["adminPassword"] + "\n")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["serviceAccount"]["user"] == "MSOL_AD_SYNC@dirsync.test"
+    assert result["schedule"]["enabled"] and result["syncResult"] is None
+    assert ad["adminPassword"] not in done.stdout + done.stderr
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert ad["adminPassword"].encode() not in path.read_bytes(), path
+
+
+def test_sync_history_and_test_for_scripts(lab):
+    _, home = lab
+    assert dirsync(home, "config", "set", "--exclude-ou", BULK).returncode == 0
+    run = dirsync(home, "sync", "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["status"] == "success" and result["counts"]["added"] > 10
+    preview = json.loads(dirsync(home, "sync", "--dry-run", "--json").stdout)
+    assert preview["preview"] and preview["plan"] == []
+    history = json.loads(dirsync(home, "history", "--last", "1", "--json").stdout)
+    assert [r["runId"] for r in history] == [result["runId"]]  # a preview is not a run
+    report = json.loads(dirsync(home, "test", "--json").stdout)
+    assert report["healthy"] and report["objectsInCloud"] == report["objectsInScope"]
+
+
+def test_people_get_tables_and_verbose_lines(lab):
+    _, home = lab
+    run = dirsync(home, "sync", "--verbose")
+    assert run.returncode == 0
+    assert "success" in run.stdout and "added" in run.stdout
+    assert "VERBOSE: Import (dirsync)" in run.stderr
+    assert "success" in dirsync(home, "history").stdout
+
+
+def test_a_run_stopped_by_the_threshold_exits_1_and_allow_deletes_lets_it_through(lab):
+    _, home = lab
+    assert dirsync(home, "config", "set", "--exclude-ou", BULK, "--exclude-ou", SALES,
+                   "--deletion-threshold", "1").returncode == 0
+    stopped = dirsync(home, "sync", "--json")
+    assert stopped.returncode == 1
+    assert json.loads(stopped.stdout)["status"] == "stopped-deletion-threshold-exceeded"
+    allowed = dirsync(home, "sync", "--allow-deletes", "--json")
+    assert allowed.returncode == 0
+    assert json.loads(allowed.stdout)["counts"]["deleted"] > 1
+
+
+def test_bad_input_exits_2_and_changes_nothing(lab):
+    _, home = lab
+    before = (home / "dirsync.json").read_bytes()
+    bad = dirsync(home, "config", "set", "--exclude-ou", "Staff")
+    assert bad.returncode == 2 and "'Staff' is not a distinguished name" in bad.stderr
+    assert dirsync(home, "schedule", "set", "--interval-minutes", "5").returncode == 2
+    assert (home / "dirsync.json").read_bytes() == before
