@@ -26,6 +26,7 @@ a group's own member list is held whole.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -108,19 +109,49 @@ class Watermark:
                 fix="Run a full import (Start-OnlineCoexistenceSync -FullSync).") from None
 
 
+# The connection broke (reset, timed out, closed by the server) after it was set up.
+LOST = (ldap_errors.LDAPCommunicationError, ldap_errors.LDAPResponseTimeoutError)
+
+
+def connection_lost(settings: LdapSettings, exc: Exception) -> errors.ServerUnreachableError:
+    return errors.ServerUnreachableError(
+        f"The connection to the domain controller {settings.address} was lost during the import "
+        f"({type(exc).__name__}).",
+        fix="Nothing was exported from the incomplete import; the next run reads the changes again. If it "
+            "keeps happening, check the network path and the domain controller's health.",
+        target=settings.server)
+
+
+def _lost_is_unreachable(start_import):
+    """For the searches an import makes before it streams (DC facts, the first DirSync page)."""
+    @functools.wraps(start_import)
+    def wrapper(self, *args):
+        try:
+            return start_import(self, *args)
+        except LOST as exc:
+            raise connection_lost(self.settings, exc) from None
+    return wrapper
+
+
 class ImportRunImpl:
     """An ImportRun: iterate once; `watermark` is set when the iteration has finished."""
 
-    def __init__(self, mode: str, items: Callable[["ImportRunImpl"], Iterator[ImportItem]], conn: ldap3.Connection):
+    def __init__(self, mode: str, items: Callable[["ImportRunImpl"], Iterator[ImportItem]], conn: ldap3.Connection,
+                 settings: LdapSettings):
         self.mode = mode
         self.watermark: str | None = None
-        self._items, self._conn = items, conn
+        self._items, self._conn, self._settings = items, conn, settings
 
     def __iter__(self) -> Iterator[ImportItem]:
         try:
             yield from self._items(self)
+        except LOST as exc:
+            raise connection_lost(self._settings, exc) from None
         finally:
-            self._conn.unbind()
+            try:
+                self._conn.unbind()
+            except ldap_errors.LDAPException:
+                pass  # the connection is gone already; the import's own outcome counts
 
 
 class ActiveDirectorySource:
@@ -141,6 +172,7 @@ class ActiveDirectorySource:
 
     # --- the two imports ---------------------------------------------------------------------------
 
+    @_lost_is_unreachable
     def full_import(self) -> ImportRunImpl:
         conn = self._connect()
         info = dc_info(conn)
@@ -151,8 +183,9 @@ class ActiveDirectorySource:
             yield from self._objects(conn, self._paged(conn, self.base_dn, KINDS_FILTER, READ_ATTRIBUTES))
             run.watermark = Watermark(info.invocation_id, self.base_dn, info.highest_usn, cookie).dump()
 
-        return ImportRunImpl("full", items, conn)
+        return ImportRunImpl("full", items, conn, self.settings)
 
+    @_lost_is_unreachable
     def delta_import(self, watermark: str) -> ImportRunImpl:
         mark = Watermark.load(watermark)
         conn = self._connect()
@@ -168,8 +201,9 @@ class ActiveDirectorySource:
             except errors.PermissionDeniedError as exc:
                 self.events.warning(f"{exc.message} Falling back to uSNChanged polling. {exc.fix}")
             else:
-                return ImportRunImpl("dirsync", lambda run: self._dirsync_items(run, conn, info, first), conn)
-        return ImportRunImpl("usn", lambda run: self._usn_items(run, conn, info, mark), conn)
+                return ImportRunImpl("dirsync", lambda run: self._dirsync_items(run, conn, info, first), conn,
+                                     self.settings)
+        return ImportRunImpl("usn", lambda run: self._usn_items(run, conn, info, mark), conn, self.settings)
 
     # --- DirSync -----------------------------------------------------------------------------------
 
