@@ -173,13 +173,25 @@ class StateStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """A write transaction. A write the file system refuses (disk full, read-only, I/O error) is a
+        StateError naming the file and the fix; what the transaction did is undone."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:  # SQLite itself rolls back on some errors, such as a full disk
+                    self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err):  # another process kept the database busy: not a storage problem
+                raise
+            raise StateError(
+                f"The state store {self.path} could not be written: {err}.",
+                fix=f"Free disk space on the drive that holds {self.home} and check that the account running "
+                    "DirSync may write there. Nothing of the interrupted step was kept; the next run carries "
+                    "on from the last change DirSync recorded.", target=str(self.path)) from None
 
     @contextmanager
     def rolled_back(self) -> Iterator[sqlite3.Connection]:
