@@ -1,0 +1,103 @@
+"""The configuration wizard's core against the demo lab: each fault is a specific error naming the server
+and the fix, and a wizard that failed wrote nothing — no configuration, no secret."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import ldap3
+import pytest
+
+from dirsync import config, demo, schedule, secrets, wizard
+from dirsync.errors import (AuthenticationError, CertificateError, NotConfiguredError, PermissionDeniedError,
+                            ServerUnreachableError)
+
+pytestmark = pytest.mark.skipif(shutil.which("samba") is None, reason="needs Samba: run scripts/setup.sh")
+
+
+@pytest.fixture(scope="module")
+def lab_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lab")
+    demo.up(folder)
+    yield folder
+    demo.down(folder)
+
+
+@pytest.fixture(scope="module")
+def lab(lab_folder):
+    return json.loads((lab_folder / "lab.json").read_text())
+
+
+def answers(facts: dict, **ad_changes) -> dict:
+    t, ad = facts["tenant"], facts["activeDirectory"]
+    return dict(tenant={k: t[k] for k in ("tenantId", "clientId", "authorityHost", "graphEndpoint", "caFile",
+                                          "certificateFile")} | {"credentialType": "certificate"},
+                active_directory={"server": ad["server"], "caFile": ad["caFile"]} | ad_changes,
+                admin_user=ad["adminUser"], admin_password=ad["adminPassword"],
+                certificate_key_file=t["certificateKeyFile"], sync_now=False)
+
+
+def assert_nothing_written(home):
+    assert not (home / "dirsync.json").exists()
+    assert not (home / "secrets").exists() or not any((home / "secrets").iterdir())
+    with pytest.raises(NotConfiguredError):
+        config.load(home)
+
+
+@pytest.mark.parametrize("case, change, error, says", [
+    ("an unreachable domain controller", {"server": "127.0.0.9"}, ServerUnreachableError, "127.0.0.9"),
+    ("an untrusted certificate", {"caFile": None}, CertificateError, "certificate"),
+])
+def test_a_domain_controller_fault_names_the_server_and_writes_nothing(lab, tmp_path, case, change, error, says):
+    with pytest.raises(error) as caught:
+        wizard.configure(**answers(lab, **change), home=str(tmp_path))
+    assert says in caught.value.message and caught.value.fix
+    assert lab["activeDirectory"]["adminPassword"] not in str(caught.value)
+    assert_nothing_written(tmp_path)
+
+
+def test_a_wrong_admin_password_names_the_server_and_writes_nothing(lab, tmp_path):
+    given = answers(lab) | {"admin_password": "not-the-password"}
+    with pytest.raises(AuthenticationError) as caught:
+        wizard.configure(**given, home=str(tmp_path))
+    assert lab["activeDirectory"]["server"] in caught.value.message and caught.value.fix
+    assert_nothing_written(tmp_path)
+
+
+def test_an_account_that_is_not_an_enterprise_admin_cannot_create_msol_ad_sync_and_writes_nothing(
+        lab, lab_folder, tmp_path):
+    from dirsync.testdomain import SambaDomain
+    password = "Helpdesk-Passw0rd-42"
+    admin = SambaDomain(lab_folder / "dc").connect(lab["activeDirectory"]["adminUser"],
+                                                   lab["activeDirectory"]["adminPassword"])
+    admin.search("DC=dirsync,DC=test", "(sAMAccountName=jmuller)")
+    admin.modify(admin.response[0]["dn"], {"unicodePwd": [(ldap3.MODIFY_REPLACE, [f'"{password}"'.encode("utf-16-le")])]})
+    admin.unbind()
+    given = answers(lab) | {"admin_user": "jmuller@dirsync.test", "admin_password": password}
+    with pytest.raises(PermissionDeniedError) as caught:
+        wizard.configure(**given, home=str(tmp_path))
+    assert lab["activeDirectory"]["server"] in caught.value.message and "MSOL_AD_SYNC" in caught.value.message
+    assert "Enterprise Admin" in caught.value.fix
+    assert password not in str(caught.value)
+    assert_nothing_written(tmp_path)
+
+
+def test_a_wrong_tenant_credential_is_refused_before_active_directory_is_touched(lab, tmp_path):
+    given = answers(lab)
+    given["tenant"] = given["tenant"] | {"clientId": lab["reader"]["clientId"]}  # not the certificate's app
+    with pytest.raises(AuthenticationError):
+        wizard.configure(**given, home=str(tmp_path))
+    assert_nothing_written(tmp_path)
+
+
+def test_a_successful_wizard_keeps_only_dirsyncs_own_secrets(lab, tmp_path):
+    result = wizard.configure(**answers(lab), home=str(tmp_path))
+    try:
+        assert result["serviceAccount"]["user"] == "MSOL_AD_SYNC@dirsync.test"
+        assert sorted(p.name for p in (tmp_path / "secrets").iterdir()) == sorted(
+            [secrets.AD_SERVICE_ACCOUNT_PASSWORD, secrets.TENANT_CERTIFICATE_KEY])
+        admin_password = lab["activeDirectory"]["adminPassword"].encode()
+        assert all(admin_password not in p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    finally:
+        schedule.change(enabled=False, home=str(tmp_path))
