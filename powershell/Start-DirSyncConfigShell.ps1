@@ -10,7 +10,9 @@ module of that name beside this script (or from PSModulePath). The launchers Dir
 #>
 [CmdletBinding()]
 param(
-    [string]$ConsoleFile = (Join-Path (Split-Path $PSScriptRoot) 'DirSyncConfigShell.psc1')
+    [string]$ConsoleFile = (Join-Path (Split-Path $PSScriptRoot) 'DirSyncConfigShell.psc1'),
+    # A command to run once the cmdlets are loaded, before the prompt (setup uses it to start the wizard).
+    [string]$Then
 )
 $ErrorActionPreference = 'Stop'
 try {
@@ -32,3 +34,4 @@ foreach ($snapIn in @($console.PSConsoleFile.PSSnapIns.PSSnapIn)) {
 }
 $Host.UI.RawUI.WindowTitle = 'DirSync Configuration Shell'
 Write-Host "DirSync Configuration Shell. Type Get-Command -Module DirSync to list the cmdlets, Start-OnlineCoexistenceSync to synchronize now."
+if ($Then) { & ([scriptblock]::Create($Then)) }

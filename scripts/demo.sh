@@ -21,7 +21,7 @@ case "${1:-}" in
   *) echo "usage: bash scripts/demo.sh [--keep | --stop]" >&2; exit 2 ;;
 esac
 
-bash scripts/setup.sh
+bash scripts/setup.sh --no-wizard
 export PATH="$PATH:$HOME/.dotnet/tools"
 stop  # a fresh lab each time
 printf '\033[1m==> Starting the demo lab: a Samba AD domain and the local Microsoft 365 tenant\033[0m\n'

@@ -3,7 +3,10 @@
 #   Debian packages (Python libraries, libpython, Samba for the test domain, cron for the schedule), PowerShell 7.6.9 as a .NET
 #   global tool, pythonnet 3.2.1 and Pester 5.7.1 from NuGet, and DirSync itself installed for Debian's python3.
 # Run as root (or with sudo available). Prints what it does; exits non-zero on the first failure.
+# Run at a terminal on a machine where DirSync is not configured yet, it ends as the original setup did,
+# by offering to start the configuration wizard (--no-wizard: never ask).
 set -euo pipefail
+offer_wizard=yes; [ "${1:-}" = "--no-wizard" ] && offer_wizard=no
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
@@ -72,3 +75,12 @@ if ! /usr/bin/python3 -c 'import dirsync, sys; sys.exit(0 if dirsync.__file__.st
   /usr/bin/python3 -m pip install --quiet --break-system-packages --no-deps --no-build-isolation --no-index -e "$here" >/dev/null
 fi
 step "Setup complete: pwsh $PWSH_VERSION, pythonnet $PYTHONNET_VERSION, Pester $PESTER_VERSION, dirsync $(/usr/bin/python3 -c 'import dirsync; print(dirsync.__version__)')"
+
+config_file="$(/usr/bin/python3 -c 'from dirsync import config; print(config.config_path())')"
+if [ "$offer_wizard" = yes ] && [ -t 0 ] && [ -t 1 ] && [ ! -f "$config_file" ]; then
+  read -r -p "DirSync is not configured on this machine yet. Start the configuration wizard now? [Y/n] " answer
+  case "$answer" in
+    [nN]*) echo "Later: open ./DirSyncConfigShell and run Start-CoexistenceConfigurationWizard." ;;
+    *) exec "$here/DirSyncConfigShell" -Then Start-CoexistenceConfigurationWizard ;;
+  esac
+fi

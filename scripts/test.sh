@@ -4,7 +4,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --no-wizard || exit 1
 export PATH="$PATH:$HOME/.dotnet/tools"
 
 status=0

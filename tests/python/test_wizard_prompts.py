@@ -154,3 +154,14 @@ def test_the_wizard_in_a_non_interactive_session_names_the_parameter_it_needs(la
     assert run.returncode != 0
     assert "Give -ClientId" in run.stdout + run.stderr
     assert not (tmp_path / "dirsync.json").exists()
+
+
+def test_setup_at_a_terminal_offers_the_wizard_on_an_unconfigured_machine(tmp_path):
+    env = {**os.environ, "TERM": "xterm", "DIRSYNC_HOME": str(tmp_path)}
+    terminal = Terminal(["bash", str(ROOT / "scripts" / "setup.sh")], env)
+    terminal.expect(r"Start the configuration wizard now\? \[Y/n\] ", timeout=300)
+    terminal.type("")
+    terminal.expect(r"\[Microsoft 365\] Tenant ID: ")  # the wizard's first page, in the DirSync shell
+    terminal.process.kill()
+    terminal.close()
+    assert not (tmp_path / "dirsync.json").exists()
