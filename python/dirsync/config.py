@@ -9,12 +9,14 @@ client secrets and private keys live in the secrets store (secrets.py).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import re
 import sys
 import tempfile
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -59,6 +61,55 @@ def _dns(values: list[str]):
     return None
 
 
+def _dn_or_empty(value: str):
+    return _dns([value]) if value else None
+
+
+_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _host(value: str):
+    if not value:
+        return None  # not configured yet: the wizard asks for it
+    try:
+        ipaddress.ip_address(value)
+        return None
+    except ValueError:
+        pass
+    if _HOST.match(value):
+        return None
+    return ("must be the domain controller's host name or IP address alone, such as 'dc1.contoso.com' "
+            "(no 'ldaps://', port or path: the port and transport are settings of their own)")
+
+
+def _guid(value: str):
+    return None if not value or _GUID.match(value) else \
+        "must be the app's Application (client) ID, a GUID such as '00000000-0000-0000-0000-000000000000'"
+
+
+def _tenant(value: str):
+    if not value or _GUID.match(value) or (_HOST.match(value) and "." in value):
+        return None
+    return "must be the tenant's ID (a GUID) or one of its domains, such as 'contoso.onmicrosoft.com'"
+
+
+def _url(schemes: tuple[str, ...], example: str):
+    def check(value):
+        if value is None:
+            return None
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme in schemes and parts.hostname and not parts.query and not parts.fragment:
+            try:
+                parts.port  # noqa: B018 - raises ValueError when the port is not a number
+                return None
+            except ValueError:
+                pass
+        return f"must be a URL such as '{example}'" + (" (https only: tokens and directory data must not "
+                                                      "travel in clear)" if schemes == ("https",) else "")
+    return check
+
+
 def _exclusion(value: str):
     if value and not re.match(r"^[A-Za-z][\w-]*=.+$", value):
         return "must be 'attribute=value', such as 'extensionAttribute15=NoSync', or empty"
@@ -67,25 +118,27 @@ def _exclusion(value: str):
 
 @dataclass(frozen=True)
 class ActiveDirectorySettings:
-    server: str = ""
+    server: str = field(default="", metadata={"check": _host})
     port: int = field(default=636, metadata={"check": _between(1, 65535)})
     transport: Literal["ldaps", "starttls"] = "ldaps"
     ca_file: str | None = None
     verify_certificate: bool = True
-    base_dn: str = ""
+    base_dn: str = field(default="", metadata={"check": _dn_or_empty})
     service_account: str = ""
 
 
 @dataclass(frozen=True)
 class TenantSettings:
-    tenant_id: str = ""
-    client_id: str = ""
-    authority_host: str = "https://login.microsoftonline.com"
-    graph_endpoint: str = "https://graph.microsoft.com"
+    tenant_id: str = field(default="", metadata={"check": _tenant})
+    client_id: str = field(default="", metadata={"check": _guid})
+    authority_host: str = field(default="https://login.microsoftonline.com",
+                                metadata={"check": _url(("https",), "https://login.microsoftonline.com")})
+    graph_endpoint: str = field(default="https://graph.microsoft.com",
+                                metadata={"check": _url(("https",), "https://graph.microsoft.com")})
     credential_type: Literal["certificate", "secret"] = "certificate"
     certificate_file: str | None = None
     ca_file: str | None = None
-    proxy: str | None = None
+    proxy: str | None = field(default=None, metadata={"check": _url(("http", "https"), "http://proxy.contoso.com:8080")})
 
 
 @dataclass(frozen=True)
