@@ -7,19 +7,8 @@ BeforeAll {
     $env:DIRSYNC_HOME = $Home0
     Import-Module $Manifest -Force
     # The probe module gives the tests commands that observe the bridge from the Python side.
-    InModuleScope DirSync -Parameters @{ Probe = (Join-Path $PSScriptRoot 'probe') } {
-        param($Probe)
-        Initialize-DirSyncPython
-        $gil = [Python.Runtime.Py]::GIL()
-        try { [Python.Runtime.PythonEngine]::Exec("import sys; sys.path.insert(0, $(ConvertTo-Json $Probe))") }
-        finally { $gil.Dispose() }
-    }
-    function Invoke-Probe([string]$Command, [hashtable]$Arguments = @{}) {
-        InModuleScope DirSync -Parameters @{ C = $Command; A = $Arguments } {
-            param($C, $A)
-            & { [CmdletBinding()] param() Invoke-DirSyncCore -Command $C -Arguments $A -Cmdlet $PSCmdlet }
-        }
-    }
+    . (Join-Path $PSScriptRoot 'Probe.ps1')
+    Register-DirSyncProbe
     function Write-DirSyncConfig([string]$Text) {
         Set-Content -LiteralPath (Join-Path $Home0 'dirsync.json') -Value $Text -NoNewline
     }
@@ -45,7 +34,7 @@ Describe 'Hosting Python in pwsh' {
     }
 
     It "sees the system Python's packages (sys.prefix is Python's, not pwsh's)" {
-        $environment = Invoke-Probe 'get-environment'
+        $environment = Invoke-DirSyncProbe 'get-environment'
         $environment.prefix | Should -Not -Match 'dotnet|pwsh'
         @($environment.path) -match 'dist-packages|site-packages' | Should -Not -BeNullOrEmpty
         $environment.dirsyncPath | Should -BeLike "$Root*"
@@ -69,7 +58,7 @@ Describe 'Errors from the core' {
     }
 
     It 'turns an unexpected Python exception into DirSync.UnexpectedError with the Python message' {
-        $err = { Invoke-Probe 'dirsync_probe:fail_unexpectedly' } | Should -Throw -PassThru
+        $err = { Invoke-DirSyncProbe 'dirsync_probe:fail_unexpectedly' } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'DirSync.UnexpectedError*'
         "$err" | Should -Match 'ValueError: a probe failure'
     }
@@ -96,7 +85,7 @@ Describe 'Events from the core' {
     It 'reaches Write-Progress while the call is still running' {
         $marker = Join-Path $Home0 "progress-seen-$(New-Guid)"
         Mock -ModuleName DirSync Write-Progress { if ($Activity -eq 'Probe') { New-Item -ItemType File $marker | Out-Null } }
-        $result = Invoke-Probe 'dirsync_probe:progress_then_wait' @{ marker = $marker }
+        $result = Invoke-DirSyncProbe 'dirsync_probe:progress_then_wait' @{ marker = $marker }
         $result.seen | Should -BeTrue
         Should -Invoke -ModuleName DirSync Write-Progress -ParameterFilter { $Activity -eq 'Probe' -and $PercentComplete -eq 50 }
     }
@@ -112,8 +101,10 @@ Describe 'Events from the core' {
 
 Describe 'Process exit' {
     It 'lets 20 consecutive pwsh processes import the module, call a cmdlet and exit 0 within 10 s each' {
+        # Measured from the moment the cmdlet has returned (the marker line): an exit hang shows there,
+        # whatever else keeps the machine busy while pwsh starts.
         $pwsh = (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source
-        $script = "Import-Module '$Manifest'; `$null = Get-CoexistenceConfiguration"
+        $script = "Import-Module '$Manifest'; `$null = Get-CoexistenceConfiguration; 'cmdlet returned'"
         foreach ($i in 1..20) {
             $info = [System.Diagnostics.ProcessStartInfo]::new($pwsh)
             foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $script) { $info.ArgumentList.Add($a) }
@@ -122,6 +113,13 @@ Describe 'Process exit' {
             $info.RedirectStandardError = $true
             $process = [System.Diagnostics.Process]::Start($info)
             $stderr = $process.StandardError.ReadToEndAsync()
+            $marker = $process.StandardOutput.ReadLineAsync()
+            # stderr is read only once the process is gone: reading it earlier would wait on a hung pwsh.
+            if (-not $marker.Wait(120000)) {
+                $process.Kill($true)
+                throw "run $i never reached the cmdlet: $($stderr.Result)"
+            }
+            $marker.Result | Should -Be 'cmdlet returned'
             $exited = $process.WaitForExit(10000)
             if (-not $exited) { $process.Kill($true) }
             $exited | Should -BeTrue -Because "run $i must not hang at exit"

@@ -12,13 +12,14 @@ AfterAll {
     Remove-Item Env:DIRSYNC_HOME -ErrorAction SilentlyContinue
 }
 
-Describe 'Set-CoexistenceConfiguration' {
+Describe 'Configuration cmdlets' {
     BeforeEach {
         Remove-Item -Recurse -Force $Home0 -ErrorAction SilentlyContinue
         New-Item -ItemType Directory $Home0 | Out-Null
         Set-Content $ConfigFile '{}'
     }
 
+Describe 'Set-CoexistenceConfiguration' {
     It 'changes only the settings given and keeps them' {
         Set-CoexistenceConfiguration -IncludeOUs 'OU=Staff,DC=contoso,DC=com' -StagingMode $true
         $config = Get-CoexistenceConfiguration
@@ -57,12 +58,6 @@ Describe 'Set-CoexistenceConfiguration' {
 }
 
 Describe 'Get-PreventAccidentalDeletes and Set-PreventAccidentalDeletes' {
-    BeforeEach {
-        Remove-Item -Recurse -Force $Home0 -ErrorAction SilentlyContinue
-        New-Item -ItemType Directory $Home0 | Out-Null
-        Set-Content $ConfigFile '{}'
-    }
-
     It 'is on at 500 by default' {
         $protection = Get-PreventAccidentalDeletes
         $protection.PSObject.TypeNames[0] | Should -Be 'DirSync.PreventAccidentalDeletes'
@@ -90,4 +85,5 @@ Describe 'Get-PreventAccidentalDeletes and Set-PreventAccidentalDeletes' {
     It 'does not take -Enable and -Disable together' {
         { Set-PreventAccidentalDeletes -Enable -Disable } | Should -Throw -ErrorId 'AmbiguousParameterSet,Set-PreventAccidentalDeletes'
     }
+}
 }

@@ -13,18 +13,10 @@ BeforeAll {
     $script:BaseDN = $Facts.activeDirectory.baseDN
 
     Import-Module (Join-Path $Root 'powershell/DirSync.psd1') -Force
-    InModuleScope DirSync -Parameters @{ Probe = (Join-Path $PSScriptRoot 'probe') } {
-        param($Probe)
-        Initialize-DirSyncPython
-        $gil = [Python.Runtime.Py]::GIL()
-        try { [Python.Runtime.PythonEngine]::Exec("import sys; sys.path.insert(0, $(ConvertTo-Json $Probe))") }
-        finally { $gil.Dispose() }
-    }
+    . (Join-Path $PSScriptRoot 'Probe.ps1')
+    Register-DirSyncProbe
     function Invoke-Probe([string]$Function, [hashtable]$Arguments = @{}) {
-        InModuleScope DirSync -Parameters @{ C = "dirsync_probe:$Function"; A = $Arguments + @{ lab = $Lab } } {
-            param($C, $A)
-            & { [CmdletBinding()] param() Invoke-DirSyncCore -Command $C -Arguments $A -Cmdlet $PSCmdlet }
-        }
+        Invoke-DirSyncProbe "dirsync_probe:$Function" ($Arguments + @{ lab = $Lab })
     }
     $script:WizardAnswers = @{
         TenantId = $Facts.tenant.tenantId; ClientId = $Facts.tenant.clientId

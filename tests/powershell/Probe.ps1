@@ -1,0 +1,20 @@
+# Dot-sourced by the Pester tests: lets a test call Python functions of tests/powershell/probe through the
+# module's own bridge (Invoke-DirSyncCore), in this pwsh process, to observe or drive what the cmdlets do.
+
+function Register-DirSyncProbe {
+    InModuleScope DirSync -Parameters @{ Probe = (Join-Path $PSScriptRoot 'probe') } {
+        param($Probe)
+        Initialize-DirSyncPython
+        $gil = [Python.Runtime.Py]::GIL()
+        try { [Python.Runtime.PythonEngine]::Exec("import sys; sys.path.insert(0, $(ConvertTo-Json $Probe))") }
+        finally { $gil.Dispose() }
+    }
+}
+
+function Invoke-DirSyncProbe([string]$Command, [hashtable]$Arguments = @{}) {
+    InModuleScope DirSync -Parameters @{ C = $Command; A = $Arguments } {
+        param($C, $A)
+        # An inner advanced scope of its own, so that its terminating errors reach the test.
+        & { [CmdletBinding()] param() Invoke-DirSyncCore -Command $C -Arguments $A -Cmdlet $PSCmdlet }
+    }
+}
