@@ -100,6 +100,11 @@ class StateStore:
         self._lock_file = None
         try:
             self.home.mkdir(parents=True, exist_ok=True)
+            if sys.platform != "win32":
+                # Created private before SQLite opens it: SQLite gives the -wal and -shm files the
+                # database file's permissions, and the log holds directory data from the first write.
+                os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+                os.chmod(self.path, 0o600)
             # isolation_level=None: transactions are explicit (`transaction()`), so a commit happens
             # exactly where the engine decides progress is made.
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -109,14 +114,12 @@ class StateStore:
             # engine recovers from (hard match by anchor), but never corrupts the file.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, OSError) as err:
             raise StateError(f"The state store {self.path} cannot be opened: {err}.",
                              fix="Check the file's permissions and free disk space; if it is damaged, "
                                  "restore it from a backup or delete it (the next run is then a full "
                                  "synchronization that hard-matches existing cloud objects).",
                              target=str(self.path)) from None
-        if sys.platform != "win32":
-            os.chmod(self.path, 0o600)
 
     def close(self) -> None:
         self.unlock()
