@@ -20,6 +20,7 @@ import pytest
 from dirsync import config, secrets, service, wizard
 from dirsync.cloud import graph
 from dirsync.events import Events
+from dirsync.state.store import StateStore
 from dirsync.testdomain import ADMIN_USER, BASE_DN
 from dirsync.testdomain.seed import MAIL_DOMAIN
 
@@ -151,6 +152,15 @@ def test_secrets_are_readable_only_by_the_account_and_the_admin_credentials_are_
         assert "chmod 600" in caught.value.fix and named["app client secret"] not in str(caught.value)
     finally:
         path.chmod(0o600)
+
+
+def test_the_state_store_is_private_from_its_first_write(tmp_path):
+    """Its write-ahead log holds the properties still to be written (names, phone numbers) and the errors."""
+    with StateStore(tmp_path / "home") as store:
+        store.begin_run("full", "manual")
+        files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in store.home.glob("dirsync-state.sqlite*")}
+    assert set(files) == {"dirsync-state.sqlite", "dirsync-state.sqlite-wal", "dirsync-state.sqlite-shm"}
+    assert set(files.values()) == {0o600}, files
 
 
 def test_tls_is_verified_by_default_and_turning_it_off_for_the_dc_warns_at_every_run(scenario):
