@@ -124,13 +124,21 @@ Describe 'Forcing a synchronization: the guide''s scenario' {
 }
 
 Describe 'Accidental deletes' {
+    BeforeAll {
+        $script:Pwsh = (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source
+        $script:Scope = "OU=Bulk,OU=Corp,$BaseDN", "OU=Engineering,OU=People,OU=Corp,$BaseDN"
+    }
+
     It 'stops a run that would delete more than the threshold, deleting nothing; -AllowDeletes lets it through' {
         Set-PreventAccidentalDeletes -Enable -ObjectDeletionThreshold 2
-        Set-CoexistenceConfiguration -ExcludeOUs "OU=Bulk,OU=Corp,$BaseDN", "OU=Engineering,OU=People,OU=Corp,$BaseDN"
+        Set-CoexistenceConfiguration -ExcludeOUs $Scope
         $before = Invoke-Probe cloud_user_count
-        $run = Start-OnlineCoexistenceSync -ErrorAction SilentlyContinue -ErrorVariable failure
-        $run.Status | Should -Be 'stopped-deletion-threshold-exceeded'
-        $failure[0].FullyQualifiedErrorId | Should -Be 'DirSync.Run.stopped-deletion-threshold-exceeded,Start-OnlineCoexistenceSync'
+        # An error whether this pwsh is interactive or not (the two are told apart below).
+        $failure = $null
+        try { $null = Start-OnlineCoexistenceSync -ErrorAction Stop } catch { $failure = $_ }
+        $failure.FullyQualifiedErrorId | Should -BeLike 'DirSync.Run.stopped-deletion-threshold-exceeded*'
+        "$failure" | Should -Match 'AllowDeletes'
+        (Get-CoexistenceSyncHistory -Last 1).Status | Should -Be 'stopped-deletion-threshold-exceeded'
         Invoke-Probe cloud_user_count | Should -Be $before
         $allowed = Start-OnlineCoexistenceSync -AllowDeletes
         $allowed.Status | Should -Be 'success'
@@ -138,17 +146,26 @@ Describe 'Accidental deletes' {
         Invoke-Probe cloud_user_count | Should -BeLessThan $before
     }
 
-    It 'is a terminating error in pwsh -NonInteractive, so scheduled tasks and scripts fail' {
-        $scope = "OU=Bulk,OU=Corp,$BaseDN", "OU=Engineering,OU=People,OU=Corp,$BaseDN"
-        Set-CoexistenceConfiguration -ExcludeOUs ($scope + "OU=Sales,OU=People,OU=Corp,$BaseDN")
-        $pwsh = (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source
+    It 'stops a script in pwsh -NonInteractive, so scheduled tasks and scripts fail' {
+        Set-CoexistenceConfiguration -ExcludeOUs ($Scope + "OU=Sales,OU=People,OU=Corp,$BaseDN")
         $script = "Import-Module '$Root/powershell/DirSync.psd1'; Start-OnlineCoexistenceSync | Out-Null; 'after the run'"
-        $output = & $pwsh -NoProfile -NonInteractive -Command $script 2>&1
+        $output = & $Pwsh -NoProfile -NonInteractive -Command $script 2>&1
         $LASTEXITCODE | Should -Not -Be 0
         ($output -join "`n") | Should -Match 'stopped-deletion-threshold-exceeded'
         ($output -join "`n") | Should -Not -Match 'after the run'
-        # Sales back in scope: the deletes it would have made are no longer wanted.
-        Set-CoexistenceConfiguration -ExcludeOUs $scope
+    }
+
+    It 'returns the result and writes a non-terminating error at an interactive prompt' {
+        $script = "Import-Module '$Root/powershell/DirSync.psd1'; `$run = Start-OnlineCoexistenceSync -ErrorAction SilentlyContinue -ErrorVariable failure; " +
+                  "'status=' + `$run.Status; 'error=' + `$failure[0].FullyQualifiedErrorId; 'after the run'"
+        $output = (& $Pwsh -NoProfile -Command $script 2>&1) -join "`n"
+        $output | Should -Match 'status=stopped-deletion-threshold-exceeded'
+        $output | Should -Match 'error=DirSync.Run.stopped-deletion-threshold-exceeded,Start-OnlineCoexistenceSync'
+        $output | Should -Match 'after the run'
+    }
+
+    It 'deletes nothing once the OU filter that caused the stop is put back' {
+        Set-CoexistenceConfiguration -ExcludeOUs $Scope
         Set-PreventAccidentalDeletes -Enable -ObjectDeletionThreshold 500
         $run = Start-OnlineCoexistenceSync
         $run.Status | Should -Be 'success'
