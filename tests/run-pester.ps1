@@ -4,7 +4,10 @@ $ErrorActionPreference = 'Stop'
 Import-Module Pester -RequiredVersion 5.7.1
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = $Path
-$configuration.Run.Exit = $true
+$configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
 $configuration.Output.CIFormat = 'None'
-Invoke-Pester -Configuration $configuration
+$result = Invoke-Pester -Configuration $configuration
+# The plain closing line CI reads, after Pester's own summary.
+"Pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount) skipped"
+exit $(if ($result.Result -eq 'Passed') { 0 } else { 1 })

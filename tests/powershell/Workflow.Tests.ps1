@@ -51,6 +51,16 @@ Describe 'Before the wizard' {
 }
 
 Describe 'Start-CoexistenceConfigurationWizard from a script' {
+    It 'reports an unreachable domain controller as a ConnectionError naming it, and saves nothing' {
+        $answers = @{} + $WizardAnswers
+        $answers.DomainController = '127.0.0.9'
+        $err = { Start-CoexistenceConfigurationWizard @answers -SynchronizeNow $false } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -Be 'DirSync.ServerUnreachable,Start-CoexistenceConfigurationWizard'
+        $err.CategoryInfo.Category | Should -Be 'ConnectionError'
+        "$err" | Should -Match '127\.0\.0\.9'
+        Test-Path (Join-Path $Home0 'dirsync.json') | Should -BeFalse
+    }
+
     It 'refuses a wrong Enterprise Admin password and saves nothing' {
         $answers = @{} + $WizardAnswers
         $answers.EnterpriseAdminCredential = [pscredential]::new($Facts.activeDirectory.adminUser,
