@@ -27,6 +27,7 @@ from ..errors import RunInProgressError, StateError
 
 STATE_FILE_NAME = "dirsync-state.sqlite"
 LOCK_FILE_NAME = "dirsync-run.lock"
+SKIPPED_FILE_NAME = "dirsync-skipped-runs.jsonl"
 RUNNING = "in-progress"
 SKIPPED = "skipped-run-in-progress"
 
@@ -292,16 +293,30 @@ class StateStore:
                  run_id))
 
     def record_skipped_run(self, trigger: str, message: str) -> dict:
-        """A run that did not happen (another one held the lock), kept in the history."""
-        run_id = self.begin_run("delta", trigger)
-        self.end_run(run_id, mode="delta", status=SKIPPED, counts={}, errors=[], skipped=[], message=message)
-        return self.runs(1)[0]
+        """A run that did not happen (another one held the lock), kept in the history. It is written beside
+        the database, not in it: the run in progress may hold the database's write lock for its whole
+        import, and the skipped run must say so at once."""
+        moment = now()
+        record = {"runId": None, "status": SKIPPED, "mode": "delta", "trigger": trigger, "startTime": moment,
+                  "endTime": moment, "counts": {}, "errors": [], "skipped": [], "message": message}
+        fd = os.open(self.home / SKIPPED_FILE_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+        return record
 
     def runs(self, last: int | None = None) -> list[dict]:
-        """The run history, newest first."""
+        """The run history, newest first: the runs, and the scheduled runs that were skipped."""
         sql = "SELECT * FROM runs ORDER BY id DESC" + (" LIMIT ?" if last else "")
-        rows = self.db.execute(sql, (last,) if last else ()).fetchall()
-        return [_run_dict(row) for row in rows]
+        rows = [_run_dict(row) for row in self.db.execute(sql, (last,) if last else ()).fetchall()]
+        merged = sorted(rows + self._skipped_runs(), key=lambda run: run["startTime"], reverse=True)
+        return merged[:last] if last else merged
+
+    def _skipped_runs(self) -> list[dict]:
+        try:
+            lines = (self.home / SKIPPED_FILE_NAME).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
 
     def last_successful_run(self) -> dict | None:
         row = self.db.execute(

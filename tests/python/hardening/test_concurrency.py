@@ -79,8 +79,6 @@ def test_a_scheduled_run_meeting_a_forced_one_is_skipped_and_recorded(lab):
     assert {r["status"] for r in history} == {"success", "skipped-run-in-progress"}
 
 
-@pytest.mark.xfail(strict=True, reason="defect, reported: the skipped run's history record waits for the "
-                   "import's write transaction, and past SQLite's 30 s busy timeout fails with 'database is locked'")
 def test_the_skipped_scheduled_run_says_so_while_the_other_run_is_still_importing(lab):
     _, skipped, promptly = hold_the_lock_then(lab, "manual", "scheduled")
     assert skipped["status"] == "skipped-run-in-progress"
