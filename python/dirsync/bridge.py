@@ -142,6 +142,8 @@ def environment() -> dict:
 
 
 def cancel(call_id: str) -> None:
-    call = _calls.get(call_id)
+    """The caller stopped waiting (Ctrl+C): the core stops at its next check, and nobody polls again."""
+    with _lock:
+        call = _calls.pop(call_id, None)
     if call is not None:
         call.events.cancel()

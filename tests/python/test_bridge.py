@@ -42,9 +42,12 @@ def test_cancel_stops_a_running_call():
     bridge.COMMANDS["test-slow"] = f"{__name__}:_slow"
     try:
         call_id = bridge.start("test-slow", "{}")
+        call = bridge._calls[call_id]
         bridge.cancel(call_id)
-        reply, _ = wait(call_id)
-        assert reply["error"]["errorId"] == "DirSync.Stopped"
+        call.thread.join(timeout=10)
+        assert not call.thread.is_alive()  # the core saw the cancellation and stopped
+        assert call.outcome["error"]["errorId"] == "DirSync.Stopped"
+        assert call_id not in bridge._calls  # nothing left behind for a call nobody polls
     finally:
         del bridge.COMMANDS["test-slow"]
 
