@@ -4,6 +4,7 @@ Enterprise Admin password on disk."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
@@ -11,6 +12,7 @@ import re
 import select
 import shutil
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -34,12 +36,20 @@ def lab(tmp_path_factory):
     demo.down(folder)
 
 
+def _own_terminal() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     """A program on a pseudo-terminal, driven like a person at the keyboard."""
 
     def __init__(self, argv: list[str], env: dict):
         self.master, slave = pty.openpty()
-        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        # As a terminal window does: the program leads a session whose controlling terminal is this one,
+        # so that Ctrl+C typed here reaches it as SIGINT.
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+                                        preexec_fn=_own_terminal)
         os.close(slave)
         self.screen = ""
 
@@ -165,3 +175,30 @@ def test_setup_at_a_terminal_offers_the_wizard_on_an_unconfigured_machine(tmp_pa
     terminal.process.kill()
     terminal.close()
     assert not (tmp_path / "dirsync.json").exists()
+
+
+def test_ctrl_c_stops_a_running_sync_and_the_history_says_so(lab, tmp_path):
+    from dirsync import service, wizard
+    folder, facts = lab
+    t, ad = facts["tenant"], facts["activeDirectory"]
+    wizard.configure(tenant={k: t[k] for k in ("tenantId", "clientId", "authorityHost", "graphEndpoint", "caFile",
+                                               "certificateFile")} | {"credentialType": "certificate"},
+                     active_directory={"server": ad["server"], "caFile": ad["caFile"]},
+                     admin_user=ad["adminUser"], admin_password=ad["adminPassword"],
+                     certificate_key_file=t["certificateKeyFile"], sync_now=False, home=str(tmp_path))
+    try:
+        # The whole seeded directory: 1,600 bulk users keep the export busy long enough to interrupt.
+        env = {**os.environ, "TERM": "xterm", "DIRSYNC_HOME": str(tmp_path)}
+        terminal = Terminal([PWSH, "-NoProfile", "-NoLogo", "-Command",
+                             f"Import-Module '{MODULE}'; Start-OnlineCoexistenceSync; 'not reached'"], env)
+        terminal.expect(r"Exporting to Microsoft 365", timeout=120)  # Write-Progress, while the call runs
+        os.write(terminal.master, b"\x03")
+        terminal.close()
+        assert "not reached" not in terminal._plain()
+        last = service.sync_history(last=1, home=str(tmp_path))[0]
+        assert last["status"] == "stopped-error" and "Stopped by the administrator" in last["message"]
+        # The lock went with it, and what was left is what the next run will do.
+        rest = service.start_sync(preview=True, home=str(tmp_path))
+        assert rest["status"] == "success" and any(change["action"] == "add" for change in rest["plan"])
+    finally:
+        schedule.change(enabled=False, home=str(tmp_path))
