@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             start = time.monotonic()
             results.append(measure(n, Path(work) / str(n), args.repeats))
             results[-1]["wall_s"] = time.monotonic() - start
-            print(f"N={n:,} measured in {results[-1]['wall_s']:.0f} s", file=sys.stderr, flush=True)
+            # Each row as soon as it is known: a 100k run takes most of an hour.
+            print(f"N={n:,} measured in {results[-1]['wall_s']:.0f} s\n{row(results[-1])}", file=sys.stderr, flush=True)
     facts["load_after"] = os.getloadavg()
     if args.out:
         Path(args.out).write_text(json.dumps({"machine": facts, "results": results}, indent=2))
