@@ -108,7 +108,7 @@ class SambaDomain:
 
     def stop(self) -> None:
         pid = self._facts.get("pid")
-        if not pid or not _is_our_samba(pid, self.conf):
+        if not pid or not _is_our_samba(pid, self.dir):
             return
         os.kill(pid, signal.SIGTERM)
         if not _wait_gone(pid, 15):
@@ -265,12 +265,15 @@ def _port_free(address: str, port: int) -> bool:
     return True
 
 
-def _is_our_samba(pid: int, conf: Path) -> bool:
+def _is_our_samba(pid: int, folder: Path) -> bool:
+    """Is `pid` the samba serving `folder`? Not by its command line: samba rewrites its process title
+    to "samba: root process", so the configuration path is no longer there. By what it has open."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if Path(f"/proc/{pid}/exe").resolve().name != "samba":
+            return False
+        return any(os.readlink(fd).startswith(f"{folder}/") for fd in Path(f"/proc/{pid}/fd").iterdir())
     except OSError:
         return False
-    return str(conf).encode() in cmdline
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
