@@ -5,30 +5,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from dirsync import demo, schedule
+from dirsync import schedule
 from dirsync.testdomain import BASE_DN
 
 SOURCE = os.path.join(os.path.dirname(__file__), "..", "..", "python")
 BULK, SALES = f"OU=Bulk,OU=Corp,{BASE_DN}", f"OU=Sales,OU=People,OU=Corp,{BASE_DN}"
 
-pytestmark = pytest.mark.skipif(shutil.which("samba") is None, reason="needs Samba: run scripts/setup.sh")
-
-
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lab")
-    facts = demo.up(folder)
+def lab(demo_lab, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    yield facts, home
+    yield demo_lab[1], home
     if (home / "dirsync.json").exists():
         schedule.change(enabled=False, home=str(home))
-    demo.down(folder)
 
 
 def dirsync(home, *args, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -3,30 +3,21 @@ and the fix, and a wizard that failed wrote nothing — no configuration, no sec
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import ldap3
 import pytest
 
-from dirsync import config, demo, schedule, secrets, wizard
+from dirsync import config, schedule, secrets, wizard
 from dirsync.errors import (AuthenticationError, CertificateError, NotConfiguredError, PermissionDeniedError,
                             ServerUnreachableError)
 
-pytestmark = pytest.mark.skipif(shutil.which("samba") is None, reason="needs Samba: run scripts/setup.sh")
+@pytest.fixture(scope="module")
+def lab(demo_lab):
+    return demo_lab[1]
 
 
 @pytest.fixture(scope="module")
-def lab_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lab")
-    demo.up(folder)
-    yield folder
-    demo.down(folder)
-
-
-@pytest.fixture(scope="module")
-def lab(lab_folder):
-    return json.loads((lab_folder / "lab.json").read_text())
+def lab_folder(demo_lab):
+    return demo_lab[0]
 
 
 def answers(facts: dict, **ad_changes) -> dict:
