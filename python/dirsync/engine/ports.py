@@ -17,7 +17,8 @@ class SourceObject:
 
     anchor: base64 of the objectGUID bytes: the sourceAnchor, which becomes the cloud immutableId.
     attrs: LDAP attribute name, lower-cased -> list of values (str, or bytes for binary attributes).
-           A full import and a delta import both give every synced attribute of the object.
+           A full import and a delta import both give every synced attribute of the object. The
+           DN-valued `manager` and `managedby` hold the referenced object's anchor, not its DN.
     members: for groups, the anchors of the direct members (users, groups, contacts), complete.
     """
 
