@@ -4,7 +4,7 @@ Seeding goes straight into the stopped DC's sam.ldb through Samba's own module s
 in large transactions): objects get real objectGUIDs, SIDs and USNs exactly as over LDAP, but without a
 network round trip and a disk commit per object. Measured on the 2-core machine: about 300 objects/s,
 linear in N, against 57/s for ldap3 adds over one LDAPS connection (docs/benchmarks.md, "Seeding").
-Each N is seeded once and kept as a template (like dirsync.testdomain's), keyed by the seeding code, the
+Each N is seeded once and kept as a template (like dirsync_lab.testdomain's), keyed by the seeding code, the
 test domain's code and the Samba version.
 
 Shape: users u000000… in OU=Bench,OU=Corp (all in scope); group g of USERS_PER_GROUP users each, every
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import ldap3
 
-from dirsync import testdomain
-from dirsync.testdomain import BASE_DN, FACTS_FILE, SambaDomain, free_loopback_address
-from dirsync.testdomain.seed import GLOBAL_SECURITY
+from dirsync_lab import testdomain
+from dirsync_lab.testdomain import BASE_DN, FACTS_FILE, SambaDomain, free_loopback_address
+from dirsync_lab.testdomain.seed import GLOBAL_SECURITY
 
 CACHE_ROOT = Path(os.environ.get("DIRSYNC_BENCH_CACHE", "/var/tmp/dirsync-bench"))
 BENCH_OU = f"OU=Bench,OU=Corp,{BASE_DN}"

@@ -25,8 +25,8 @@ from pathlib import Path
 from dirsync import config, secrets
 from dirsync.ad.reader import KINDS_FILTER, READ_ATTRIBUTES
 from dirsync.config import ActiveDirectorySettings, Configuration, SyncSettings
-from dirsync.tenant import LocalTenant
-from dirsync.testdomain import ADMIN_USER, BASE_DN, FACTS_FILE, SambaDomain
+from dirsync_lab.tenant import LocalTenant
+from dirsync_lab.testdomain import ADMIN_USER, BASE_DN, FACTS_FILE, SambaDomain
 
 from .directory import BENCH_OU, MAIL_DOMAIN, change_users, expected_writes, start_domain
 
@@ -75,7 +75,7 @@ def measure_import(domain: SambaDomain, home: Path, work: Path, repeats: int) ->
 # --- syncs in child processes ------------------------------------------------------------------------------
 
 def child(home: Path, *args) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(ROOT)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(ROOT / "lab"), str(ROOT)])}
     proc = subprocess.run([sys.executable, "-m", "bench.child", args[0], str(home), *map(str, args[1:])],
                           capture_output=True, env=env, cwd=ROOT)
     if proc.returncode != 0:

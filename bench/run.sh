@@ -3,4 +3,4 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-PYTHONPATH="$here/python:$here${PYTHONPATH:+:$PYTHONPATH}" exec /usr/bin/python3 -m bench "$@"
+PYTHONPATH="$here/python:$here/lab:$here${PYTHONPATH:+:$PYTHONPATH}" exec /usr/bin/python3 -m bench "$@"

@@ -4,15 +4,18 @@
 # prompts, synchronizes with Start-OnlineCoexistenceSync and verifies with Test-CoexistenceSync, and
 # finally shows what is in the tenant. Everything lives in .demo/ in this checkout.
 #   --keep   leave the lab running afterwards (stop it with: bash scripts/demo.sh --stop)
+# DIRSYNC_DEMO_SKIP_SETUP=1 skips scripts/setup.sh (a second checkout must not re-point the system-wide install).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 demo="$here/.demo"
+# The lab of this checkout (lab/dirsync_lab), with this checkout's dirsync.
+lab() { PYTHONPATH="$here/lab:$here/python${PYTHONPATH:+:$PYTHONPATH}" /usr/bin/python3 -m dirsync_lab "$@"; }
 stop() {
   if [ -f "$demo/home/dirsync.json" ]; then
     dirsync schedule set --home "$demo/home" --enabled off >/dev/null 2>&1 || true
   fi
-  [ -d "$demo/lab" ] && /usr/bin/python3 -m dirsync.demo down --dir "$demo/lab"
+  [ -d "$demo/lab" ] && lab down --dir "$demo/lab"
   rm -rf "$demo"
 }
 case "${1:-}" in
@@ -21,16 +24,16 @@ case "${1:-}" in
   *) echo "usage: bash scripts/demo.sh [--keep | --stop]" >&2; exit 2 ;;
 esac
 
-bash scripts/setup.sh --no-wizard
+[ "${DIRSYNC_DEMO_SKIP_SETUP:-}" = 1 ] || bash scripts/setup.sh --no-wizard
 export PATH="$PATH:$HOME/.dotnet/tools"
 stop  # a fresh lab each time
 printf '\033[1m==> Starting the demo lab: a Samba AD domain and the local Microsoft 365 tenant\033[0m\n'
-/usr/bin/python3 -m dirsync.demo up --dir "$demo/lab" >/dev/null
+lab up --dir "$demo/lab" >/dev/null
 [ "${1:-}" = "--keep" ] || trap stop EXIT
 
 pwsh -NoProfile -NonInteractive -File scripts/demo.ps1 -Lab "$demo/lab" -DirSyncHome "$demo/home"
 printf '\n\033[1m==> What Microsoft 365 (the local tenant) holds now\033[0m\n'
-/usr/bin/python3 -m dirsync.demo show --dir "$demo/lab"
+lab show --dir "$demo/lab"
 if [ "${1:-}" = "--keep" ]; then
   printf '\nThe lab is still running. Explore it: DIRSYNC_HOME=%s ./DirSyncConfigShell\n' "$demo/home"
   printf 'Stop it: bash scripts/demo.sh --stop\n'

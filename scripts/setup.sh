@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything DirSync needs on a new Debian machine, unattended; quick and harmless to re-run.
 #   Debian packages (Python libraries, libpython, Samba for the test domain, cron for the schedule), PowerShell 7.6.9 as a .NET
-#   global tool, pythonnet 3.2.1 and Pester 5.7.1 from NuGet, and DirSync itself installed for Debian's python3.
+#   global tool, pythonnet 3.2.1 and Pester 5.7.1 from NuGet, and DirSync and its lab installed for Debian's python3.
 # Run as root (or with sudo available). Prints what it does; exits non-zero on the first failure.
 # Run at a terminal on a machine where DirSync is not configured yet, it ends as the original setup did,
 # by offering to start the configuration wizard (--no-wizard: never ask).
@@ -73,6 +73,11 @@ fi
 if ! /usr/bin/python3 -c 'import dirsync, sys; sys.exit(0 if dirsync.__file__.startswith(sys.argv[1]) else 1)' "$here/python" 2>/dev/null; then
   step "Installing DirSync (editable) for Debian's python3"
   /usr/bin/python3 -m pip install --quiet --break-system-packages --no-deps --no-build-isolation --no-index -e "$here" >/dev/null
+fi
+# The lab (local tenant, test domain, demo: dirsync-lab) is a package of its own, installed the same way.
+if ! /usr/bin/python3 -c 'import dirsync_lab, sys; sys.exit(0 if dirsync_lab.__file__.startswith(sys.argv[1]) else 1)' "$here/lab" 2>/dev/null; then
+  step "Installing the DirSync lab (editable) for Debian's python3"
+  /usr/bin/python3 -m pip install --quiet --break-system-packages --no-deps --no-build-isolation --no-index -e "$here/lab" >/dev/null
 fi
 step "Setup complete: pwsh $PWSH_VERSION, pythonnet $PYTHONNET_VERSION, Pester $PESTER_VERSION, dirsync $(/usr/bin/python3 -c 'import dirsync; print(dirsync.__version__)')"
 

@@ -279,21 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     configure.add_argument("--admin-password-stdin", action="store_true", help="read the admin password from stdin")
     configure.add_argument("--exchange-hybrid", action="store_true")
     configure.add_argument("--no-sync-now", action="store_true", help="do not synchronize when done")
-
-    try:
-        from .tenant.cli import add_cli
-    except ImportError:  # a core-only installation has no local tenant
-        pass
-    else:
-        add_cli(groups)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if hasattr(args, "run"):  # commands that own their output (dirsync tenant serve)
-        return args.run(args)
     handler, render = COMMANDS[(args.group, getattr(args, "action", None))]
     try:
         with ConsoleEvents(args.verbose, show_progress=not args.json) as events:

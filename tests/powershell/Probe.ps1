@@ -2,11 +2,13 @@
 # module's own bridge (Invoke-DirSyncCore), in this pwsh process, to observe or drive what the cmdlets do.
 
 function Register-DirSyncProbe {
-    InModuleScope DirSync -Parameters @{ Probe = (Join-Path $PSScriptRoot 'probe') } {
-        param($Probe)
+    # The probe and this checkout's lab (dirsync_lab), which the probe uses to look into AD and the tenant.
+    $paths = @((Join-Path $PSScriptRoot 'probe'), [IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../../lab')))
+    InModuleScope DirSync -Parameters @{ Paths = $paths } {
+        param($Paths)
         Initialize-DirSyncPython
         $gil = [Python.Runtime.Py]::GIL()
-        try { [Python.Runtime.PythonEngine]::Exec("import sys; sys.path.insert(0, $(ConvertTo-Json $Probe))") }
+        try { [Python.Runtime.PythonEngine]::Exec("import sys; sys.path[0:0] = $(ConvertTo-Json -Compress $Paths)") }
         finally { $gil.Dispose() }
     }
 }

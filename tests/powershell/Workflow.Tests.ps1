@@ -1,5 +1,5 @@
 # The administrator's workflow against the real parts: a seeded Samba AD domain and the local tenant
-# (python -m dirsync.demo), driven through the cmdlets in this pwsh process.
+# (dirsync-lab up, this checkout's lab), driven through the cmdlets in this pwsh process.
 BeforeAll {
     $script:Root = Resolve-Path (Join-Path $PSScriptRoot '../..')
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) "dirsync-workflow-$PID"
@@ -7,7 +7,10 @@ BeforeAll {
     $script:Home0 = Join-Path $Work 'home'
     $env:DIRSYNC_HOME = $Home0
     New-Item -ItemType Directory -Force $Work | Out-Null
-    $null = /usr/bin/python3 -m dirsync.demo up --dir $Lab
+    # This checkout's lab and product, whichever checkout the system-wide install points at.
+    $script:PythonPath0 = $env:PYTHONPATH
+    $env:PYTHONPATH = (@((Join-Path $Root 'lab'), (Join-Path $Root 'python')) + @($env:PYTHONPATH | Where-Object { $_ })) -join ':'
+    $null = /usr/bin/python3 -m dirsync_lab up --dir $Lab
     if ($LASTEXITCODE) { throw 'The demo lab did not start.' }
     $script:Facts = Get-Content (Join-Path $Lab 'lab.json') -Raw | ConvertFrom-Json
     $script:BaseDN = $Facts.activeDirectory.baseDN
@@ -33,7 +36,8 @@ BeforeAll {
 AfterAll {
     Set-CoexistenceSyncSchedule -Enabled $false -ErrorAction SilentlyContinue
     Remove-Module DirSync -ErrorAction SilentlyContinue
-    /usr/bin/python3 -m dirsync.demo down --dir $Lab
+    /usr/bin/python3 -m dirsync_lab down --dir $Lab
+    $env:PYTHONPATH = $PythonPath0
     Remove-Item -Recurse -Force $Work -ErrorAction SilentlyContinue
     Remove-Item Env:DIRSYNC_HOME -ErrorAction SilentlyContinue
 }

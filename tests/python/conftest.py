@@ -6,12 +6,12 @@ import shutil
 
 import pytest
 
-from dirsync import demo
+from dirsync_lab import demo
 
 
 @pytest.fixture(scope="module")
 def demo_lab(tmp_path_factory):
-    """(folder, facts): a seeded Samba domain and a local tenant with DirSync's app, as `dirsync.demo up`
+    """(folder, facts): a seeded Samba domain and a local tenant with DirSync's app, as `dirsync-lab up`
     starts them for the demo; one per test module."""
     if shutil.which("samba") is None:
         pytest.skip("needs Samba: run scripts/setup.sh")

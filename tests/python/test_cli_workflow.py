@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from dirsync import schedule
-from dirsync.testdomain import BASE_DN
+from dirsync_lab.testdomain import BASE_DN
 
 SOURCE = os.path.join(os.path.dirname(__file__), "..", "..", "python")
 BULK, SALES = f"OU=Bulk,OU=Corp,{BASE_DN}", f"OU=Sales,OU=People,OU=Corp,{BASE_DN}"

@@ -58,7 +58,7 @@ def test_a_wrong_admin_password_names_the_server_and_writes_nothing(lab, tmp_pat
 
 def test_an_account_that_is_not_an_enterprise_admin_cannot_create_msol_ad_sync_and_writes_nothing(
         lab, lab_folder, tmp_path):
-    from dirsync.testdomain import SambaDomain
+    from dirsync_lab.testdomain import SambaDomain
     password = "Helpdesk-Passw0rd-42"
     admin = SambaDomain(lab_folder / "dc").connect(lab["activeDirectory"]["adminUser"],
                                                    lab["activeDirectory"]["adminPassword"])

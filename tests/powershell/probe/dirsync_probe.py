@@ -20,7 +20,7 @@ def fail_unexpectedly():
     raise ValueError("a probe failure")
 
 
-# --- the demo lab (python -m dirsync.demo), seen from the tests --------------------------------------
+# --- the demo lab (dirsync-lab up), seen from the tests ----------------------------------------------
 
 def _lab(lab: str) -> dict:
     import json
@@ -28,7 +28,7 @@ def _lab(lab: str) -> dict:
 
 
 def _ldap(lab: str):
-    from dirsync.testdomain import SambaDomain
+    from dirsync_lab.testdomain import SambaDomain
     facts = _lab(lab)["activeDirectory"]
     return SambaDomain(Path(lab) / "dc").connect(facts["adminUser"], facts["adminPassword"])
 
@@ -57,7 +57,7 @@ def ad_delete(lab: str, sam: str):
 
 
 def _graph(lab: str):
-    from dirsync.demo import graph_session
+    from dirsync_lab.demo import graph_session
     return graph_session(Path(lab))
 
 

@@ -6,7 +6,7 @@ import ldap3
 
 from dirsync.ad.connection import LdapSettings
 from dirsync.ad.reader import ActiveDirectorySource, guid_anchor
-from dirsync.testdomain import ADMIN_USER, SambaDomain
+from dirsync_lab.testdomain import ADMIN_USER, SambaDomain
 
 READER_PASSWORD = "Rdr-Passw0rd-7f3a9c"  # a test-only account of the test domain
 

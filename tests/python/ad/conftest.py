@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from dirsync.testdomain import SambaDomain
+from dirsync_lab.testdomain import SambaDomain
 
 if shutil.which("samba") is None:
     pytest.skip("Samba (samba, samba-ad-dc) is not installed: run scripts/setup.sh", allow_module_level=True)

@@ -9,7 +9,7 @@ from dirsync import errors
 from dirsync.ad.connection import LdapSettings, connect
 from dirsync.ad.reader import dirsync_page
 from dirsync.events import Events
-from dirsync.testdomain import ADMIN_USER, BASE_DN, _make_certificates, free_loopback_address
+from dirsync_lab.testdomain import ADMIN_USER, BASE_DN, _make_certificates, free_loopback_address
 
 pytestmark = pytest.mark.samba
 

@@ -12,7 +12,7 @@ from ad_helpers import READER_PASSWORD, add_plain_reader, admin_source, settings
 from dirsync.ad.reader import ActiveDirectorySource
 from dirsync.engine.ports import SourceObject, Tombstone
 from dirsync.events import Events
-from dirsync.testdomain import ADMIN_USER, BASE_DN, seed
+from dirsync_lab.testdomain import ADMIN_USER, BASE_DN, seed
 
 pytestmark = pytest.mark.samba
 NEW_USER_DN = f"CN=Nadia Neu,OU=Engineering,OU=People,OU=Corp,{BASE_DN}"

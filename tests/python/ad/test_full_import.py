@@ -6,7 +6,7 @@ import pytest
 
 from ad_helpers import admin_source, anchor_of
 from dirsync.engine.ports import SourceObject
-from dirsync.testdomain import seed
+from dirsync_lab.testdomain import seed
 
 pytestmark = pytest.mark.samba
 

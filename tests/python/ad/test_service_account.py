@@ -13,7 +13,7 @@ from dirsync import errors
 from dirsync.ad.reader import REPLICATING_DIRECTORY_CHANGES, ActiveDirectorySource
 from dirsync.ad.service_account import DONT_EXPIRE_PASSWORD, ensure_service_account
 from dirsync.events import Events
-from dirsync.testdomain import ADMIN_USER, BASE_DN
+from dirsync_lab.testdomain import ADMIN_USER, BASE_DN
 
 pytestmark = pytest.mark.samba
 

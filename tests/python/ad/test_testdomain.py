@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from dirsync.testdomain import FACTS_FILE, SambaDomain
+from dirsync_lab.testdomain import FACTS_FILE, SambaDomain
 
 pytestmark = pytest.mark.skipif(shutil.which("samba") is None, reason="needs Samba: run scripts/setup.sh")
 

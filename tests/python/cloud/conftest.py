@@ -11,7 +11,7 @@ import requests
 
 from dirsync.cloud.graph import RetryPolicy
 from dirsync.cloud.writer import GraphTarget
-from dirsync.tenant import LocalTenant, make_client_certificate
+from dirsync_lab.tenant import LocalTenant, make_client_certificate
 
 # The domains the Microsoft Graph documentation's examples use, so its requests run as written.
 DOC_DOMAINS = ("contoso.com", "contoso.onmicrosoft.com")

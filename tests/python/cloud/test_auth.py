@@ -12,9 +12,9 @@ import pytest
 from dirsync.cloud.graph import GraphClient
 from dirsync.cloud.writer import GraphTarget
 from dirsync.errors import AuthenticationError
-from dirsync.tenant import make_client_certificate
-from dirsync.tenant.jws import b64url
-from dirsync.tenant.pki import thumbprints
+from dirsync_lab.tenant import make_client_certificate
+from dirsync_lab.tenant.jws import b64url
+from dirsync_lab.tenant.pki import thumbprints
 from cryptography import x509
 
 from .conftest import FAST, http_session, msal_app

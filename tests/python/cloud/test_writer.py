@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 from dirsync.cloud.writer import random_password
 from dirsync.engine.ports import CloudOp
 from dirsync.events import Events
-from dirsync.tenant import LocalTenant
+from dirsync_lab.tenant import LocalTenant
 
 from .conftest import unique
 
@@ -140,8 +141,10 @@ def test_state_survives_a_restart_and_the_ca_stays(tmp_path):
 
 
 def test_the_cli_registers_an_app_with_a_generated_certificate(tenant, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "dirsync.tenant", "register-app", "--data", str(tenant.data_dir),
-                          "--generate-certificate", str(tmp_path)], capture_output=True, text=True, check=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run([sys.executable, "-m", "dirsync_lab", "tenant", "register-app", "--data",
+                          str(tenant.data_dir), "--generate-certificate", str(tmp_path)],
+                         capture_output=True, text=True, check=True, env=env)
     registered = json.loads(out.stdout)
     assert registered["tenantId"] == tenant.tenant_id and "clientSecret" not in registered
     from dirsync.cloud.writer import GraphTarget

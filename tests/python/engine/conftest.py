@@ -1,5 +1,5 @@
-"""End-to-end fixtures: a real Samba AD domain (dirsync.testdomain, seeded) → the engine, through
-service.start_sync as the cmdlets and the CLI call it → a local tenant over HTTPS (dirsync.tenant).
+"""End-to-end fixtures: a real Samba AD domain (dirsync_lab.testdomain, seeded) → the engine, through
+service.start_sync as the cmdlets and the CLI call it → a local tenant over HTTPS (dirsync_lab.tenant).
 The tenant is read back through Graph with its own token, never through the engine's state.
 
 The unit tests beside them use fakes.py and need none of this.
@@ -20,8 +20,8 @@ from dirsync import config, secrets, service
 from dirsync.ad.reader import guid_anchor
 from dirsync.config import (ActiveDirectorySettings, Configuration, PreventAccidentalDeletesSettings,
                             SyncSettings)
-from dirsync.testdomain import ADMIN_USER, BASE_DN, SambaDomain
-from dirsync.testdomain.seed import MAIL_DOMAIN
+from dirsync_lab.testdomain import ADMIN_USER, BASE_DN, SambaDomain
+from dirsync_lab.testdomain.seed import MAIL_DOMAIN
 
 CORP = f"OU=Corp,{BASE_DN}"
 BULK = f"OU=Bulk,{CORP}"
@@ -32,7 +32,7 @@ DEFAULT_EXCLUDED = [BULK, LEAVERS]
 @dataclass
 class Lab:
     domain: SambaDomain
-    tenant: object  # dirsync.tenant.LocalTenant
+    tenant: object  # dirsync_lab.tenant.LocalTenant
     home: Path
     graph: requests.Session
     anchor_property: str = ""
@@ -136,7 +136,7 @@ def lab(tmp_path_factory):
     """A fresh seeded domain, a fresh tenant (dirsync.test verified) and a configured DirSync home."""
     if shutil.which("samba") is None:
         pytest.skip("Samba is not installed: run scripts/setup.sh")
-    from dirsync.tenant import LocalTenant
+    from dirsync_lab.tenant import LocalTenant
 
     root = tmp_path_factory.mktemp("lab")
     with SambaDomain.create(root / "dc", seeded=True) as domain, \

@@ -17,7 +17,7 @@ import ldap3
 import pytest
 
 from dirsync.state.store import StateStore
-from dirsync.testdomain.seed import dn
+from dirsync_lab.testdomain.seed import dn
 
 from .conftest import CORP, LEAVERS
 

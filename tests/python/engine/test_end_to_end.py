@@ -9,7 +9,7 @@ import ldap3
 import pytest
 
 from dirsync import service
-from dirsync.testdomain.seed import BULK_COUNT, GROUPS, MAIL_DOMAIN, USERS, bulk_dn, dn
+from dirsync_lab.testdomain.seed import BULK_COUNT, GROUPS, MAIL_DOMAIN, USERS, bulk_dn, dn
 
 from .conftest import BULK, CORP, LEAVERS
 

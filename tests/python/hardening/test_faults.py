@@ -24,7 +24,7 @@ from dirsync import config, service
 from dirsync.errors import StateError
 from dirsync.events import Events
 from dirsync.state.store import StateStore
-from dirsync.testdomain.seed import MAIL_DOMAIN, bulk_dn
+from dirsync_lab.testdomain.seed import MAIL_DOMAIN, bulk_dn
 
 from engine.conftest import CORP
 

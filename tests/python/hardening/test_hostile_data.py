@@ -19,7 +19,7 @@ from ldap3.utils.dn import escape_rdn
 
 from dirsync import config
 from dirsync.state.store import StateStore
-from dirsync.testdomain.seed import MAIL_DOMAIN
+from dirsync_lab.testdomain.seed import MAIL_DOMAIN
 
 from engine.conftest import CORP
 

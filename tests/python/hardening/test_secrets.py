@@ -21,8 +21,8 @@ from dirsync import config, secrets, service, wizard
 from dirsync.cloud import graph
 from dirsync.events import Events
 from dirsync.state.store import StateStore
-from dirsync.testdomain import ADMIN_USER, BASE_DN
-from dirsync.testdomain.seed import MAIL_DOMAIN
+from dirsync_lab.testdomain import ADMIN_USER, BASE_DN
+from dirsync_lab.testdomain.seed import MAIL_DOMAIN
 
 from engine.conftest import CORP
 

@@ -1,4 +1,4 @@
-"""`dirsync tenant ...` (and `python3 -m dirsync.tenant ...`): run the local tenant and administer it.
+"""`dirsync-lab tenant ...`: run the local tenant and administer it.
 
 The admin commands work on the data folder directly, so they work whether or not the tenant is running.
 """
@@ -40,7 +40,7 @@ def _open_store(args):
 
     data = Path(args.data)
     if not (data / "tenant.db").exists():
-        print(f"error: no local tenant in {data} (start it once with 'dirsync tenant serve --data {data}')",
+        print(f"error: no local tenant in {data} (start it once with 'dirsync-lab tenant serve --data {data}')",
               file=sys.stderr)
         raise SystemExit(2)
     return Store(data / "tenant.db")
@@ -110,9 +110,3 @@ def add_cli(subparsers) -> None:
     domain.add_argument("--default", action="store_true")
     domain.set_defaults(run=_add_domain)
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m dirsync.tenant")
-    add_cli(parser.add_subparsers(dest="group", required=True))
-    args = parser.parse_args(["tenant", *(argv if argv is not None else sys.argv[1:])])
-    return args.run(args)

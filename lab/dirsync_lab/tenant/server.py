@@ -458,7 +458,7 @@ class AppRegistration:
 
 class LocalTenant:
     """Starts and stops a local tenant, in this process (a thread) or as a subprocess
-    (`python3 -m dirsync.tenant serve`), and drives its admin API.
+    (`dirsync-lab tenant serve`), and drives its admin API.
 
         with LocalTenant(tmp_path) as tenant:
             app = tenant.register_app(secret=True)
@@ -499,10 +499,12 @@ class LocalTenant:
         endpoint = self.data_dir / ENDPOINT_FILE
         self.data_dir.mkdir(parents=True, exist_ok=True)
         endpoint.unlink(missing_ok=True)
-        python_path = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [python_path, os.environ.get("PYTHONPATH")]))}
+        import dirsync
+
+        sources = [str(Path(__file__).resolve().parents[2]), str(Path(dirsync.__file__).resolve().parents[1])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [*sources, os.environ.get("PYTHONPATH")]))}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "dirsync.tenant", "serve", "--data", str(self.data_dir), "--port", str(self.port)],
+            [sys.executable, "-m", "dirsync_lab", "tenant", "serve", "--data", str(self.data_dir), "--port", str(self.port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:  # readiness: the endpoint file of this process, then /health
@@ -598,7 +600,7 @@ class LocalTenant:
     def tenant_settings(self, app: AppRegistration, credential_type: str = "secret",
                         certificate_file: str | None = None):
         """The TenantSettings DirSync needs to use this tenant with `app`."""
-        from ..config import TenantSettings
+        from dirsync.config import TenantSettings
 
         return TenantSettings(tenant_id=self.tenant_id, client_id=app.app_id, authority_host=self.url,
                               graph_endpoint=self.graph_endpoint, credential_type=credential_type,

@@ -1,9 +1,9 @@
 """The demo lab: a seeded Samba AD domain and a local Microsoft 365 tenant, running in the background,
 for the README's demo and for the PowerShell end-to-end tests.
 
-    python3 -m dirsync.demo up --dir DIR     start both; print as JSON what the wizard needs
-    python3 -m dirsync.demo show --dir DIR   list what is in the tenant now
-    python3 -m dirsync.demo down --dir DIR   stop both and remove DIR
+    dirsync-lab up --dir DIR     start both; print as JSON what the wizard needs
+    dirsync-lab show --dir DIR   list what is in the tenant now
+    dirsync-lab down --dir DIR   stop both and remove DIR
 
 The tenant gets the domain's mail domain as a verified domain and an app registration "DirSync" with a
 certificate (DIR/app/client.pem and client.key), as an administrator would prepare in the Entra admin
@@ -12,7 +12,6 @@ center. The domain's Enterprise Admin is the test domain's Administrator.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -33,10 +32,12 @@ def _start_tenant(data: Path) -> dict:
     data.mkdir(parents=True, exist_ok=True)
     endpoint = data / ENDPOINT_FILE
     endpoint.unlink(missing_ok=True)
-    source = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+    import dirsync
+
+    sources = [str(Path(__file__).resolve().parents[1]), str(Path(dirsync.__file__).resolve().parents[1])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [*sources, os.environ.get("PYTHONPATH")]))}
     with open(data / "tenant.log", "ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "dirsync.tenant", "serve", "--data", str(data)],
+        process = subprocess.Popen([sys.executable, "-m", "dirsync_lab", "tenant", "serve", "--data", str(data)],
                                    env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:  # ready: its endpoint file is written and it answers over HTTPS
@@ -154,20 +155,3 @@ def down(folder: Path) -> None:
         SambaDomain(folder / "dc").remove()
     shutil.rmtree(folder, ignore_errors=True)
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m dirsync.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["up", "show", "down"])
-    parser.add_argument("--dir", required=True, type=Path)
-    args = parser.parse_args(argv)
-    if args.action == "up":
-        print(json.dumps(up(args.dir), indent=2))
-    elif args.action == "show":
-        show(args.dir)
-    else:
-        down(args.dir)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
