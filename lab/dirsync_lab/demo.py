@@ -15,48 +15,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-ENDPOINT_FILE = "endpoint.json"
 START_TIMEOUT = 60.0
 
 
-def _start_tenant(data: Path) -> dict:
-    """The tenant as a process of its own session, so it outlives this command."""
-    import requests
-
-    data.mkdir(parents=True, exist_ok=True)
-    endpoint = data / ENDPOINT_FILE
-    endpoint.unlink(missing_ok=True)
-    import dirsync
-
-    sources = [str(Path(__file__).resolve().parents[1]), str(Path(dirsync.__file__).resolve().parents[1])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [*sources, os.environ.get("PYTHONPATH")]))}
-    with open(data / "tenant.log", "ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "dirsync_lab", "tenant", "serve", "--data", str(data)],
-                                   env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:  # ready: its endpoint file is written and it answers over HTTPS
-        if process.poll() is not None:
-            raise RuntimeError(f"The local tenant exited while starting; see {data / 'tenant.log'}")
-        if endpoint.exists():
-            info = json.loads(endpoint.read_text() or "{}")
-            if info.get("pid") == process.pid:
-                try:
-                    requests.get(f"{info['url']}/_admin/health", verify=str(data / "ca.pem"), timeout=2)
-                    return info
-                except requests.ConnectionError:
-                    pass
-        time.sleep(0.05)
-    process.kill()
-    raise TimeoutError(f"The local tenant did not become ready within {START_TIMEOUT} s.")
-
-
 def up(folder: Path) -> dict:
+    from .tenant import TenantProcess
     from .tenant.pki import make_client_certificate
     from .tenant.store import Store
     from .testdomain import SambaDomain
@@ -64,7 +29,8 @@ def up(folder: Path) -> dict:
 
     folder = folder.resolve()
     domain = SambaDomain.create(folder / "dc", seeded=True).facts()
-    endpoint = _start_tenant(folder / "tenant")
+    # Its own session and a log file: the tenant outlives this command, until down().
+    tenant = TenantProcess.start(folder / "tenant", log=folder / "tenant" / "tenant.log", timeout=START_TIMEOUT)
     store = Store(folder / "tenant" / "tenant.db")
     try:
         store.add_domain(MAIL_DOMAIN, False)
@@ -81,8 +47,8 @@ def up(folder: Path) -> dict:
     finally:
         store.close()
     facts = {
-        "tenant": {"tenantId": tenant_id, "clientId": app["app_id"], "authorityHost": endpoint["url"],
-                   "graphEndpoint": endpoint["url"], "caFile": str(folder / "tenant" / "ca.pem"),
+        "tenant": {"tenantId": tenant_id, "clientId": app["app_id"], "authorityHost": tenant.url,
+                   "graphEndpoint": tenant.url, "caFile": str(folder / "tenant" / "ca.pem"),
                    "certificateFile": str(app_folder / "client.pem"), "certificateKeyFile": str(key)},
         # An app to look at the tenant with (the tests' and the demo's Graph reader), not DirSync's.
         "reader": {"clientId": reader["app_id"], "clientSecret": reader_secret},
@@ -143,14 +109,10 @@ def show(folder: Path, limit: int = 12) -> None:
 
 
 def down(folder: Path) -> None:
+    from .tenant import stop_detached
     from .testdomain import SambaDomain
 
-    endpoint = folder / "tenant" / ENDPOINT_FILE
-    if endpoint.exists():
-        try:
-            os.kill(json.loads(endpoint.read_text())["pid"], signal.SIGTERM)
-        except (ProcessLookupError, ValueError, KeyError):
-            pass
+    stop_detached(folder / "tenant")
     if (folder / "dc").exists():
         SambaDomain(folder / "dc").remove()
     shutil.rmtree(folder, ignore_errors=True)

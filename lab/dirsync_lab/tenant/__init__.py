@@ -2,6 +2,7 @@
 without Microsoft 365 and for tests. See docs/local-tenant.md."""
 
 from .pki import ClientCertificate, make_client_certificate
-from .server import AppRegistration, LocalTenant
+from .process import AppRegistration, LocalTenant, TenantProcess, stop_detached
 
-__all__ = ["AppRegistration", "ClientCertificate", "LocalTenant", "make_client_certificate"]
+__all__ = ["AppRegistration", "ClientCertificate", "LocalTenant", "TenantProcess", "make_client_certificate",
+           "stop_detached"]

@@ -1,0 +1,220 @@
+"""The local tenant's HTTP layer: TLS connections, parsing, and sending each path to its part: identity
+(/{tenant}/...), Graph (/v1.0/...), the admin API (/_admin/..., guarded by the admin key) and the
+device code sign-in page. Request lines are never logged: filters can carry user names."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import socket
+import ssl
+import struct
+import time
+import uuid
+from base64 import b64decode
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
+
+from .directory import Request
+from .identity import AuthFailure, TokenError
+from .odata import GraphError
+from .routes import admin_action, graph_error_body, throttled
+
+if TYPE_CHECKING:
+    from .server import TenantService
+
+ADMIN_HEADER = "X-DirSync-Admin-Key"
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler, service: TenantService):
+        self.service = service
+        super().__init__(address, handler)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Server
+    server_version = "DirSyncLocalTenant/1.0"
+
+    def setup(self) -> None:
+        super().setup()
+        self.request.settimeout(60)
+        # Headers and body go out in two writes; without this, Nagle + delayed ACK add 40 ms per answer.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        try:
+            self.request.do_handshake()
+        except (ssl.SSLError, OSError):
+            self.close_connection = True
+            return
+        try:
+            super().handle()
+        except (ConnectionError, ssl.SSLError, TimeoutError):
+            self.close_connection = True
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - the stdlib's signature
+        pass  # request lines can carry user names in filters; the tenant keeps no access log
+
+    def do_GET(self): self._dispatch()
+    def do_POST(self): self._dispatch()
+    def do_PATCH(self): self._dispatch()
+    def do_PUT(self): self._dispatch()
+    def do_DELETE(self): self._dispatch()
+
+    # --- plumbing ----------------------------------------------------------------------------------------
+    def _send(self, status: int, body=None, headers: dict | None = None) -> None:
+        headers = dict(headers or {})
+        if body is None:
+            data = b""
+        elif isinstance(body, (bytes, str)):
+            data = body.encode() if isinstance(body, str) else body
+        else:
+            data = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+
+    def _reset(self) -> None:
+        """Drop the connection without an answer (RST), as a broken network or proxy would."""
+        self.close_connection = True
+        try:
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+
+    def _dispatch(self) -> None:
+        service = self.server.service
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        path = url.path
+        if path.startswith("/v1.0/"):
+            self._graph(service, path[len("/v1.0/"):], url.query, headers, body)
+        elif path.startswith("/_admin/"):
+            self._admin(service, path[len("/_admin/"):], headers, body)
+        elif path == "/devicelogin":
+            self._device_login(service, body)
+        else:
+            self._identity(service, path.strip("/").split("/"), headers, body)
+
+    # --- identity ----------------------------------------------------------------------------------------
+    def _identity(self, service: TenantService, segments: list[str], headers: dict, body: bytes) -> None:
+        tenant, rest = segments[0], "/".join(segments[1:])
+        if not service.identity.knows_tenant(tenant):
+            err = TokenError(400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found. Check to make sure you "
+                             "have the correct tenant ID and are signing into the correct cloud.")
+            return self._send(err.status, err.body())
+        try:
+            if rest == "v2.0/.well-known/openid-configuration" and self.command == "GET":
+                return self._send(200, service.identity.openid_configuration())
+            if rest == "discovery/v2.0/keys" and self.command == "GET":
+                return self._send(200, service.identity.jwks())
+            form = dict(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
+            if rest == "oauth2/v2.0/token" and self.command == "POST":
+                basic = None
+                auth = headers.get("authorization", "")
+                if auth.lower().startswith("basic "):
+                    client_id, _, secret = b64decode(auth[6:]).decode().partition(":")
+                    basic = (client_id, secret)
+                return self._send(200, service.identity.token(form, basic), {"Cache-Control": "no-store"})
+            if rest == "oauth2/v2.0/devicecode" and self.command == "POST":
+                return self._send(200, service.identity.start_device_flow(form))
+        except TokenError as err:
+            return self._send(err.status, err.body(), {"Cache-Control": "no-store"})
+        self._send(404, {"error": "not_found", "error_description": "No such endpoint on the local tenant."})
+
+    def _device_login(self, service: TenantService, body: bytes) -> None:
+        """The verification page an administrator opens for device code sign-in (admin key as password)."""
+        message = ""
+        if self.command == "POST":
+            form = dict(parse_qsl(body.decode(errors="replace")))
+            if not hmac.compare_digest(form.get("admin_key", ""), service.admin_key):
+                message = "Wrong administrator key."
+            elif service.identity.approve_device_code(form.get("user_code", "")):
+                message = "You have signed in. You can close this window."
+            else:
+                message = "That code is unknown or has expired."
+        page = ("<!doctype html><title>DirSync local tenant sign-in</title><h1>Enter code</h1>"
+                f"<p>{message}</p><form method=post><label>Code <input name=user_code></label> "
+                "<label>Administrator key (admin.key in the tenant's data folder) "
+                "<input name=admin_key type=password></label> <button>Sign in</button></form>")
+        self._send(200, page, {"Content-Type": "text/html; charset=utf-8"})
+
+    # --- Graph -------------------------------------------------------------------------------------------
+    def _graph(self, service: TenantService, path: str, query: str, headers: dict, body: bytes) -> None:
+        request_id = str(uuid.uuid4())
+        base = {"request-id": request_id, "client-request-id": headers.get("client-request-id", request_id),
+                "Cache-Control": "no-cache"}
+        service.count("graph_requests")
+        latency = service.faults.latency_ms
+        if latency:
+            time.sleep(latency / 1000)
+        req = Request(self.command, path, dict(parse_qsl(query, keep_blank_values=True)), headers, body)
+        try:
+            try:
+                req.caller = service.identity.validate(headers.get("authorization"))
+            except AuthFailure as exc:
+                raise GraphError(401, "InvalidAuthenticationToken", str(exc), headers={
+                    "WWW-Authenticate": f'Bearer realm="", authorization_uri="{service.url}/'
+                                        f'{service.store.tenant_id}/oauth2/authorize", '
+                                        'client_id="00000003-0000-0000-c000-000000000000"'}) from None
+            if path == "$batch":
+                if self.command != "POST":
+                    raise GraphError(405, "Request_BadRequest",
+                                     "Specified HTTP method is not allowed for the request target.")
+                fault = service.faults.roll(can_reset=True)
+                if fault and fault[0] == "429":
+                    service.count("forced_429")
+                    raise throttled(service.faults.retry_after_now(), "Tenant_Application/ReadWrite/"
+                                     f"{req.caller.get('appid')}/{service.store.tenant_id}",
+                                     "ResourceUnitLimitExceeded")
+                if fault and not fault[1]:
+                    service.count("faults_" + fault[0])
+                    if fault[0] == "reset":
+                        return self._reset()
+                    raise service.server_error()
+                result = service.run_batch(req)
+                if fault:  # the parts ran, then the answer was lost
+                    service.count("faults_" + fault[0] + "_after_commit")
+                    if fault[0] == "reset":
+                        return self._reset()
+                    raise service.server_error()
+                return self._send(200, result, {**base, "Content-Type": "application/json"})
+            status, out_headers, out_body, late = service.run_graph(req)
+            if status == 0 or late == "reset":
+                return self._reset()
+            if late == "5xx":
+                raise service.server_error()
+            self._send(status, out_body, {**base, **out_headers})
+        except GraphError as err:
+            if err.status == 429:
+                service.count("throttled_requests")
+            self._send(err.status, graph_error_body(err, request_id, headers.get("client-request-id")),
+                       {**base, "Content-Type": "application/json", **err.headers})
+
+    # --- admin -------------------------------------------------------------------------------------------
+    def _admin(self, service: TenantService, action: str, headers: dict, body: bytes) -> None:
+        if action == "health":
+            return self._send(200, {"status": "ready", "tenantId": service.store.tenant_id})
+        if not hmac.compare_digest(headers.get(ADMIN_HEADER.lower(), ""), service.admin_key):
+            return self._send(401, {"error": "The admin key is missing or wrong."})
+        try:
+            data = json.loads(body or b"{}")
+            result = admin_action(service, self.command, action, data)
+        except (ValueError, TypeError, KeyError) as exc:
+            return self._send(400, {"error": str(exc)})
+        if result is None:
+            return self._send(404, {"error": f"No admin action {self.command} {action}."})
+        self._send(200, result)

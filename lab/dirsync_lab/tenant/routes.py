@@ -1,0 +1,191 @@
+"""What the local tenant does with a request once the HTTP layer has parsed and authenticated it: Graph
+requests go through forced faults and the write quota to the directory's handlers, $batch runs its parts
+the same way; the admin API's actions change apps, domains, settings and faults at runtime."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from .directory import Directory, Request
+from .odata import GraphError, bad_request
+from .store import Store
+from .throttle import Faults, WriteQuota
+
+if TYPE_CHECKING:
+    from .server import TenantService
+
+WRITES = {"POST", "PATCH", "PUT", "DELETE"}
+MAX_BATCH = 20  # https://learn.microsoft.com/graph/json-batching
+
+
+def graph_error_body(err: GraphError, request_id: str, client_request_id: str | None) -> dict:
+    inner = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "request-id": request_id,
+             "client-request-id": client_request_id or request_id}
+    body = {"code": err.code, "message": err.message, "innerError": inner}
+    if err.details:
+        body["details"] = err.details
+    return {"error": body}
+
+
+def throttled(retry_after: float, scope: str, reason: str) -> GraphError:
+    # https://learn.microsoft.com/graph/throttling#sample-response and throttling-limits (headers)
+    return GraphError(429, "TooManyRequests", "Please retry again later.", headers={
+        "Retry-After": f"{retry_after:.3f}".rstrip("0").rstrip(".") if retry_after < 10 else str(int(retry_after)),
+        "x-ms-throttle-scope": scope, "x-ms-throttle-information": reason})
+
+
+class GraphRoutes:
+    """Graph requests after authentication; TenantService brings the state these methods use."""
+
+    store: Store
+    directory: Directory
+    faults: Faults
+    quota: WriteQuota
+    count: Callable[..., None]
+
+    def quota_scopes(self, app_id: str) -> list[tuple[str, int, float]]:
+        settings, tid = self.store.settings(), self.store.tenant_id
+        limit, seconds = settings["write_quota_app_tenant"]
+        tenant_limit, tenant_seconds = settings["write_quota_tenant"]
+        return [(f"Tenant_Application/Write/{app_id}/{tid}", int(limit), float(seconds)),
+                (f"Tenant/Write/{app_id}/{tid}", int(tenant_limit), float(tenant_seconds))]
+
+    def run_graph(self, req: Request, *, part: bool = False) -> tuple[int, dict, object, str | None]:
+        """One Graph request (top level or a $batch part) after authentication: forced faults, the write
+        quota, the handler. Returns (status, headers, body, late fault) where a late fault ("5xx"/"reset")
+        strikes after the handler committed."""
+        fault = self.faults.roll(can_reset=not part)
+        late = None
+        if fault:
+            kind, after = fault
+            if kind == "429":
+                self.count("forced_429")
+                raise throttled(self.faults.retry_after_now(), f"Tenant_Application/ReadWrite/{req.caller.get('appid')}/"
+                                 f"{self.store.tenant_id}", "ResourceUnitLimitExceeded")
+            if not after:
+                self.count("faults_" + kind)
+                if kind == "5xx":
+                    raise self.server_error()
+                return 0, {}, None, "reset"
+            late = kind
+        headers = {}
+        if req.method in WRITES:
+            retry, scope, usage = self.quota.take(self.quota_scopes(req.caller.get("appid", "")))
+            if retry is not None:
+                self.count("quota_429")
+                raise throttled(retry, scope, "WriteLimitExceeded")
+            self.count("writes")
+            if usage > 0.8:
+                headers["x-ms-throttle-limit-percentage"] = f"{usage:.2f}"
+        status, more, body = self.directory.handle(req)
+        if late:
+            self.count("faults_" + late + "_after_commit")
+        return status, {**headers, **more}, body, late
+
+    def server_error(self) -> GraphError:
+        status = self.faults.status()
+        codes = {500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
+        headers = {"Retry-After": str(self.faults.retry_after)} if status == 503 else {}
+        return GraphError(status, codes[status], "The service is temporarily unavailable (injected fault).",
+                          headers=headers)
+
+    def run_batch(self, outer: Request) -> dict:
+        """https://learn.microsoft.com/graph/json-batching"""
+        payload = outer.json()
+        parts = payload.get("requests")
+        if not isinstance(parts, list) or not parts:
+            raise bad_request("Invalid batch payload format.", code="BadRequest")
+        if len(parts) > MAX_BATCH:
+            raise bad_request(f"Limit of {MAX_BATCH} requests per batch exceeded ({len(parts)} requests).",
+                              code="BadRequest")
+        seen: dict[str, dict] = {}
+        for part in parts:
+            if not isinstance(part, dict) or not all(isinstance(part.get(k), str) and part.get(k)
+                                                     for k in ("id", "method", "url")):
+                raise bad_request("Invalid batch payload format: each request needs id, method and url.",
+                                  code="BadRequest")
+            key = part["id"].lower()  # ids are not case-sensitive
+            if key in seen:
+                raise bad_request(f"Request Id {part['id']} has to be unique in a batch.", code="BadRequest")
+            for dep in part.get("dependsOn") or []:
+                if str(dep).lower() not in seen:
+                    raise bad_request(f"Request {part['id']} depends on request {dep}, which is not earlier "
+                                      "in the batch.", code="BadRequest")
+            headers = {k.lower(): v for k, v in (part.get("headers") or {}).items()}
+            if "body" in part and "content-type" not in headers:
+                raise bad_request(f"Content-Type header is required for request {part['id']}, which has a body.",
+                                  code="BadRequest")
+            seen[key] = part
+        statuses: dict[str, int] = {}
+        responses = []
+        for part in parts:
+            status, headers, body = self._run_part(outer, part, statuses)
+            statuses[part["id"].lower()] = status
+            item = {"id": part["id"], "status": status, "headers": headers}
+            if body is not None:
+                item["body"] = body
+            responses.append(item)
+        return {"responses": responses}
+
+    def _run_part(self, outer: Request, part: dict, statuses: dict[str, int]) -> tuple[int, dict, object]:
+        self.count("batch_parts")
+        request_id = str(uuid.uuid4())
+        failed = [d for d in part.get("dependsOn") or [] if not 200 <= statuses.get(str(d).lower(), 0) < 300]
+        if failed:
+            err = GraphError(424, "FailedDependency", f"The request depends on request {failed[0]}, which failed.")
+            return 424, {"Content-Type": "application/json"}, graph_error_body(err, request_id, None)
+        url = urlsplit(part["url"])
+        path = url.path.lstrip("/")
+        if path.startswith("v1.0/"):
+            path = path[len("v1.0/"):]
+        headers = {k.lower(): str(v) for k, v in (part.get("headers") or {}).items()}
+        body = part.get("body")
+        raw = json.dumps(body).encode() if isinstance(body, (dict, list)) else (body or "").encode()
+        req = Request(part["method"].upper(), path, dict(parse_qsl(url.query, keep_blank_values=True)),
+                      headers, raw, outer.caller)
+        try:
+            status, out_headers, out_body, late = self.run_graph(req, part=True)
+            if late:  # a part cannot lose its connection; it fails after the write instead
+                raise self.server_error()
+        except GraphError as err:
+            status, out_headers, out_body = err.status, {"Content-Type": "application/json", **err.headers}, \
+                graph_error_body(err, request_id, None)
+        if status == 429:
+            self.count("throttled_parts")
+        return status, {"Cache-Control": "no-cache", **out_headers}, out_body
+
+
+def admin_action(service: TenantService, method: str, action: str, data: dict) -> dict | None:
+    """One admin API call (/_admin/ACTION, already authorized); None when there is no such action."""
+    store = service.store
+    if (method, action) == ("POST", "apps"):
+        app, secret = store.register_app(data.get("displayName", "DirSync"), with_secret=bool(data.get("secret")),
+                                         cert_pem=data.get("certificatePem"),
+                                         public_client=bool(data.get("publicClient")))
+        return {"appId": app["app_id"], "objectId": app["object_id"], "secret": secret}
+    if (method, action) == ("POST", "domains"):
+        store.add_domain(data["name"], bool(data.get("isDefault")))
+        return {"domains": [d["name"] for d in store.domains()]}
+    if action == "faults":
+        if method == "PUT":
+            service.faults = Faults.from_dict(data)
+        return service.faults.to_dict()
+    if action == "settings":
+        return store.update_settings(data) if method == "PUT" else store.settings()
+    if (method, action) == ("POST", "devicecode/approve"):
+        return {"approved": service.identity.approve_device_code(data["userCode"])}
+    if (method, action) == ("GET", "stats"):
+        with service._counters_lock:
+            return dict(service.counters)
+    if (method, action) == ("POST", "reset"):
+        with service._counters_lock:
+            service.counters.clear()
+        service.quota.reset()
+        service.faults = Faults()
+        return {}
+    return None
+
