@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
-from .odata import FilterTranslator, GraphError, bad_request
-from .store import Store, ext_column
+from ..odata import FilterTranslator, GraphError, bad_request
+from ..store import Store, ext_column
 
 ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 
