@@ -9,9 +9,9 @@ TLS for real. Provisioning a Samba domain takes several seconds and seeding 1,60
 are done once and kept as templates (keyed by this package's source and the Samba version) that each
 new domain copies.
 
-Command line (for Pester and the demo script):
-    python3 -m dirsync.testdomain start --dir DIR [--seed]   -> prints the facts as JSON
-    python3 -m dirsync.testdomain stop --dir DIR             -> stops the DC and removes DIR
+Command line (a domain on its own; `dirsync-lab up` starts one with a tenant):
+    python3 -m dirsync_lab.testdomain start --dir DIR [--seed]   -> prints the facts as JSON
+    python3 -m dirsync_lab.testdomain stop --dir DIR             -> stops the DC and removes DIR
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""python3 -m dirsync.testdomain start --dir DIR [--seed] | stop --dir DIR  (see the package doc)."""
+"""python3 -m dirsync_lab.testdomain start --dir DIR [--seed] | stop --dir DIR  (see the package doc)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from . import SambaDomain, TestDomainError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m dirsync.testdomain",
+    parser = argparse.ArgumentParser(prog="python3 -m dirsync_lab.testdomain",
                                      description="A Samba AD test domain on a loopback address.")
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="provision and start a domain in DIR; print its facts as JSON")
