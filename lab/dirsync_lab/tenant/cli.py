@@ -18,7 +18,7 @@ def _interrupt(signum, frame):
 
 
 def _serve(args) -> int:
-    from .server import TenantService
+    from .server import ENDPOINT_FILE, TenantService
 
     service = TenantService(Path(args.data), args.port)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -30,7 +30,7 @@ def _serve(args) -> int:
         pass
     finally:
         service.httpd.server_close()
-        (Path(args.data) / "endpoint.json").unlink(missing_ok=True)
+        (Path(args.data) / ENDPOINT_FILE).unlink(missing_ok=True)
         service.store.close()
     return 0
 
