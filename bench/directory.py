@@ -13,7 +13,6 @@ user in exactly one group. Writes of an initial sync: N users + N/USERS_PER_GROU
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import inspect
 import itertools
@@ -77,22 +76,10 @@ def _key() -> str:
 
 def template(n: int) -> Path:
     """The folder of a stopped DC holding the bench directory of size n, built once under a lock."""
-    target = CACHE_ROOT / f"{_key()}-{n}"
-    if (target / FACTS_FILE).exists():
-        return target
-    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
-    with open(CACHE_ROOT / f"{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / FACTS_FILE).exists():
-            for old in CACHE_ROOT.iterdir():  # other keys belong to other versions of this code
-                if not old.name.startswith(_key()):
-                    shutil.rmtree(old) if old.is_dir() else old.unlink()
-            building = CACHE_ROOT / f"{target.name}.building"
-            shutil.rmtree(building, ignore_errors=True)
-            testdomain._copy(testdomain._template(False), building)
-            _seed_offline(building, n)
-            building.rename(target)
-    return target
+    def build(folder: Path) -> None:
+        testdomain._copy(testdomain._template(False), folder)
+        _seed_offline(folder, n)
+    return testdomain.cached_build(CACHE_ROOT, _key(), str(n), build)
 
 
 def _seed_offline(folder: Path, n: int) -> None:

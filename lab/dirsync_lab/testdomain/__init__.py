@@ -31,6 +31,7 @@ import stat
 import ssl
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import ldap3
@@ -311,30 +312,46 @@ def _template_key() -> str:
 
 def _template(seeded: bool) -> Path:
     """The folder of a stopped, provisioned (and maybe seeded) DC, built once under a lock."""
-    name = f"{_template_key()}-{'seeded' if seeded else 'base'}"
-    target = CACHE_ROOT / name
+    return cached_build(CACHE_ROOT, _template_key(), "seeded" if seeded else "base",
+                        _build_seeded if seeded else _provision)
+
+
+# Another checkout of another version (a second worktree, a CI run) may be using its own templates right
+# now: only those left unused this long are taken for dead and removed.
+STALE_AFTER = 24 * 3600
+
+
+def cached_build(root: Path, key: str, variant: str, build: Callable[[Path], None]) -> Path:
+    """root/<key>-<variant>, made once by `build(folder)` under a lock (other processes may want the same
+    one at the same time) and reused while the key, a hash of the code that builds it, stays the same."""
+    name = f"{key}-{variant}"
+    target = root / name
+    root.mkdir(parents=True, exist_ok=True)
+    lock_path = root / f"{name}.lock"
     if (target / FACTS_FILE).exists():
+        lock_path.touch()  # in use: not stale
         return target
-    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
-    with open(CACHE_ROOT / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building the same template
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / FACTS_FILE).exists():
-            _prune_other_templates(name.split("-")[0])
-            building = CACHE_ROOT / f"{name}.building"
+            _prune_stale(root, key)
+            building = root / f"{name}.building"
             shutil.rmtree(building, ignore_errors=True)
-            if seeded:
-                _build_seeded(building)
-            else:
-                _provision(building)
+            build(building)
             building.rename(target)
     return target
 
 
-def _prune_other_templates(key: str) -> None:
-    """Templates of other keys were built by other versions of this code; they are never used again."""
-    for old in CACHE_ROOT.iterdir():
-        if not old.name.startswith(key):
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
+def _prune_stale(root: Path, key: str) -> None:
+    """Remove what other versions of this code built and nobody has used for STALE_AFTER."""
+    now = time.time()
+    for lock in root.glob("*.lock"):
+        name = lock.name[:-len(".lock")]
+        if name.startswith(key) or now - lock.stat().st_mtime < STALE_AFTER:
+            continue
+        for entry in (root / name, root / f"{name}.building"):
+            shutil.rmtree(entry, ignore_errors=True)
+        lock.unlink(missing_ok=True)
 
 
 def _provision(folder: Path) -> None:
