@@ -91,6 +91,9 @@ def _seed_offline(folder: Path, n: int) -> None:
     domain._configure(free_loopback_address())  # an smb.conf naming this folder's paths
     lp = LoadParm()
     lp.load(str(domain.conf))
+    # Samba's loadparm also setenv()s SMB_CONF_PATH for "child tasks": every samba-tool this process runs
+    # later (a test domain provisioned after the seeding) would then read this folder's smb.conf.
+    os.unsetenv("SMB_CONF_PATH")
     # batch_mode: no ldb sub-transaction per add. Without it each add copies every index list it
     # touches (objectClass=top holds every object), so seeding is quadratic: 10k took minutes, 100k hours.
     db = SamDB(url=str(folder / "dc" / "private" / "sam.ldb"), session_info=system_session(), lp=lp,

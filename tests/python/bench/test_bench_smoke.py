@@ -50,3 +50,18 @@ def test_the_harness_measures_every_phase_of_a_small_directory(tmp_path):
     assert throttled["tenant"]["writes"] == initial["tenant"]["writes"]
     assert throttled["bound_s"] > 0 and throttled["export_ratio"] > 0 and throttled["documented_ratio"] > 0
     assert 0 < r["import"]["peak_rss_mb"] < 1024
+
+
+def test_seeding_leaves_no_samba_configuration_to_later_samba_tools(tmp_path):
+    # Samba's loadparm setenv()s SMB_CONF_PATH; a test domain provisioned after the seeding, in the same
+    # pytest process, then read the (since renamed) seeding folder's smb.conf and failed.
+    import subprocess
+
+    from bench.directory import _seed_offline
+    from dirsync_lab import testdomain
+
+    folder = tmp_path / "dc"
+    testdomain._copy(testdomain._template(False), folder)
+    _seed_offline(folder, 4)
+    child = subprocess.run(["sh", "-c", 'printf %s "${SMB_CONF_PATH-}"'], capture_output=True, text=True)
+    assert child.stdout == ""
