@@ -14,7 +14,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import typing
 import urllib.parse
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Literal
 from .dn import parse as parse_dn
 from .errors import ConfigurationError, InvalidArgumentError, NotConfiguredError
 from .events import Events
+from .files import write_private
 
 CONFIG_FILE_NAME = "dirsync.json"
 HOME_VARIABLE = "DIRSYNC_HOME"
@@ -294,21 +294,10 @@ def load(folder: Path | None = None) -> Configuration:
 
 
 def save(configuration: Configuration, folder: Path | None = None) -> Path:
-    """Write atomically: a save killed half-way never replaces the good file."""
+    """Write atomically (files.write_private): a save killed half-way never replaces the good file."""
     path = config_path(folder)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".dirsync-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(configuration.to_dict(), out, indent=2)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, (json.dumps(configuration.to_dict(), indent=2) + "\n").encode("utf-8"))
     return path
 
 
