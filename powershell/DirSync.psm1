@@ -152,6 +152,11 @@ function Invoke-DirSyncCore {
     $reply.result
 }
 
+function ConvertFrom-DirSyncTime([string]$Value) {
+    # The core's times are ISO 8601 in UTC; they become [datetime] of kind Utc, whatever the culture.
+    if ($Value) { [datetime]::Parse($Value, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') }
+}
+
 function Add-DirSyncTypeName($Object, [string]$TypeName) {
     $Object.PSObject.TypeNames.Insert(0, $TypeName)
     $Object
