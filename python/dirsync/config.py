@@ -311,6 +311,51 @@ def change(changes: dict, home: str | None = None, events: Events | None = None)
     return describe(home)
 
 
+# The flat settings of Set-CoexistenceConfiguration, Set-PreventAccidentalDeletes and `dirsync config
+# set` (their parameter names in snake_case), and where each lives in the configuration.
+SETTINGS = {
+    "include_ous": ("sync", "includeOUs"),
+    "exclude_ous": ("sync", "excludeOUs"),
+    "exclusion_attribute": ("sync", "exclusionAttribute"),
+    "staging_mode": ("sync", "stagingMode"),
+    "soft_match": ("sync", "softMatch"),
+    "proxy": ("tenant", "proxy"),
+    "exchange_hybrid": (None, "exchangeHybrid"),
+    "prevent_accidental_deletes": ("preventAccidentalDeletes", "enabled"),
+    "object_deletion_threshold": ("preventAccidentalDeletes", "objectDeletionThreshold"),
+}
+
+
+def changes_from_settings(**settings) -> dict:
+    """The change (camelCase sections, as update() takes) that the flat settings given make. A setting
+    that is None is left as it is; an empty proxy means none; '' in an OU list is dropped, so '' alone
+    means the whole domain."""
+    changes: dict = {}
+    for name, value in settings.items():
+        if name not in SETTINGS:
+            raise InvalidArgumentError(f"There is no setting '{name}'.", fix=f"Use one of: {', '.join(SETTINGS)}.")
+        if value is None:
+            continue
+        if name in ("include_ous", "exclude_ous"):
+            value = [dn for dn in value if dn]
+        elif name == "proxy":
+            value = value or None
+        section, key = SETTINGS[name]
+        if section is None:
+            changes[key] = value
+        else:
+            changes.setdefault(section, {})[key] = value
+    if not changes:
+        raise InvalidArgumentError("No setting was given, so nothing changed.",
+                                   fix="Give at least one (dirsync config set --help, Get-Help Set-CoexistenceConfiguration).")
+    return changes
+
+
+def change_settings(home: str | None = None, events: Events | None = None, **settings) -> dict:
+    """change() with flat settings (changes_from_settings): what the cmdlets and `dirsync config set` call."""
+    return change(changes_from_settings(**settings), home, events)
+
+
 def update(configuration: Configuration, changes: dict) -> Configuration:
     """A new configuration with `changes` ({"sync": {"intervalMinutes": 60}}, camelCase) applied
     and validated as a whole."""
