@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__, config, schedule, service
@@ -34,7 +34,7 @@ class ConsoleEvents(Events):
         self.bars = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
                              TimeElapsedColumn(), console=err, transient=True,
                              disable=not (show_progress and err.is_terminal))
-        self.tasks: dict[int, int] = {}
+        self.tasks: dict[int, TaskID] = {}
 
     def _render(self, event: dict) -> None:
         kind = event["kind"]
@@ -102,7 +102,8 @@ def _show_run(result: dict) -> None:
         plan = Table("action", "kind", "object", "details", title="Plan", title_justify="left")
         for change in result["plan"]:
             plan.add_row(change.get("action", ""), change.get("kind", ""), change.get("dn") or change.get("anchor", ""),
-                         ", ".join(change.get("properties") or []) if isinstance(change.get("properties"), (list, dict)) else "")
+                         ", ".join(change.get("properties") or [])
+                         if isinstance(change.get("properties"), (list, dict)) else "")
         out.print(plan)
     _show_errors(result.get("errors") or [])
 
@@ -152,7 +153,7 @@ def _configure(args, events):
     if not admin_password:
         raise InvalidArgumentError("The Enterprise Admin password is needed to create MSOL_AD_SYNC.",
                                    fix="Type it at the prompt, or pipe it in with --admin-password-stdin.")
-    client_secret = _read_secret(args.client_secret_file, "Client secret: ", False) if not args.certificate_file else None
+    client_secret = None if args.certificate_file else _read_secret(args.client_secret_file, "Client secret: ", False)
     return wizard.configure_with_answers(
         tenant_id=args.tenant_id, client_id=args.client_id, authority_host=args.authority_host,
         graph_endpoint=args.graph_endpoint, tenant_ca_file=args.tenant_ca_file, certificate_file=args.certificate_file,
@@ -218,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "Set-PreventAccidentalDeletes); the interval: dirsync schedule set")
     config_set.add_argument("--include-ou", action="append", metavar="DN",
                             help="an OU to synchronize (repeat it; give '' alone for the whole domain)")
-    config_set.add_argument("--exclude-ou", action="append", metavar="DN", help="an OU never to synchronize (repeat it)")
+    config_set.add_argument("--exclude-ou", action="append", metavar="DN",
+                            help="an OU never to synchronize (repeat it)")
     config_set.add_argument("--exclusion-attribute", metavar="ATTRIBUTE=VALUE", help="'' turns it off")
     config_set.add_argument("--staging-mode", type=_on_off, metavar="on|off")
     config_set.add_argument("--soft-match", type=_on_off, metavar="on|off")

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+import types
 import typing
 import urllib.parse
 from dataclasses import dataclass, field
@@ -65,7 +66,8 @@ def _dn_or_empty(value: str):
     return _dns([value]) if value else None
 
 
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -105,8 +107,8 @@ def _url(schemes: tuple[str, ...], example: str):
                 return None
             except ValueError:
                 pass
-        return f"must be a URL such as '{example}'" + (" (https only: tokens and directory data must not "
-                                                      "travel in clear)" if schemes == ("https",) else "")
+        https_only = " (https only: tokens and directory data must not travel in clear)"
+        return f"must be a URL such as '{example}'" + (https_only if schemes == ("https",) else "")
     return check
 
 
@@ -138,7 +140,8 @@ class TenantSettings:
     credential_type: Literal["certificate", "secret"] = "certificate"
     certificate_file: str | None = None
     ca_file: str | None = None
-    proxy: str | None = field(default=None, metadata={"check": _url(("http", "https"), "http://proxy.contoso.com:8080")})
+    proxy: str | None = field(default=None,
+                              metadata={"check": _url(("http", "https"), "http://proxy.contoso.com:8080")})
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ def camel(name: str) -> str:
     return head + "".join(_ACRONYMS.get(part, part.capitalize()) for part in rest)
 
 
-def _to_json(obj):
+def _to_json(obj) -> typing.Any:
     if dataclasses.is_dataclass(obj):
         return {camel(f.name): _to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, list):
@@ -197,8 +200,8 @@ def _type_name(tp) -> str:
         return " or ".join(repr(a) for a in typing.get_args(tp))
     if origin is list:
         return "a list of strings"
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return " or ".join("null" if a is type(None) else _type_name(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("null" if a is types.NoneType else _type_name(a) for a in typing.get_args(tp))
     return {str: "a string", int: "a whole number", bool: "true or false"}.get(tp, str(tp))
 
 
@@ -208,9 +211,9 @@ def _matches(tp, value) -> bool:
         return value in typing.get_args(tp)
     if origin is list:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         return any(_matches(a, value) for a in typing.get_args(tp))
-    if tp is type(None):
+    if tp is types.NoneType:
         return value is None
     if tp is int:
         return isinstance(value, int) and not isinstance(value, bool)
@@ -346,8 +349,9 @@ def changes_from_settings(**settings) -> dict:
         else:
             changes.setdefault(section, {})[key] = value
     if not changes:
-        raise InvalidArgumentError("No setting was given, so nothing changed.",
-                                   fix="Give at least one (dirsync config set --help, Get-Help Set-CoexistenceConfiguration).")
+        raise InvalidArgumentError(
+            "No setting was given, so nothing changed.",
+            fix="Give at least one: dirsync config set --help, Get-Help Set-CoexistenceConfiguration.")
     return changes
 
 
