@@ -110,7 +110,7 @@ function Start-CoexistenceConfigurationWizard {
     # --- Page 1: Microsoft 365 ---
     # Paths are resolved here: pwsh's current location is not the process's. The core shapes the answers
     # into the configuration (wizard.sections), as for `dirsync configure`.
-    if ($TenantCAFile) { $TenantCAFile = (Resolve-Path $TenantCAFile).Path }
+    if ($TenantCAFile) { $TenantCAFile = (Resolve-Path $TenantCAFile).ProviderPath }
     if (-not $TenantId) {
         $TenantId = Read-WizardAnswer 'Microsoft 365' 'Tenant ID' 'TenantId' $(if ($current) { $current.tenant.tenantId })
     }
@@ -132,12 +132,12 @@ function Start-CoexistenceConfigurationWizard {
     if ($secret) {
         $CertificateFile = $null  # a client secret wins, as before
     } else {
-        $CertificateFile = (Resolve-Path $CertificateFile).Path
-        if ($CertificateKeyFile) { $CertificateKeyFile = (Resolve-Path $CertificateKeyFile).Path }
+        $CertificateFile = (Resolve-Path $CertificateFile).ProviderPath
+        if ($CertificateKeyFile) { $CertificateKeyFile = (Resolve-Path $CertificateKeyFile).ProviderPath }
     }
 
     # --- Page 2: Active Directory ---
-    if ($DomainControllerCAFile) { $DomainControllerCAFile = (Resolve-Path $DomainControllerCAFile).Path }
+    if ($DomainControllerCAFile) { $DomainControllerCAFile = (Resolve-Path $DomainControllerCAFile).ProviderPath }
     if (-not $DomainController) {
         $DomainController = Read-WizardAnswer 'Active Directory' 'Domain controller' 'DomainController' $(if ($current) { $current.activeDirectory.server })
     }
