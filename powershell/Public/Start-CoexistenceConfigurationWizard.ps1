@@ -130,7 +130,7 @@ function Start-CoexistenceConfigurationWizard {
         }
     }
     if ($secret) {
-        $CertificateFile = $null  # a client secret wins, as before
+        $CertificateFile = $null  # a client secret wins over a certificate file (wizard.sections)
     } else {
         $CertificateFile = (Resolve-Path $CertificateFile).ProviderPath
         if ($CertificateKeyFile) { $CertificateKeyFile = (Resolve-Path $CertificateKeyFile).ProviderPath }

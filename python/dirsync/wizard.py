@@ -113,9 +113,11 @@ def sections(*, tenant_id: str | None = None, client_id: str | None = None, auth
     """The wizard's answers, named as the parameters of Start-CoexistenceConfigurationWizard (snake_case),
     as the configuration sections configure() takes. An answer not given keeps its current value. The app
     signs in with its certificate when one is given and no client secret, else with the secret."""
+    certificate = bool(certificate_file and not client_secret)
     tenant = {"tenantId": tenant_id, "clientId": client_id, "authorityHost": authority_host,
-              "graphEndpoint": graph_endpoint, "caFile": tenant_ca_file, "certificateFile": certificate_file,
-              "credentialType": "certificate" if certificate_file and not client_secret else "secret"}
+              "graphEndpoint": graph_endpoint, "caFile": tenant_ca_file,
+              "certificateFile": certificate_file if certificate else None,
+              "credentialType": "certificate" if certificate else "secret"}
     ad = {"server": domain_controller, "port": port, "transport": transport, "caFile": domain_controller_ca_file}
     return {"tenant": {k: v for k, v in tenant.items() if v},
             "active_directory": {k: v for k, v in ad.items() if v}}
