@@ -72,7 +72,7 @@ Describe 'Start-OnlineCoexistenceSync' {
             $err = { Start-OnlineCoexistenceSync | ForEach-Object { $out.Add($_) } } | Should -Throw -PassThru
             $err.FullyQualifiedErrorId | Should -BeLike 'DirSync.Run.stopped-server-down*'
             $err.CategoryInfo.Category | Should -Be 'OperationStopped'
-            "$err" | Should -Match 'stopped-server-down.*dc1.contoso.com could not be reached'
+            "$err" | Should -Match 'dc1.contoso.com could not be reached'
             $out[0].Status | Should -Be 'stopped-server-down'
         }
 
