@@ -118,18 +118,20 @@ function Start-CoexistenceConfigurationWizard {
         $ClientId = Read-WizardAnswer 'Microsoft 365' 'Application (client) ID' 'ClientId' $(if ($current) { $current.tenant.clientId })
     }
     $secret = $null
-    if ($ClientSecret) {
+    $useSecret = [bool]$ClientSecret
+    if ($useSecret) {
         $secret = [System.Net.NetworkCredential]::new('', $ClientSecret).Password
     } elseif (-not $CertificateFile) {
         $choice = Read-WizardChoice 'Microsoft 365' 'How does DirSync sign in?' 'CertificateFile or -ClientSecret' @('&Certificate', 'Client &secret') 0
-        if ($choice -eq 1) {
+        $useSecret = $choice -eq 1
+        if ($useSecret) {
             $secret = [System.Net.NetworkCredential]::new('', (Read-WizardAnswer 'Microsoft 365' 'Client secret' 'ClientSecret' -Secure)).Password
         } else {
             $CertificateFile = Read-WizardAnswer 'Microsoft 365' 'Certificate file (PEM)' 'CertificateFile' $(if ($current) { $current.tenant.certificateFile })
             $CertificateKeyFile = Read-WizardAnswer 'Microsoft 365' 'Private key file (PEM)' 'CertificateKeyFile'
         }
     }
-    if ($secret) {
+    if ($useSecret) {
         $CertificateFile = $null  # a client secret wins over a certificate file (wizard.sections)
     } else {
         $CertificateFile = (Resolve-Path $CertificateFile).ProviderPath
