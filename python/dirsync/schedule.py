@@ -37,7 +37,8 @@ def _utc(text: str) -> datetime:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
+    # The form of the run history's times (state.store.now), so that the last run time is the run's start.
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
 
 
 def scheduled_command(home: Path) -> list[str]:
