@@ -152,6 +152,14 @@ function Invoke-DirSyncCore {
     $reply.result
 }
 
+function ConvertFrom-DirSyncTime($Value) {
+    # The core's times are ISO 8601 in UTC; they become [datetime] of kind Utc, whatever the culture.
+    # ConvertFrom-Json has most often made the [datetime] already: a string conversion would lose its
+    # kind and its milliseconds.
+    if ($Value -is [datetime]) { return $Value.ToUniversalTime() }
+    if ($Value) { [datetime]::Parse($Value, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') }
+}
+
 function Add-DirSyncTypeName($Object, [string]$TypeName) {
     $Object.PSObject.TypeNames.Insert(0, $TypeName)
     $Object

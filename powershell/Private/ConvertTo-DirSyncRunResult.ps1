@@ -4,7 +4,7 @@
 function ConvertTo-DirSyncRunResult($Result) {
     $run = ConvertTo-PascalCase $Result
     foreach ($name in 'StartTime', 'EndTime') {
-        if ($run.$name) { $run.$name = [datetime]::Parse($run.$name, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') }
+        $run.$name = ConvertFrom-DirSyncTime $run.$name
     }
     $duration = if ($run.StartTime -and $run.EndTime) { $run.EndTime - $run.StartTime }
     $run | Add-Member -NotePropertyName Duration -NotePropertyValue $duration

@@ -3,7 +3,7 @@ function ConvertTo-DirSyncSchedule($Result) {
     $schedule = ConvertTo-PascalCase $Result
     $schedule | Add-Member -NotePropertyName Interval -NotePropertyValue ([timespan]::FromMinutes($schedule.IntervalMinutes))
     foreach ($name in 'NextRunTime', 'LastRunTime') {
-        if ($schedule.$name) { $schedule.$name = [datetime]::Parse($schedule.$name, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') }
+        $schedule.$name = ConvertFrom-DirSyncTime $schedule.$name
     }
     Add-DirSyncTypeName $schedule 'DirSync.CoexistenceSyncSchedule'
 }

@@ -63,25 +63,23 @@ function Set-CoexistenceConfiguration {
         [bool]$ExchangeHybrid,
         [switch]$PassThru
     )
-    $sync = @{}
-    switch ($PSBoundParameters.Keys) {
-        'IncludeOUs' { $sync.includeOUs = @($IncludeOUs) }
-        'ExcludeOUs' { $sync.excludeOUs = @($ExcludeOUs) }
-        'ExclusionAttribute' { $sync.exclusionAttribute = $ExclusionAttribute }
-        'StagingMode' { $sync.stagingMode = $StagingMode }
-        'SoftMatch' { $sync.softMatch = $SoftMatch }
+    # Flat settings, named as the parameters; the core shapes them into the configuration (config.py).
+    $names = @{
+        IncludeOUs = 'include_ous'; ExcludeOUs = 'exclude_ous'; ExclusionAttribute = 'exclusion_attribute'
+        StagingMode = 'staging_mode'; SoftMatch = 'soft_match'; Proxy = 'proxy'; ExchangeHybrid = 'exchange_hybrid'
     }
-    $changes = @{}
-    if ($sync.Count) { $changes.sync = $sync }
-    if ($PSBoundParameters.ContainsKey('Proxy')) { $changes.tenant = @{ proxy = if ($Proxy) { $Proxy } else { $null } } }
-    if ($PSBoundParameters.ContainsKey('ExchangeHybrid')) { $changes.exchangeHybrid = $ExchangeHybrid }
-    if (-not $changes.Count) {
+    $settings = @{}
+    foreach ($name in $PSBoundParameters.Keys) {
+        if ($names.ContainsKey($name)) { $settings[$names[$name]] = $PSBoundParameters[$name] }
+    }
+    if (-not $settings.Count) {
         Write-Warning 'No setting was given, so nothing changed. See Get-Help Set-CoexistenceConfiguration -Parameter *.'
         return
     }
-    $description = ($changes.GetEnumerator() | ForEach-Object { "$($_.Key): $(ConvertTo-Json $_.Value -Compress -Depth 5)" }) -join '; '
+    $description = ($PSBoundParameters.Keys | Where-Object { $names.ContainsKey($_) } | Sort-Object |
+        ForEach-Object { "$($_): $(ConvertTo-Json $PSBoundParameters[$_] -Compress)" }) -join '; '
     if ($PSCmdlet.ShouldProcess('DirSync configuration', "Set $description")) {
-        $result = Invoke-DirSyncCore -Command 'set-configuration' -Arguments @{ changes = $changes } -Cmdlet $PSCmdlet
+        $result = Invoke-DirSyncCore -Command 'set-configuration' -Arguments $settings -Cmdlet $PSCmdlet
         if ($PassThru) { Add-DirSyncTypeName (ConvertTo-PascalCase $result) 'DirSync.CoexistenceConfiguration' }
     }
 }

@@ -38,13 +38,13 @@ function Set-PreventAccidentalDeletes {
         [Parameter(Mandatory, ParameterSetName = 'Disable')] [switch]$Disable,
         [switch]$PassThru
     )
-    $section = @{ enabled = [bool]$Enable }
-    if ($PSBoundParameters.ContainsKey('ObjectDeletionThreshold')) { $section.objectDeletionThreshold = $ObjectDeletionThreshold }
+    $settings = @{ prevent_accidental_deletes = [bool]$Enable }
+    if ($PSBoundParameters.ContainsKey('ObjectDeletionThreshold')) { $settings.object_deletion_threshold = $ObjectDeletionThreshold }
     $action = if (-not $Enable) { 'Disable' }
-              elseif ($section.ContainsKey('objectDeletionThreshold')) { "Enable, threshold $ObjectDeletionThreshold" }
+              elseif ($settings.ContainsKey('object_deletion_threshold')) { "Enable, threshold $ObjectDeletionThreshold" }
               else { 'Enable, threshold unchanged' }
     if ($PSCmdlet.ShouldProcess('Prevent accidental deletes', $action)) {
-        $result = Invoke-DirSyncCore -Command 'set-configuration' -Arguments @{ changes = @{ preventAccidentalDeletes = $section } } -Cmdlet $PSCmdlet
+        $result = Invoke-DirSyncCore -Command 'set-configuration' -Arguments $settings -Cmdlet $PSCmdlet
         if ($PassThru) { Add-DirSyncTypeName (ConvertTo-PascalCase $result.preventAccidentalDeletes) 'DirSync.PreventAccidentalDeletes' }
     }
 }

@@ -108,44 +108,40 @@ function Start-CoexistenceConfigurationWizard {
     $current = try { & { [CmdletBinding()] param() Invoke-DirSyncCore -Command 'get-configuration' -Cmdlet $PSCmdlet } } catch { $null }
 
     # --- Page 1: Microsoft 365 ---
-    $tenant = @{}
-    if ($AuthorityHost) { $tenant.authorityHost = $AuthorityHost }
-    if ($GraphEndpoint) { $tenant.graphEndpoint = $GraphEndpoint }
-    if ($TenantCAFile) { $tenant.caFile = (Resolve-Path $TenantCAFile).Path }
-    $tenant.tenantId = if ($TenantId) { $TenantId } else {
-        Read-WizardAnswer 'Microsoft 365' 'Tenant ID' 'TenantId' $(if ($current) { $current.tenant.tenantId })
+    # Paths are resolved here: pwsh's current location is not the process's. The core shapes the answers
+    # into the configuration (wizard.sections), as for `dirsync configure`.
+    if ($TenantCAFile) { $TenantCAFile = (Resolve-Path $TenantCAFile).ProviderPath }
+    if (-not $TenantId) {
+        $TenantId = Read-WizardAnswer 'Microsoft 365' 'Tenant ID' 'TenantId' $(if ($current) { $current.tenant.tenantId })
     }
-    $tenant.clientId = if ($ClientId) { $ClientId } else {
-        Read-WizardAnswer 'Microsoft 365' 'Application (client) ID' 'ClientId' $(if ($current) { $current.tenant.clientId })
+    if (-not $ClientId) {
+        $ClientId = Read-WizardAnswer 'Microsoft 365' 'Application (client) ID' 'ClientId' $(if ($current) { $current.tenant.clientId })
     }
     $secret = $null
-    if ($ClientSecret) {
-        $tenant.credentialType = 'secret'
+    $useSecret = [bool]$ClientSecret
+    if ($useSecret) {
         $secret = [System.Net.NetworkCredential]::new('', $ClientSecret).Password
-    } elseif ($CertificateFile) {
-        $tenant.credentialType = 'certificate'
-    } else {
+    } elseif (-not $CertificateFile) {
         $choice = Read-WizardChoice 'Microsoft 365' 'How does DirSync sign in?' 'CertificateFile or -ClientSecret' @('&Certificate', 'Client &secret') 0
-        $tenant.credentialType = @('certificate', 'secret')[$choice]
-        if ($choice -eq 1) {
+        $useSecret = $choice -eq 1
+        if ($useSecret) {
             $secret = [System.Net.NetworkCredential]::new('', (Read-WizardAnswer 'Microsoft 365' 'Client secret' 'ClientSecret' -Secure)).Password
         } else {
             $CertificateFile = Read-WizardAnswer 'Microsoft 365' 'Certificate file (PEM)' 'CertificateFile' $(if ($current) { $current.tenant.certificateFile })
             $CertificateKeyFile = Read-WizardAnswer 'Microsoft 365' 'Private key file (PEM)' 'CertificateKeyFile'
         }
     }
-    if ($tenant.credentialType -eq 'certificate') {
-        $tenant.certificateFile = (Resolve-Path $CertificateFile).Path
-        if ($CertificateKeyFile) { $CertificateKeyFile = (Resolve-Path $CertificateKeyFile).Path }
+    if ($useSecret) {
+        $CertificateFile = $null  # a client secret wins over a certificate file (wizard.sections)
+    } else {
+        $CertificateFile = (Resolve-Path $CertificateFile).ProviderPath
+        if ($CertificateKeyFile) { $CertificateKeyFile = (Resolve-Path $CertificateKeyFile).ProviderPath }
     }
 
     # --- Page 2: Active Directory ---
-    $ad = @{}
-    if ($Port) { $ad.port = $Port }
-    if ($Transport) { $ad.transport = $Transport }
-    if ($DomainControllerCAFile) { $ad.caFile = (Resolve-Path $DomainControllerCAFile).Path }
-    $ad.server = if ($DomainController) { $DomainController } else {
-        Read-WizardAnswer 'Active Directory' 'Domain controller' 'DomainController' $(if ($current) { $current.activeDirectory.server })
+    if ($DomainControllerCAFile) { $DomainControllerCAFile = (Resolve-Path $DomainControllerCAFile).ProviderPath }
+    if (-not $DomainController) {
+        $DomainController = Read-WizardAnswer 'Active Directory' 'Domain controller' 'DomainController' $(if ($current) { $current.activeDirectory.server })
     }
     if (-not $EnterpriseAdminCredential) {
         $EnterpriseAdminCredential = Invoke-WizardPrompt 'EnterpriseAdminCredential' {
@@ -163,12 +159,15 @@ function Start-CoexistenceConfigurationWizard {
         $SynchronizeNow = 0 -eq (Read-WizardChoice 'Finished' 'Synchronize directories now?' 'SynchronizeNow' @('&Yes', '&No') 0)
     }
 
-    if (-not $PSCmdlet.ShouldProcess("tenant $($tenant.tenantId) and domain controller $($ad.server)", 'Configure directory synchronization')) { return }
+    if (-not $PSCmdlet.ShouldProcess("tenant $TenantId and domain controller $DomainController", 'Configure directory synchronization')) { return }
     $arguments = @{
-        tenant = $tenant; active_directory = $ad
+        tenant_id = $TenantId; client_id = $ClientId; authority_host = $AuthorityHost; graph_endpoint = $GraphEndpoint
+        tenant_ca_file = $TenantCAFile; certificate_file = $CertificateFile; client_secret = $secret
+        certificate_key_file = $CertificateKeyFile
+        domain_controller = $DomainController; port = $Port; transport = $Transport
+        domain_controller_ca_file = $DomainControllerCAFile
         admin_user = $EnterpriseAdminCredential.UserName
         admin_password = $EnterpriseAdminCredential.GetNetworkCredential().Password
-        client_secret = $secret; certificate_key_file = $CertificateKeyFile
         exchange_hybrid = $ExchangeHybrid; sync_now = $SynchronizeNow
     }
     $result = Invoke-DirSyncCore -Command 'configure' -Arguments $arguments -Cmdlet $PSCmdlet

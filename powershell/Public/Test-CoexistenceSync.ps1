@@ -24,6 +24,6 @@ function Test-CoexistenceSync {
     [OutputType('DirSync.SyncTestResult')]
     param()
     $report = ConvertTo-PascalCase (Invoke-DirSyncCore -Command 'test-sync' -Cmdlet $PSCmdlet)
-    if ($report.LastSyncTime) { $report.LastSyncTime = [datetime]::Parse($report.LastSyncTime, [cultureinfo]::InvariantCulture, 'AdjustToUniversal') }
+    $report.LastSyncTime = ConvertFrom-DirSyncTime $report.LastSyncTime
     Add-DirSyncTypeName $report 'DirSync.SyncTestResult'
 }

@@ -29,10 +29,10 @@ from .events import Cancelled, Events
 
 COMMANDS = {
     "get-configuration": "dirsync.config:describe",
-    "set-configuration": "dirsync.config:change",
+    "set-configuration": "dirsync.config:change_settings",
     "get-schedule": "dirsync.schedule:describe",
     "set-schedule": "dirsync.schedule:change",
-    "configure": "dirsync.wizard:configure",
+    "configure": "dirsync.wizard:configure_with_answers",
     "start-sync": "dirsync.service:start_sync",
     "get-history": "dirsync.service:sync_history",
     "test-sync": "dirsync.service:test_sync",

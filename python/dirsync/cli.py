@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__, config, schedule, service
@@ -34,7 +34,7 @@ class ConsoleEvents(Events):
         self.bars = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
                              TimeElapsedColumn(), console=err, transient=True,
                              disable=not (show_progress and err.is_terminal))
-        self.tasks: dict[int, int] = {}
+        self.tasks: dict[int, TaskID] = {}
 
     def _render(self, event: dict) -> None:
         kind = event["kind"]
@@ -102,7 +102,8 @@ def _show_run(result: dict) -> None:
         plan = Table("action", "kind", "object", "details", title="Plan", title_justify="left")
         for change in result["plan"]:
             plan.add_row(change.get("action", ""), change.get("kind", ""), change.get("dn") or change.get("anchor", ""),
-                         ", ".join(change.get("properties") or []) if isinstance(change.get("properties"), (list, dict)) else "")
+                         ", ".join(change.get("properties") or [])
+                         if isinstance(change.get("properties"), (list, dict)) else "")
         out.print(plan)
     _show_errors(result.get("errors") or [])
 
@@ -148,21 +149,18 @@ def _read_secret(path: str | None, prompt: str, stdin: bool) -> str | None:
 
 def _configure(args, events):
     from . import wizard
-    tenant = {k: v for k, v in {"tenantId": args.tenant_id, "clientId": args.client_id,
-                                "authorityHost": args.authority_host, "graphEndpoint": args.graph_endpoint,
-                                "caFile": args.tenant_ca_file, "certificateFile": args.certificate_file,
-                                "credentialType": "certificate" if args.certificate_file else "secret"}.items() if v}
-    ad = {k: v for k, v in {"server": args.domain_controller, "port": args.port, "transport": args.transport,
-                            "caFile": args.dc_ca_file}.items() if v}
     admin_password = _read_secret(None, f"Password for {args.admin_user}: ", args.admin_password_stdin)
     if not admin_password:
         raise InvalidArgumentError("The Enterprise Admin password is needed to create MSOL_AD_SYNC.",
                                    fix="Type it at the prompt, or pipe it in with --admin-password-stdin.")
-    client_secret = _read_secret(args.client_secret_file, "Client secret: ", False) if not args.certificate_file else None
-    return wizard.configure(tenant=tenant, active_directory=ad, admin_user=args.admin_user,
-                            admin_password=admin_password, client_secret=client_secret,
-                            certificate_key_file=args.certificate_key_file, exchange_hybrid=args.exchange_hybrid,
-                            sync_now=not args.no_sync_now, home=args.home, events=events)
+    client_secret = None if args.certificate_file else _read_secret(args.client_secret_file, "Client secret: ", False)
+    return wizard.configure_with_answers(
+        tenant_id=args.tenant_id, client_id=args.client_id, authority_host=args.authority_host,
+        graph_endpoint=args.graph_endpoint, tenant_ca_file=args.tenant_ca_file, certificate_file=args.certificate_file,
+        domain_controller=args.domain_controller, port=args.port, transport=args.transport,
+        domain_controller_ca_file=args.dc_ca_file, admin_user=args.admin_user, admin_password=admin_password,
+        client_secret=client_secret, certificate_key_file=args.certificate_key_file,
+        exchange_hybrid=args.exchange_hybrid, sync_now=not args.no_sync_now, home=args.home, events=events)
 
 
 def _show_configured(result: dict) -> None:
@@ -175,25 +173,11 @@ def _show_configured(result: dict) -> None:
 
 
 def _config_set(args, events):
-    def ous(given):
-        return None if given is None else [dn for dn in given if dn]  # '' alone: the whole domain
-    sync = {key: value for key, value in {
-        "includeOUs": ous(args.include_ou), "excludeOUs": ous(args.exclude_ou), "exclusionAttribute": args.exclusion_attribute,
-        "stagingMode": args.staging_mode, "softMatch": args.soft_match}.items() if value is not None}
-    deletes = {key: value for key, value in {
-        "enabled": args.prevent_accidental_deletes, "objectDeletionThreshold": args.deletion_threshold}.items()
-        if value is not None}
-    changes = {"sync": sync} if sync else {}
-    if deletes:
-        changes["preventAccidentalDeletes"] = deletes
-    if args.proxy is not None:
-        changes["tenant"] = {"proxy": args.proxy or None}
-    if args.exchange_hybrid is not None:
-        changes["exchangeHybrid"] = args.exchange_hybrid
-    if not changes:
-        raise InvalidArgumentError("No setting was given, so nothing changed.",
-                                   fix="See: dirsync config set --help")
-    return config.change(changes, args.home, events)
+    return config.change_settings(
+        args.home, events, include_ous=args.include_ou, exclude_ous=args.exclude_ou,
+        exclusion_attribute=args.exclusion_attribute, staging_mode=args.staging_mode, soft_match=args.soft_match,
+        proxy=args.proxy, exchange_hybrid=args.exchange_hybrid,
+        prevent_accidental_deletes=args.prevent_accidental_deletes, object_deletion_threshold=args.deletion_threshold)
 
 
 # (group, action) -> (handler, renderer for humans); action None for one-word commands
@@ -235,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "Set-PreventAccidentalDeletes); the interval: dirsync schedule set")
     config_set.add_argument("--include-ou", action="append", metavar="DN",
                             help="an OU to synchronize (repeat it; give '' alone for the whole domain)")
-    config_set.add_argument("--exclude-ou", action="append", metavar="DN", help="an OU never to synchronize (repeat it)")
+    config_set.add_argument("--exclude-ou", action="append", metavar="DN",
+                            help="an OU never to synchronize (repeat it)")
     config_set.add_argument("--exclusion-attribute", metavar="ATTRIBUTE=VALUE", help="'' turns it off")
     config_set.add_argument("--staging-mode", type=_on_off, metavar="on|off")
     config_set.add_argument("--soft-match", type=_on_off, metavar="on|off")

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-import tempfile
+import types
 import typing
 import urllib.parse
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ from typing import Literal
 from .dn import parse as parse_dn
 from .errors import ConfigurationError, InvalidArgumentError, NotConfiguredError
 from .events import Events
+from .files import write_private
 
 CONFIG_FILE_NAME = "dirsync.json"
 HOME_VARIABLE = "DIRSYNC_HOME"
@@ -65,7 +66,8 @@ def _dn_or_empty(value: str):
     return _dns([value]) if value else None
 
 
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -105,8 +107,8 @@ def _url(schemes: tuple[str, ...], example: str):
                 return None
             except ValueError:
                 pass
-        return f"must be a URL such as '{example}'" + (" (https only: tokens and directory data must not "
-                                                      "travel in clear)" if schemes == ("https",) else "")
+        https_only = " (https only: tokens and directory data must not travel in clear)"
+        return f"must be a URL such as '{example}'" + (https_only if schemes == ("https",) else "")
     return check
 
 
@@ -138,7 +140,8 @@ class TenantSettings:
     credential_type: Literal["certificate", "secret"] = "certificate"
     certificate_file: str | None = None
     ca_file: str | None = None
-    proxy: str | None = field(default=None, metadata={"check": _url(("http", "https"), "http://proxy.contoso.com:8080")})
+    proxy: str | None = field(default=None,
+                              metadata={"check": _url(("http", "https"), "http://proxy.contoso.com:8080")})
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ def camel(name: str) -> str:
     return head + "".join(_ACRONYMS.get(part, part.capitalize()) for part in rest)
 
 
-def _to_json(obj):
+def _to_json(obj) -> typing.Any:
     if dataclasses.is_dataclass(obj):
         return {camel(f.name): _to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, list):
@@ -197,8 +200,8 @@ def _type_name(tp) -> str:
         return " or ".join(repr(a) for a in typing.get_args(tp))
     if origin is list:
         return "a list of strings"
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return " or ".join("null" if a is type(None) else _type_name(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("null" if a is types.NoneType else _type_name(a) for a in typing.get_args(tp))
     return {str: "a string", int: "a whole number", bool: "true or false"}.get(tp, str(tp))
 
 
@@ -208,9 +211,9 @@ def _matches(tp, value) -> bool:
         return value in typing.get_args(tp)
     if origin is list:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         return any(_matches(a, value) for a in typing.get_args(tp))
-    if tp is type(None):
+    if tp is types.NoneType:
         return value is None
     if tp is int:
         return isinstance(value, int) and not isinstance(value, bool)
@@ -294,21 +297,10 @@ def load(folder: Path | None = None) -> Configuration:
 
 
 def save(configuration: Configuration, folder: Path | None = None) -> Path:
-    """Write atomically: a save killed half-way never replaces the good file."""
+    """Write atomically (files.write_private): a save killed half-way never replaces the good file."""
     path = config_path(folder)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".dirsync-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(configuration.to_dict(), out, indent=2)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, (json.dumps(configuration.to_dict(), indent=2) + "\n").encode("utf-8"))
     return path
 
 
@@ -320,6 +312,52 @@ def change(changes: dict, home: str | None = None, events: Events | None = None)
     changed = update(load(folder), changes)
     (events or Events()).verbose(f"Saving the configuration to {save(changed, folder)}")
     return describe(home)
+
+
+# The flat settings of Set-CoexistenceConfiguration, Set-PreventAccidentalDeletes and `dirsync config
+# set` (their parameter names in snake_case), and where each lives in the configuration.
+SETTINGS = {
+    "include_ous": ("sync", "includeOUs"),
+    "exclude_ous": ("sync", "excludeOUs"),
+    "exclusion_attribute": ("sync", "exclusionAttribute"),
+    "staging_mode": ("sync", "stagingMode"),
+    "soft_match": ("sync", "softMatch"),
+    "proxy": ("tenant", "proxy"),
+    "exchange_hybrid": (None, "exchangeHybrid"),
+    "prevent_accidental_deletes": ("preventAccidentalDeletes", "enabled"),
+    "object_deletion_threshold": ("preventAccidentalDeletes", "objectDeletionThreshold"),
+}
+
+
+def changes_from_settings(**settings) -> dict:
+    """The change (camelCase sections, as update() takes) that the flat settings given make. A setting
+    that is None is left as it is; an empty proxy means none; '' in an OU list is dropped, so '' alone
+    means the whole domain."""
+    changes: dict = {}
+    for name, value in settings.items():
+        if name not in SETTINGS:
+            raise InvalidArgumentError(f"There is no setting '{name}'.", fix=f"Use one of: {', '.join(SETTINGS)}.")
+        if value is None:
+            continue
+        if name in ("include_ous", "exclude_ous"):
+            value = [dn for dn in value if dn]
+        elif name == "proxy":
+            value = value or None
+        section, key = SETTINGS[name]
+        if section is None:
+            changes[key] = value
+        else:
+            changes.setdefault(section, {})[key] = value
+    if not changes:
+        raise InvalidArgumentError(
+            "No setting was given, so nothing changed.",
+            fix="Give at least one: dirsync config set --help, Get-Help Set-CoexistenceConfiguration.")
+    return changes
+
+
+def change_settings(home: str | None = None, events: Events | None = None, **settings) -> dict:
+    """change() with flat settings (changes_from_settings): what the cmdlets and `dirsync config set` call."""
+    return change(changes_from_settings(**settings), home, events)
 
 
 def update(configuration: Configuration, changes: dict) -> Configuration:

@@ -48,4 +48,3 @@ class Events:
     def check_cancelled(self) -> None:
         if self._cancel.is_set():
             raise Cancelled("The operation was stopped by the caller.")
-

@@ -37,7 +37,8 @@ def _utc(text: str) -> datetime:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
+    # The form of the run history's times (state.store.now), so that the last run time is the run's start.
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
 
 
 def scheduled_command(home: Path) -> list[str]:
@@ -65,7 +66,7 @@ class Cron:
         return listed.stdout.splitlines() if listed.returncode == 0 else []
 
     def _write(self, lines: list[str]) -> None:
-        written = _run(["crontab", "-"], "register the schedule", stdin="".join(f"{l}\n" for l in lines))
+        written = _run(["crontab", "-"], "register the schedule", stdin="".join(f"{entry}\n" for entry in lines))
         if written.returncode != 0:
             raise SchedulerError(f"crontab refused the schedule: {written.stderr.strip()}",
                                  fix="Check that this account may use cron (cron.allow, cron.deny).")
@@ -78,11 +79,11 @@ class Cron:
         command = shlex.join([*scheduled_command(home), "--if-due"])
         log = shlex.quote(str(Path(home) / "scheduled-sync.log"))
         line = f"*/{CRON_TICK_MINUTES} * * * * {command} >> {log} 2>&1 {self._mark(home)}"
-        self._write([l for l in self._table() if not l.endswith(self._mark(home))] + [line])
+        self._write([entry for entry in self._table() if not entry.endswith(self._mark(home))] + [line])
 
     def unregister(self, home: Path) -> None:
         table = self._table()
-        kept = [l for l in table if not l.endswith(self._mark(home))]
+        kept = [entry for entry in table if not entry.endswith(self._mark(home))]
         if kept != table:
             self._write(kept)
 
@@ -96,7 +97,8 @@ class Cron:
         now = datetime.now(timezone.utc)
         due = max(now, last_start + timedelta(minutes=interval_minutes)) if last_start else now
         # The entry wakes on the next multiple of the tick.
-        minutes = -(-(due.minute + (1 if due.second or due.microsecond else 0)) // CRON_TICK_MINUTES) * CRON_TICK_MINUTES
+        minute = due.minute + (1 if due.second or due.microsecond else 0)
+        minutes = -(-minute // CRON_TICK_MINUTES) * CRON_TICK_MINUTES
         return due.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=minutes)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from .errors import ConfigurationError, NotConfiguredError
+from .files import write_private
 
 AD_SERVICE_ACCOUNT_PASSWORD = "ad-service-account-password"
 TENANT_CLIENT_SECRET = "tenant-client-secret"
@@ -38,17 +38,7 @@ def store_secret(home: Path, name: str, value: str) -> None:
     path = _file(home, name)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path.parent, 0o700)
-    data = _protect(value.encode("utf-8"))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # created 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, _protect(value.encode("utf-8")))
 
 
 def load_secret(home: Path, name: str) -> str:

@@ -103,3 +103,32 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     return {"configuration": config.describe(str(folder)),
             "serviceAccount": {"dn": account.dn, "user": account.user, "created": account.created},
             "schedule": plan, "syncResult": first_run}
+
+
+def sections(*, tenant_id: str | None = None, client_id: str | None = None, authority_host: str | None = None,
+             graph_endpoint: str | None = None, tenant_ca_file: str | None = None,
+             certificate_file: str | None = None, client_secret: str | None = None,
+             domain_controller: str | None = None, port: int | None = None, transport: str | None = None,
+             domain_controller_ca_file: str | None = None) -> dict:
+    """The wizard's answers, named as the parameters of Start-CoexistenceConfigurationWizard (snake_case),
+    as the configuration sections configure() takes. An answer not given keeps its current value. The app
+    signs in with its certificate when one is given and no client secret, else with the secret."""
+    certificate = bool(certificate_file and not client_secret)
+    tenant = {"tenantId": tenant_id, "clientId": client_id, "authorityHost": authority_host,
+              "graphEndpoint": graph_endpoint, "caFile": tenant_ca_file,
+              "certificateFile": certificate_file if certificate else None,
+              "credentialType": "certificate" if certificate else "secret"}
+    ad = {"server": domain_controller, "port": port, "transport": transport, "caFile": domain_controller_ca_file}
+    return {"tenant": {k: v for k, v in tenant.items() if v},
+            "active_directory": {k: v for k, v in ad.items() if v}}
+
+
+def configure_with_answers(*, admin_user: str, admin_password: str, client_secret: str | None = None,
+                           certificate_key_file: str | None = None, exchange_hybrid: bool = False,
+                           sync_now: bool = True, home: str | None = None, events: Events | None = None,
+                           **answers) -> dict:
+    """configure() with the flat answers of sections(): what the cmdlet and `dirsync configure` call."""
+    return configure(**sections(client_secret=client_secret, **answers), admin_user=admin_user,
+                     admin_password=admin_password, client_secret=client_secret,
+                     certificate_key_file=certificate_key_file, exchange_hybrid=exchange_hybrid,
+                     sync_now=sync_now, home=home, events=events)

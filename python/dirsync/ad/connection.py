@@ -87,7 +87,8 @@ def _open(settings: LdapSettings, user: str, password: str) -> ldap3.Connection:
                           get_info=ldap3.NONE, connect_timeout=settings.timeout)
     # auto_range off: ldap3's automatic range follow-up drops the extended-DN control; the reader
     # fetches ranges itself. raise_exceptions on so every failure reaches the mapping below.
-    conn = ldap3.Connection(server, user, password, authentication=ldap3.SIMPLE, auto_range=False, raise_exceptions=True, receive_timeout=int(settings.timeout),
+    conn = ldap3.Connection(server, user, password, authentication=ldap3.SIMPLE, auto_range=False,
+                            raise_exceptions=True, receive_timeout=int(settings.timeout),
                             return_empty_attributes=False, read_only=False)
     try:
         conn.open()

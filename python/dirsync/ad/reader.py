@@ -4,8 +4,9 @@ Shape of what it yields (dirsync.engine.ports):
   SourceObject.anchor  base64 of the objectGUID bytes.
   SourceObject.attrs   lower-cased LDAP name -> list of str (bytes for thumbnailphoto); numbers stay
                        the strings LDAP gives ("514"). A value that is not UTF-8 (AD can hold unpaired
-                       UTF-16 surrogates) stays bytes: the attribute flow reports it on that object. manager and managedby hold the ANCHOR of the
-                       object they point to, not its DN. member is not in attrs: see members.
+                       UTF-16 surrogates) stays bytes: the attribute flow reports it on that object.
+                       manager and managedby hold the ANCHOR of the object they point to, not its DN.
+                       member is not in attrs: see members.
   SourceObject.members for groups, the anchors of all direct members (read in ranges of 1,500, as AD
                        hands out large memberships). They may name objects that are not imported
                        (computers, critical system objects): the engine resolves what it knows.
@@ -166,7 +167,8 @@ class ActiveDirectorySource:
                  delta_mode: Literal["auto", "usn"] = "auto"):
         self.settings, self._user, self._password = settings, user, password
         self.delta_mode = delta_mode
-        self.base_dn, self.service_account = base_dn, service_account
+        self.base_dn = base_dn or ""  # empty: the domain's default naming context, read when connecting
+        self.service_account = service_account
         self.events = events or Events()
         self.page_size = page_size
 
@@ -274,7 +276,7 @@ class ActiveDirectorySource:
 
     def _connect(self) -> ldap3.Connection:
         conn = connect(self.settings, self._user, self._password, self.events)
-        if self.base_dn is None:
+        if not self.base_dn:
             conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["defaultNamingContext"])
             self.base_dn = conn.response[0]["raw_attributes"]["defaultNamingContext"][0].decode()
         return conn

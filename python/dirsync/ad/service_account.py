@@ -90,8 +90,8 @@ def _root_info(conn: ldap3.Connection) -> dict:
     conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["rootDomainNamingContext"])
     root_dn = conn.response[0]["raw_attributes"]["rootDomainNamingContext"][0].decode()
     # The right is needed on every domain head of the forest that DirSync reads.
-    conn.search(f"CN=Partitions,CN=Configuration,{root_dn}", "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))",
-                ldap3.LEVEL, attributes=["nCName"])
+    conn.search(f"CN=Partitions,CN=Configuration,{root_dn}",
+                "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))", ldap3.LEVEL, attributes=["nCName"])
     domains = sorted((e["raw_attributes"]["nCName"][0].decode() for e in conn.response
                       if e["type"] == "searchResEntry"), key=lambda d: d.lower() != root_dn.lower())
     dns_domain = ".".join(part.split("=", 1)[1] for part in root_dn.split(",")).lower()

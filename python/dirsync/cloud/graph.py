@@ -169,19 +169,21 @@ class GraphClient:
               params: dict | None = None) -> requests.Response:
         """One HTTP exchange (plus one with a fresh token if Graph says the token is no longer valid)."""
         full = url if url.startswith("https://") else f"{self.base}/{url.lstrip('/')}"
-        for fresh in (False, True):
+
+        def exchange() -> requests.Response:
             self.stats.add(requests=1)
             try:
-                response = self.session.request(method, full, json=json, params=params, timeout=self.policy.timeout,
-                                                headers={"Authorization": f"Bearer {self._token}", **(headers or {})})
+                return self.session.request(method, full, json=json, params=params, timeout=self.policy.timeout,
+                                            headers={"Authorization": f"Bearer {self._token}", **(headers or {})})
             except requests.exceptions.SSLError as exc:
                 raise CertificateError(f"The certificate of {self.root} is not trusted.",
                                        fix="Set tenant.ca_file to the CA that issued it.", target=self.root) from exc
-            if response.status_code == 401 and not fresh and \
-                    error_of(_json(response))[0] == "InvalidAuthenticationToken":
-                self._token = self.auth.token(force_refresh=True)  # expired: a new token is not a retry
-                continue
-            return response
+
+        response = exchange()
+        if response.status_code == 401 and error_of(_json(response))[0] == "InvalidAuthenticationToken":
+            self._token = self.auth.token(force_refresh=True)  # expired: a new token is not a retry
+            response = exchange()
+        return response
 
     def request(self, method: str, url: str, *, json=None, headers: dict | None = None,
                 params: dict | None = None) -> requests.Response:

@@ -1,0 +1,68 @@
+# Contract of Set-CoexistenceConfiguration, with the core mocked.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Contract.ps1')
+    $script:Reply = New-CoreConfigurationJson
+}
+
+Describe 'Set-CoexistenceConfiguration' {
+    BeforeAll {
+        Mock Invoke-DirSyncCore -ModuleName DirSync { New-CoreReply $Reply }
+    }
+
+    It 'takes the synchronization settings by name, nothing from the pipeline, nothing mandatory' {
+        Get-ParameterContract Set-CoexistenceConfiguration | Should -Be @(
+            'ExchangeHybrid [Boolean]', 'ExcludeOUs [String[]]', 'ExclusionAttribute [String]', 'IncludeOUs [String[]]',
+            'PassThru [SwitchParameter]', 'Proxy [String]', 'SoftMatch [Boolean]', 'StagingMode [Boolean]')
+        (Get-Command Set-CoexistenceConfiguration).Parameters.Keys | Should -Contain 'WhatIf'
+    }
+
+    It 'sends only the settings given, flat, under their snake_case names' {
+        Set-CoexistenceConfiguration -IncludeOUs 'OU=Staff,DC=contoso,DC=com', 'OU=IT,DC=contoso,DC=com' -StagingMode $true -Proxy ''
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            $Command -eq 'set-configuration' -and $Arguments.Count -eq 3 -and
+            ($Arguments.include_ous -join '|') -eq 'OU=Staff,DC=contoso,DC=com|OU=IT,DC=contoso,DC=com' -and
+            $Arguments.staging_mode -eq $true -and $Arguments.proxy -eq ''
+        }
+    }
+
+    It 'sends every setting it has' {
+        Set-CoexistenceConfiguration -IncludeOUs @() -ExcludeOUs 'OU=Leavers,DC=contoso,DC=com' -ExclusionAttribute '' `
+            -StagingMode $false -SoftMatch $true -Proxy 'http://proxy.contoso.com:8080' -ExchangeHybrid $true
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            $Command -eq 'set-configuration' -and $Arguments.Count -eq 7 -and
+            @($Arguments.include_ous).Count -eq 0 -and $Arguments.exclude_ous -eq 'OU=Leavers,DC=contoso,DC=com' -and
+            $Arguments.exclusion_attribute -eq '' -and $Arguments.staging_mode -eq $false -and $Arguments.soft_match -eq $true -and
+            $Arguments.proxy -eq 'http://proxy.contoso.com:8080' -and $Arguments.exchange_hybrid -eq $true
+        }
+    }
+
+    It 'sends the lists as JSON arrays, even of one OU' {
+        Set-CoexistenceConfiguration -IncludeOUs 'OU=Staff,DC=contoso,DC=com'
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            (ConvertTo-Json $Arguments -Compress) -eq '{"include_ous":["OU=Staff,DC=contoso,DC=com"]}'
+        }
+    }
+
+    It 'changes nothing with -WhatIf' {
+        Set-CoexistenceConfiguration -SoftMatch $true -WhatIf
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 0 -Exactly
+    }
+
+    It 'asks no question with -Confirm:$false' {
+        Set-CoexistenceConfiguration -SoftMatch $true -Confirm:$false
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter { $Command -eq 'set-configuration' }
+    }
+
+    It 'warns and calls nothing when no setting is given' {
+        Set-CoexistenceConfiguration -WarningVariable warned -WarningAction SilentlyContinue
+        "$warned" | Should -Match 'No setting was given'
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 0 -Exactly
+    }
+
+    It 'returns nothing, or DirSync.CoexistenceConfiguration with -PassThru' {
+        Set-CoexistenceConfiguration -SoftMatch $true | Should -BeNullOrEmpty
+        $config = Set-CoexistenceConfiguration -SoftMatch $true -PassThru
+        $config.PSObject.TypeNames[0] | Should -Be 'DirSync.CoexistenceConfiguration'
+        $config.Sync.IntervalMinutes | Should -Be 180
+    }
+}
