@@ -32,7 +32,7 @@ def build_source(configuration: config_module.Configuration, home: Path, events:
     from .ad.reader import ActiveDirectorySource
 
     ad = configuration.active_directory
-    settings = LdapSettings(server=ad.server, security=ad.transport, port=ad.port, ca_file=ad.ca_file,
+    settings = LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
                             verify=ad.verify_certificate)
     return ActiveDirectorySource(settings, ad.service_account,
                                  secrets.load_secret(home, secrets.AD_SERVICE_ACCOUNT_PASSWORD),

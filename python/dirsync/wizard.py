@@ -86,7 +86,7 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     events.progress("Configuration wizard", "Active Directory: creating the MSOL_AD_SYNC account", done=2, total=4)
     ad = wanted.active_directory
     account = ensure_service_account(
-        LdapSettings(server=ad.server, security=ad.transport, port=ad.port, ca_file=ad.ca_file,
+        LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
                      verify=ad.verify_certificate), admin_user, admin_password, events=events)
     del admin_password  # the Enterprise Admin password goes no further than this step
 
