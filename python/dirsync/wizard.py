@@ -20,6 +20,7 @@ from pathlib import Path
 from . import config, schedule, secrets
 from .errors import InvalidArgumentError, NotConfiguredError
 from .events import Events
+from .vocabulary import Trigger
 
 
 def _tenant_credential(tenant: config.TenantSettings, client_secret: str | None,
@@ -99,7 +100,7 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     plan = schedule.change(enabled=schedule_enabled, home=str(folder), events=events)
     events.progress_done("Configuration wizard")
 
-    first_run = start_sync(trigger="wizard", events=events, home=folder) if sync_now else None
+    first_run = start_sync(trigger=Trigger.wizard, events=events, home=folder) if sync_now else None
     return {"configuration": config.describe(str(folder)),
             "serviceAccount": {"dn": account.dn, "user": account.user, "created": account.created},
             "schedule": plan, "syncResult": first_run}

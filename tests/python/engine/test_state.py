@@ -53,7 +53,7 @@ def test_the_lock_of_a_killed_run_is_taken_over_and_its_run_marked_stopped(tmp_p
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
             store.lock()
-            [run] = store.runs()
+            [run] = [r.to_dict() for r in store.runs()]
             assert run["status"] == "stopped-error" and "ended unexpectedly" in run["message"]
             assert run["endTime"]
     finally:
@@ -101,5 +101,5 @@ def test_watermark_and_history_survive_reopening(tmp_path):
         store.set_watermark("active-directory", "cookie-1")
     with StateStore(tmp_path) as store:
         assert store.watermark("active-directory") == "cookie-1"
-        [entry] = store.runs(last=1)
+        [entry] = [r.to_dict() for r in store.runs(last=1)]
         assert (entry["runId"], entry["status"], entry["counts"]) == (run, "success", {"added": 3})
