@@ -86,7 +86,8 @@ class _Run:
 
     def perform(self) -> RunResult:
         start = now()
-        run_id = None if self.options.preview else self.store.begin_run(self.mode, self.options.trigger)
+        run_id = None if self.options.preview else self.store.begin_run(self.mode, self.options.trigger,
+                                                                        self.staging)
         plan = None
         status, message = RunStatus.success, ""
         try:

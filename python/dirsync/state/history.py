@@ -23,11 +23,11 @@ class RunHistory:
     db: sqlite3.Connection
     home: Path
 
-    def begin_run(self, mode: str, trigger: str) -> int:
+    def begin_run(self, mode: str, trigger: str, staging: bool = False) -> int:
         with self.atomic():
             cur = self.db.execute(
-                "INSERT INTO runs(start_time, mode, trigger, status, pid) VALUES (?,?,?,?,?)",
-                (now(), mode, trigger, RunStatus.in_progress, os.getpid()))
+                "INSERT INTO runs(start_time, mode, staging, trigger, status, pid) VALUES (?,?,?,?,?,?)",
+                (now(), mode, int(staging), trigger, RunStatus.in_progress, os.getpid()))
         return cur.lastrowid
 
     def end_run(self, run_id: int, *, mode: str, status: str, counts: dict, errors: list[ObjectError],
@@ -72,8 +72,9 @@ class RunHistory:
         return [RunResult.from_dict(json.loads(line)) for line in lines if line.strip()]
 
     def last_successful_run(self) -> RunResult | None:
-        row = self.db.execute("SELECT * FROM runs WHERE status IN (?, ?) AND mode NOT IN ('preview', 'staging') "
-                              "ORDER BY id DESC LIMIT 1", (RunStatus.success, RunStatus.export_errors)).fetchone()
+        """The last run that synchronized: staging mode plans and records, but writes nothing to the cloud."""
+        row = self.db.execute("SELECT * FROM runs WHERE status IN (?, ?) AND staging=0 ORDER BY id DESC LIMIT 1",
+                              (RunStatus.success, RunStatus.export_errors)).fetchone()
         return _run(row) if row else None
 
 

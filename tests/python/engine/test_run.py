@@ -246,3 +246,16 @@ def test_an_unreachable_domain_controller_stops_the_run_with_server_down(world):
     assert not tenant.objects
     with StateStore(home) as store:
         assert store.runs(1)[0].status == "stopped-server-down"
+
+
+def test_a_staging_mode_run_is_recorded_as_staging_and_is_not_the_last_sync(world):
+    directory, tenant, home = world
+    synced = sync(world)
+    directory.put(user("dave"))
+    writes = tenant.writes
+    staged = sync(world, configuration(staging_mode=True))
+    assert staged["staging"] is True and [c["action"] for c in staged["plan"]] == ["add"]
+    assert tenant.writes == writes
+    with StateStore(home) as store:
+        assert [run.staging for run in store.runs()] == [True, False]
+        assert store.last_successful_run().run_id == synced["runId"]
