@@ -99,7 +99,7 @@ def _plan_links(pending: PendingWork, plan: Plan) -> None:
             continue
         if link.rel == "manager":
             managers.setdefault(link.src, []).append(link)
-        elif link.dst in live:
+        elif link.dst in live and link.wanted != link.exported:
             action = PlanAction.add_member if link.wanted else PlanAction.remove_member
             plan.changes.append(Change(action, link.src_kind, link.src, link.src_dn, ref=link.dst,
                                        ref_dn=link.dst_dn))
