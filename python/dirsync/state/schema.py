@@ -53,6 +53,8 @@ MIGRATIONS: list[str] = [
         pid INTEGER
     );
     """,
+    # links.last_error was never written: a link's failure is its source object's error.
+    "ALTER TABLE links DROP COLUMN last_error",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
