@@ -44,6 +44,14 @@ class RunMode(StrEnum):
     delta = "delta"
 
 
+class ImportMode(StrEnum):
+    """Which import ran: a run in delta mode may have read everything after all."""
+
+    full = "full"
+    dirsync = "dirsync"  # the DirSync control
+    usn = "usn"          # uSNChanged polling
+
+
 class Trigger(StrEnum):
     """What started a run."""
 

@@ -107,6 +107,7 @@ def _plan_links(pending: PendingWork, plan: Plan) -> None:
         wanted = [link for link in links if link.wanted and link.dst in live]
         if wanted and not wanted[0].exported:
             link = wanted[0]
-            plan.changes.append(Change(PlanAction.set_manager, "user", src, link.src_dn, ref=link.dst, ref_dn=link.dst_dn))
+            plan.changes.append(Change(PlanAction.set_manager, "user", src, link.src_dn, ref=link.dst,
+                                       ref_dn=link.dst_dn))
         elif not wanted and any(link.exported for link in links):
             plan.changes.append(Change(PlanAction.remove_manager, "user", src, links[0].src_dn))

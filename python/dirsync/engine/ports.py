@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Iterator, Literal, Protocol
 
-from ..vocabulary import CloudAction, Outcome, PlanAction, RunMode, RunStatus
+from ..vocabulary import CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus
 
 ObjectKind = Literal["user", "group", "contact"]
 
@@ -51,9 +51,9 @@ ImportItem = SourceObject | Tombstone
 class ImportRun(Protocol):
     """One import pass. Iterate it to stream objects; after iteration, `watermark` holds the opaque
     state to give the next delta import (commit it only once the export that depends on it succeeded).
-    `mode` says which kind of import ran: "full", "dirsync" (DirSync control) or "usn" (uSNChanged)."""
+    `mode` says which kind of import ran."""
 
-    mode: str
+    mode: ImportMode
     watermark: str | None
 
     def __iter__(self) -> Iterator[ImportItem]: ...
@@ -63,7 +63,7 @@ class Source(Protocol):
     def full_import(self) -> ImportRun: ...
 
     def delta_import(self, watermark: str) -> ImportRun:
-        """Changes since `watermark`. May fall back to a full import (mode "full") when the
+        """Changes since `watermark`. May fall back to a full import (ImportMode.full) when the
         watermark cannot be used any more (another DC, an expired cookie)."""
         ...
 

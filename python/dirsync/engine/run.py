@@ -21,7 +21,7 @@ from ..clock import now
 from ..config import Configuration
 from ..errors import DirSyncError, ServerUnreachableError
 from ..events import Cancelled, Events
-from ..vocabulary import LINK_ACTIONS, CloudAction, Outcome, PlanAction, RunMode, RunStatus, Trigger
+from ..vocabulary import LINK_ACTIONS, CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus, Trigger
 from . import explain, guard
 from .mapping import Mapper, value_hash
 from .planner import CloudMatches, Plan, hard_match_anchors, make_plan, soft_match_upns
@@ -34,12 +34,15 @@ WATERMARK = "active-directory"
 RULES = "sync-rules"  # the rules of the last committed run
 STAGED_RULES = "staged-sync-rules"  # the rules the staged import was decided under
 
-_CLOUD_OP = {PlanAction.add: CloudAction.create, PlanAction.adopt: CloudAction.update, PlanAction.update: CloudAction.update,
-             PlanAction.delete: CloudAction.delete, PlanAction.add_member: CloudAction.add_member, PlanAction.remove_member: CloudAction.remove_member,
+# An adoption is an update of the object found: its properties and the anchor it now carries.
+_CLOUD_OP = {PlanAction.add: CloudAction.create, PlanAction.adopt: CloudAction.update,
+             PlanAction.update: CloudAction.update, PlanAction.delete: CloudAction.delete,
+             PlanAction.add_member: CloudAction.add_member, PlanAction.remove_member: CloudAction.remove_member,
              PlanAction.set_manager: CloudAction.set_manager, PlanAction.remove_manager: CloudAction.remove_manager}
-_COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.update: "updated", PlanAction.delete: "deleted",
-          PlanAction.add_member: "membershipChanges", PlanAction.remove_member: "membershipChanges",
-          PlanAction.set_manager: "managerChanges", PlanAction.remove_manager: "managerChanges"}
+_COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.update: "updated",
+          PlanAction.delete: "deleted", PlanAction.add_member: "membershipChanges",
+          PlanAction.remove_member: "membershipChanges", PlanAction.set_manager: "managerChanges",
+          PlanAction.remove_manager: "managerChanges"}
 COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "updated", "deleted",
               "membershipChanges", "managerChanges", "skipped", "errors")
 
@@ -179,7 +182,7 @@ class _Run:
                     events.progress(activity, f"{stager.counts['imported']} objects read",
                                     done=stager.counts["imported"], activity_id=1)
             # A delta import may have fallen back to a full one (another DC, an expired cookie).
-            self.mode = RunMode.full if run.mode == "full" else RunMode.delta
+            self.mode = RunMode.full if run.mode == ImportMode.full else RunMode.delta
             if self.mode == RunMode.full:
                 stager.finish_full_import()
             self.store.set_meta(STAGED_RULES, rules)
@@ -316,6 +319,6 @@ def _commit_manager(store: StateRepository, change: Change, result: CloudResult)
 
 
 _COMMITS: dict[PlanAction, Callable[[StateRepository, Change, CloudResult], None]] = {
-    PlanAction.add: _commit_properties, PlanAction.adopt: _commit_properties, PlanAction.update: _commit_properties, PlanAction.delete: _commit_delete,
-    PlanAction.add_member: _commit_member, PlanAction.remove_member: _commit_member, PlanAction.set_manager: _commit_manager,
-    PlanAction.remove_manager: _commit_manager}
+    PlanAction.add: _commit_properties, PlanAction.adopt: _commit_properties, PlanAction.update: _commit_properties,
+    PlanAction.delete: _commit_delete, PlanAction.add_member: _commit_member, PlanAction.remove_member: _commit_member,
+    PlanAction.set_manager: _commit_manager, PlanAction.remove_manager: _commit_manager}

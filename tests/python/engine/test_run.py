@@ -28,7 +28,9 @@ def world(tmp_path):
 def sync(world, config=None, **options):
     directory, tenant, home = world
     with StateStore(home) as store:
-        return run_sync(lambda: (directory, tenant), store, config or configuration(), RunOptions(**options), Events()).to_dict()
+        result = run_sync(lambda: (directory, tenant), store, config or configuration(), RunOptions(**options),
+                          Events())
+        return result.to_dict()
 
 
 def test_first_sync_writes_mapped_objects_and_membership_then_a_second_run_writes_nothing(world):
