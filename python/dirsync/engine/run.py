@@ -90,7 +90,7 @@ class _Run:
     def perform(self) -> RunResult:
         start = now()
         run_id = None if self.options.preview else self.store.begin_run(self.mode, self.options.trigger,
-                                                                        self.staging)
+                                                                        self.staging, start)
         plan = None
         status, message = RunStatus.success, ""
         try:
@@ -112,11 +112,12 @@ class _Run:
         if status == RunStatus.success and self.errors:
             status = RunStatus.export_errors
             message = message or explain.export_errors(len(self.errors))
+        end = now()  # one end time, in the history and in the result
         if run_id is not None:
             self.store.end_run(run_id, mode=self.mode, status=status, counts=dict(self.counts),
-                               errors=self.errors, skipped=self.skipped, message=message)
+                               errors=self.errors, skipped=self.skipped, message=message, end_time=end)
         result = RunResult(run_id=run_id, status=status, mode=self.mode, trigger=self.options.trigger,
-                           start_time=start, end_time=now(), counts=dict(self.counts), errors=self.errors,
+                           start_time=start, end_time=end, counts=dict(self.counts), errors=self.errors,
                            skipped=self.skipped, message=message, preview=self.options.preview,
                            staging=self.staging)
         if self.options.preview or self.staging or status == RunStatus.threshold_exceeded:

@@ -23,20 +23,20 @@ class RunHistory:
     db: sqlite3.Connection
     home: Path
 
-    def begin_run(self, mode: str, trigger: str, staging: bool = False) -> int:
+    def begin_run(self, mode: str, trigger: str, staging: bool = False, start_time: str | None = None) -> int:
         with self.atomic():
             cur = self.db.execute(
                 "INSERT INTO runs(start_time, mode, staging, trigger, status, pid) VALUES (?,?,?,?,?,?)",
-                (now(), mode, int(staging), trigger, RunStatus.in_progress, os.getpid()))
+                (start_time or now(), mode, int(staging), trigger, RunStatus.in_progress, os.getpid()))
         return cur.lastrowid
 
     def end_run(self, run_id: int, *, mode: str, status: str, counts: dict, errors: list[ObjectError],
-                skipped: list[SkippedObject], message: str) -> None:
+                skipped: list[SkippedObject], message: str, end_time: str | None = None) -> None:
         with self.atomic():
             self.db.execute(
                 "UPDATE runs SET end_time=?, mode=?, status=?, counts=?, errors=?, skipped=?, message=? "
                 "WHERE id=?",
-                (now(), mode, status, json.dumps(counts), json.dumps([e.to_dict() for e in errors]),
+                (end_time or now(), mode, status, json.dumps(counts), json.dumps([e.to_dict() for e in errors]),
                  json.dumps([s.to_dict() for s in skipped]), message, run_id))
 
     def end_crashed_runs(self) -> None:

@@ -260,4 +260,6 @@ def test_a_staging_mode_run_is_recorded_as_staging_and_is_not_the_last_sync(worl
     assert tenant.writes == writes
     with StateStore(home) as store:
         assert [run.staging for run in store.runs()] == [True, False]
-        assert store.last_successful_run().run_id == synced["runId"]
+        last = store.last_successful_run()
+        assert (last.run_id, last.start_time, last.end_time) == (synced["runId"], synced["startTime"],
+                                                                 synced["endTime"])
