@@ -212,8 +212,8 @@ COMMANDS = {
     ("configure", None): (_configure, _show_configured),
 }
 
-# Exit codes of `dirsync sync` by run status, for scripts and schedulers: 1 for a run that failed.
-RUN_EXIT = {status: 1 if status.failed else 3 if status == RunStatus.export_errors else 0 for status in RunStatus}
+# Exit codes of `dirsync sync` by run status, for scripts and schedulers; any other status, 1: the run failed.
+RUN_EXIT = {RunStatus.success: 0, RunStatus.skipped: 0, RunStatus.export_errors: 3}
 
 
 def _on_off(text: str) -> bool:
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         render(result)
     if args.group == "sync":
-        return RUN_EXIT[RunStatus(result["status"])]
+        return RUN_EXIT.get(RunStatus(result["status"]), 1)
     return 0
 
 
