@@ -129,3 +129,19 @@ def test_what_to_ask_the_cloud_before_planning():
     assert hard_match_anchors(work) == {"user": ["alice", "gone"], "group": ["team"]}
     assert soft_match_upns(work, {}) == ["alice@contoso.com"]
     assert soft_match_upns(work, {"alice": CloudObject("c2", "user", "alice")}) == []
+
+
+def test_the_planner_the_guard_and_the_error_wording_import_nothing_that_does_io():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, dirsync.engine.planner, dirsync.engine.guard, dirsync.engine.explain\n"
+            "io = {'sqlite3', 'ldap3', 'requests', 'msal', 'socket', 'urllib3', 'http'}\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in io\n"
+            "             or m.split('.')[:2] in (['dirsync', 'state'], ['dirsync', 'ad'], ['dirsync', 'cloud'])))")
+    source = Path(__file__).resolve().parents[3] / "python"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": str(source)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
