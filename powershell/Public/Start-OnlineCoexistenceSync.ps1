@@ -60,10 +60,11 @@ function Start-OnlineCoexistenceSync {
     foreach ($failure in @($run.Errors)) {
         if ($failure) { Write-Warning "$($failure.Dn): $($failure.Reason) $($failure.Fix)" }
     }
-    if ($run.Status -like 'stopped-*') {
+    # The core says whether the run failed and which ErrorId that is.
+    if ($run.Failed) {
         $record = New-DirSyncErrorRecord ([pscustomobject]@{
                 message = "The synchronization stopped ($($run.Status)). $($run.Message)"; fix = ''
-                errorId = "DirSync.Run.$($run.Status)"; category = 'OperationStopped'; target = $run.RunId })
+                errorId = $run.ErrorId; category = 'OperationStopped'; target = $run.RunId })
         if (Test-DirSyncNonInteractive) {
             # Script-terminating (ThrowTerminatingError would stop only this statement): the script or
             # scheduled task stops here and pwsh exits non-zero.

@@ -11,7 +11,8 @@ GIL is held between polls.
 
 `command` is a name from COMMANDS, or "package.module:function" for a function of another module
 (used by extensions and by the tests). The function gets the arguments as keywords, plus `events`
-and `home` (the DirSync home folder) when it takes those parameters.
+and `home` (the DirSync home folder) when it takes those parameters. What it returns goes out as JSON
+through `plain`: a typed result (RunResult, ObjectError, …) in the form of its `to_dict`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import queue
 import threading
 import traceback
+from enum import Enum
 
 from .errors import DirSyncError, InvalidArgumentError
 from .events import Cancelled, Events
@@ -45,6 +47,20 @@ _DONE = object()
 _calls: dict[str, "_Call"] = {}
 _ids = itertools.count(1)
 _lock = threading.Lock()
+
+
+def plain(value):
+    """The JSON form of a result: objects with `to_dict` (the typed results) as that dict, enums as their
+    value, inside dicts and lists too. The CLI prints the same form."""
+    if hasattr(value, "to_dict"):
+        return plain(value.to_dict())
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
 
 
 def _resolve(command: str):
@@ -85,7 +101,7 @@ class _Call:
 
     def _run(self, function, arguments):
         try:
-            self.outcome = {"result": function(**arguments)}
+            self.outcome = {"result": plain(function(**arguments))}
         except BaseException as exc:  # every failure goes back to the caller as data
             self.outcome = {"error": _error(exc)}
         finally:

@@ -18,8 +18,10 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from . import __version__, config, schedule, service
+from .bridge import plain
 from .errors import ConfigurationError, DirSyncError, InvalidArgumentError, NotConfiguredError
 from .events import Events
+from .vocabulary import RunStatus, Trigger
 
 out = Console()
 err = Console(stderr=True)
@@ -87,7 +89,7 @@ def _show_fields(title: str):
 
 
 def _show_run(result: dict) -> None:
-    style = {"success": "green", "completed-export-errors": "yellow"}.get(result["status"], "red")
+    style = {RunStatus.success: "green", RunStatus.export_errors: "yellow"}.get(result["status"], "red")
     title = "Preview (nothing written)" if result.get("preview") else f"Run {result.get('runId')}"
     out.print(f"[bold]{title}[/]: [{style}]{result['status']}[/] ({result['mode']}, {result.get('trigger', '')})",
               highlight=False)
@@ -134,7 +136,8 @@ def _sync(args, events):
     if args.if_due and not schedule.is_due(Path(args.home) if args.home else config.home()):
         return None
     return service.start_sync(full=args.full, preview=args.dry_run, allow_deletes=args.allow_deletes,
-                              trigger=service.SCHEDULED if args.scheduled else "manual", events=events, home=args.home)
+                              trigger=Trigger.scheduled if args.scheduled else Trigger.manual, events=events,
+                              home=args.home)
 
 
 def _read_secret(path: str | None, prompt: str, stdin: bool) -> str | None:
@@ -193,8 +196,8 @@ COMMANDS = {
     ("configure", None): (_configure, _show_configured),
 }
 
-# Exit codes of `dirsync sync` by run status, for scripts and schedulers.
-RUN_EXIT = {"success": 0, "skipped-run-in-progress": 0, "completed-export-errors": 3}
+# Exit codes of `dirsync sync` by run status, for scripts and schedulers; any other status, 1: the run failed.
+RUN_EXIT = {RunStatus.success: 0, RunStatus.skipped: 0, RunStatus.export_errors: 3}
 
 
 def _on_off(text: str) -> bool:
@@ -273,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     handler, render = COMMANDS[(args.group, getattr(args, "action", None))]
     try:
         with ConsoleEvents(args.verbose, show_progress=not args.json) as events:
-            result = handler(args, events)
+            result = plain(handler(args, events))
     except DirSyncError as exc:
         if args.json:
             print(json.dumps({"error": exc.to_dict()}))
@@ -292,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         render(result)
     if args.group == "sync":
-        return RUN_EXIT.get(result["status"], 1)
+        return RUN_EXIT.get(RunStatus(result["status"]), 1)
     return 0
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from . import config
 from .errors import DirSyncError, InvalidArgumentError
 from .events import Events
+from .vocabulary import Trigger
 
 CRON_TICK_MINUTES = 5
 _CRON_MARK = "# dirsync-schedule home="
@@ -205,15 +206,14 @@ def scheduler():
 
 
 def _last_scheduled_start(home: Path) -> datetime | None:
-    from .service import SCHEDULED
     from .state.store import StateStore, state_path
     if not state_path(home).exists():
         return None
     with StateStore(home) as store:
         for run in store.runs():
             # A scheduled run that was skipped (another run in progress) still had its turn.
-            if run["trigger"] == SCHEDULED:
-                return _utc(run["startTime"])
+            if run.trigger == Trigger.scheduled:
+                return _utc(run.start_time)
     return None
 
 

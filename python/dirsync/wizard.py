@@ -20,6 +20,7 @@ from pathlib import Path
 from . import config, schedule, secrets
 from .errors import InvalidArgumentError, NotConfiguredError
 from .events import Events
+from .vocabulary import Trigger
 
 
 def _tenant_credential(tenant: config.TenantSettings, client_secret: str | None,
@@ -86,7 +87,7 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     events.progress("Configuration wizard", "Active Directory: creating the MSOL_AD_SYNC account", done=2, total=4)
     ad = wanted.active_directory
     account = ensure_service_account(
-        LdapSettings(server=ad.server, security=ad.transport, port=ad.port, ca_file=ad.ca_file,
+        LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
                      verify=ad.verify_certificate), admin_user, admin_password, events=events)
     del admin_password  # the Enterprise Admin password goes no further than this step
 
@@ -99,7 +100,7 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     plan = schedule.change(enabled=schedule_enabled, home=str(folder), events=events)
     events.progress_done("Configuration wizard")
 
-    first_run = start_sync(trigger="wizard", events=events, home=folder) if sync_now else None
+    first_run = start_sync(trigger=Trigger.wizard, events=events, home=folder) if sync_now else None
     return {"configuration": config.describe(str(folder)),
             "serviceAccount": {"dn": account.dn, "user": account.user, "created": account.created},
             "schedule": plan, "syncResult": first_run}

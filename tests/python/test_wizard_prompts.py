@@ -191,10 +191,10 @@ def test_ctrl_c_stops_a_running_sync_and_the_history_says_so(lab, tmp_path):
         os.write(terminal.master, b"\x03")
         terminal.close()
         assert "not reached" not in terminal._plain()
-        last = service.sync_history(last=1, home=str(tmp_path))[0]
+        last = service.sync_history(last=1, home=str(tmp_path))[0].to_dict()
         assert last["status"] == "stopped-error" and "Stopped by the administrator" in last["message"]
         # The lock went with it, and what was left is what the next run will do.
-        rest = service.start_sync(preview=True, home=str(tmp_path))
+        rest = service.start_sync(preview=True, home=str(tmp_path)).to_dict()
         assert rest["status"] == "success" and rest["plan"]
     finally:
         schedule.change(enabled=False, home=str(tmp_path))

@@ -20,7 +20,7 @@ from ldap3.core import exceptions as ldap_errors
 from .. import errors
 from ..events import Events
 
-Security = Literal["ldaps", "starttls"]
+Transport = Literal["ldaps", "starttls"]
 DEFAULT_PORTS = {"ldaps": 636, "starttls": 389}
 
 
@@ -33,7 +33,7 @@ class LdapSettings:
     """
 
     server: str
-    security: Security = "ldaps"
+    transport: Transport = "ldaps"
     port: int | None = None
     ca_file: str | None = None
     verify: bool = True
@@ -41,7 +41,7 @@ class LdapSettings:
 
     @property
     def effective_port(self) -> int:
-        return self.port or DEFAULT_PORTS[self.security]
+        return self.port or DEFAULT_PORTS[self.transport]
 
     @property
     def address(self) -> str:
@@ -51,9 +51,9 @@ class LdapSettings:
 def connect(settings: LdapSettings, user: str, password: str, events: Events | None = None) -> ldap3.Connection:
     """A bound connection (simple bind inside TLS). `user` is a UPN, DOMAIN\\name or a DN."""
     events = events or Events()
-    if settings.security not in DEFAULT_PORTS:
+    if settings.transport not in DEFAULT_PORTS:
         raise errors.InvalidArgumentError(
-            f"Connection security '{settings.security}' for {settings.server} is not allowed: a simple bind "
+            f"Connection security '{settings.transport}' for {settings.server} is not allowed: a simple bind "
             "without TLS would send the password in clear.",
             fix="Use 'ldaps' (port 636) or 'starttls' (port 389).", target=settings.server)
     if not settings.verify:
@@ -62,7 +62,7 @@ def connect(settings: LdapSettings, user: str, password: str, events: Events | N
                        "Configure the CA file instead.")
     conn = _open(settings, user, password)
     try:
-        if settings.security == "starttls":
+        if settings.transport == "starttls":
             _start_tls(conn, settings)
         _bind(conn, settings, user, password)
     except BaseException:
@@ -83,7 +83,7 @@ def _tls(settings: LdapSettings) -> ldap3.Tls:
 
 def _open(settings: LdapSettings, user: str, password: str) -> ldap3.Connection:
     server = ldap3.Server(settings.server, port=settings.effective_port,
-                          use_ssl=settings.security == "ldaps", tls=_tls(settings),
+                          use_ssl=settings.transport == "ldaps", tls=_tls(settings),
                           get_info=ldap3.NONE, connect_timeout=settings.timeout)
     # auto_range off: ldap3's automatic range follow-up drops the extended-DN control; the reader
     # fetches ranges itself. raise_exceptions on so every failure reaches the mapping below.
@@ -145,5 +145,5 @@ def _socket_error(exc: Exception, settings: LdapSettings) -> errors.DirSyncError
     return errors.ServerUnreachableError(
         f"Cannot reach the domain controller {settings.address}.",
         fix=f"Check the server name and port, that the domain controller is running and that "
-            f"{settings.security.upper()} (port {settings.effective_port}) is open through firewalls.",
+            f"{settings.transport.upper()} (port {settings.effective_port}) is open through firewalls.",
         target=settings.server)

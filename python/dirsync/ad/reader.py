@@ -40,6 +40,7 @@ from ldap3.protocol.microsoft import dir_sync_control, extended_dn_control, show
 from .. import errors
 from ..engine.ports import ImportItem, SourceObject, Tombstone
 from ..events import Events
+from ..vocabulary import ImportMode
 from .connection import LdapSettings, connect
 
 SYNCED_ATTRIBUTES = (
@@ -137,8 +138,8 @@ def _lost_is_unreachable(start_import):
 class ImportRunImpl:
     """An ImportRun: iterate once; `watermark` is set when the iteration has finished."""
 
-    def __init__(self, mode: str, items: Callable[["ImportRunImpl"], Iterator[ImportItem]], conn: ldap3.Connection,
-                 settings: LdapSettings):
+    def __init__(self, mode: ImportMode, items: Callable[["ImportRunImpl"], Iterator[ImportItem]],
+                 conn: ldap3.Connection, settings: LdapSettings):
         self.mode = mode
         self.watermark: str | None = None
         self._items, self._conn, self._settings = items, conn, settings
@@ -185,7 +186,7 @@ class ActiveDirectorySource:
             yield from self._objects(conn, self._paged(conn, self.base_dn, KINDS_FILTER, READ_ATTRIBUTES))
             run.watermark = Watermark(info.invocation_id, self.base_dn, info.highest_usn, cookie).dump()
 
-        return ImportRunImpl("full", items, conn, self.settings)
+        return ImportRunImpl(ImportMode.full, items, conn, self.settings)
 
     @_lost_is_unreachable
     def delta_import(self, watermark: str) -> ImportRunImpl:
@@ -203,9 +204,9 @@ class ActiveDirectorySource:
             except errors.PermissionDeniedError as exc:
                 self.events.warning(f"{exc.message} Falling back to uSNChanged polling. {exc.fix}")
             else:
-                return ImportRunImpl("dirsync", lambda run: self._dirsync_items(run, conn, info, first), conn,
+                return ImportRunImpl(ImportMode.dirsync, lambda run: self._dirsync_items(run, conn, info, first), conn,
                                      self.settings)
-        return ImportRunImpl("usn", lambda run: self._usn_items(run, conn, info, mark), conn, self.settings)
+        return ImportRunImpl(ImportMode.usn, lambda run: self._usn_items(run, conn, info, mark), conn, self.settings)
 
     # --- DirSync -----------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from ..engine.ports import CloudKind, CloudObject, CloudOp, CloudResult
 from ..errors import CloudError
 from ..events import Events
+from ..vocabulary import CloudAction, Outcome
 from .graph import DOCUMENTED_WRITE_QUOTA, GraphClient, RetryPolicy, error_of
 
 ANCHOR_EXTENSION = "dirSyncAnchor"
@@ -127,7 +128,7 @@ class GraphTarget:
     def _part(self, op: CloudOp, part_id: str) -> dict:
         ref = f"{self.graph.base}/directoryObjects/{op.ref_id}"
         collection = COLLECTION[op.kind]
-        if op.action == "create":
+        if op.action == CloudAction.create:
             body = dict(op.properties or {})
             if op.kind == "user":
                 body.setdefault("onPremisesImmutableId", op.anchor)
@@ -137,12 +138,12 @@ class GraphTarget:
             return {"id": part_id, "method": "POST", "url": f"/{collection}", "body": body}
         target = f"/{collection}/{op.cloud_id}"
         parts = {
-            "update": ("PATCH", target, dict(op.properties or {})),
-            "delete": ("DELETE", target, None),
-            "add_member": ("POST", f"{target}/members/$ref", {"@odata.id": ref}),
-            "remove_member": ("DELETE", f"{target}/members/{op.ref_id}/$ref", None),
-            "set_manager": ("PUT", f"{target}/manager/$ref", {"@odata.id": ref}),
-            "remove_manager": ("DELETE", f"{target}/manager/$ref", None),
+            CloudAction.update: ("PATCH", target, dict(op.properties or {})),
+            CloudAction.delete: ("DELETE", target, None),
+            CloudAction.add_member: ("POST", f"{target}/members/$ref", {"@odata.id": ref}),
+            CloudAction.remove_member: ("DELETE", f"{target}/members/{op.ref_id}/$ref", None),
+            CloudAction.set_manager: ("PUT", f"{target}/manager/$ref", {"@odata.id": ref}),
+            CloudAction.remove_manager: ("DELETE", f"{target}/manager/$ref", None),
         }
         method, url, body = parts[op.action]
         part = {"id": part_id, "method": method, "url": url}
@@ -160,9 +161,10 @@ class GraphTarget:
     def _settle_conflicts(self, results: list[CloudResult]) -> list[CloudResult]:
         """A create that conflicts with an object holding the same anchor met its own earlier attempt."""
         for kind in ("user", "group"):
-            conflicts = [r for r in results if r.outcome == "conflict" and r.op.action == "create" and r.op.kind == kind]
+            conflicts = [r for r in results if r.outcome == Outcome.conflict and r.op.action == CloudAction.create
+                         and r.op.kind == kind]
             existing = self.find_by_anchors(kind, [c.op.anchor for c in conflicts]) if conflicts else {}
-            results = [CloudResult(r.op, "created", existing[r.op.anchor].cloud_id)
+            results = [CloudResult(r.op, Outcome.created, existing[r.op.anchor].cloud_id)
                        if r in conflicts and r.op.anchor in existing else r for r in results]
         return results
 
@@ -170,17 +172,18 @@ class GraphTarget:
     def _result(op: CloudOp, answer: dict) -> CloudResult:
         status, body = answer["status"], answer.get("body")
         if 200 <= status < 300:
-            outcome = {"create": "created", "delete": "deleted"}.get(op.action, "updated")
-            cloud_id = body.get("id") if op.action == "create" and isinstance(body, dict) else op.cloud_id
+            outcome = {CloudAction.create: Outcome.created, CloudAction.delete: Outcome.deleted}.get(
+                op.action, Outcome.updated)
+            cloud_id = body.get("id") if op.action == CloudAction.create and isinstance(body, dict) else op.cloud_id
             return CloudResult(op, outcome, cloud_id)
         code, message = error_of(body)
         details = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
         if status == 400 and any(d.get("code") == "ObjectConflict" for d in details):
-            return CloudResult(op, "conflict", op.cloud_id, code, message)
-        if op.action == "add_member" and status == 400 and "already exist" in message:
-            return CloudResult(op, "updated", op.cloud_id)  # the member is there: the wanted state holds
+            return CloudResult(op, Outcome.conflict, op.cloud_id, code, message)
+        if op.action == CloudAction.add_member and status == 400 and "already exist" in message:
+            return CloudResult(op, Outcome.updated, op.cloud_id)  # the member is there: the wanted state holds
         if status == 404:
-            return CloudResult(op, "not_found", op.cloud_id, code, message)
+            return CloudResult(op, Outcome.not_found, op.cloud_id, code, message)
         if status == 429:
-            return CloudResult(op, "throttled", op.cloud_id, code, message)
-        return CloudResult(op, "failed", op.cloud_id, code or str(status), message)
+            return CloudResult(op, Outcome.throttled, op.cloud_id, code, message)
+        return CloudResult(op, Outcome.failed, op.cloud_id, code or str(status), message)

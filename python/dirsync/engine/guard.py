@@ -12,15 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import PreventAccidentalDeletesSettings
+from ..vocabulary import RunStatus
 from .planner import Plan
-
-THRESHOLD_EXCEEDED = "stopped-deletion-threshold-exceeded"
 
 
 @dataclass(frozen=True)
 class Verdict:
     export: bool
-    status: str | None = None  # set when the guard stops the run
+    status: RunStatus | None = None  # set when the guard stops the run
     message: str = ""
 
 
@@ -28,7 +27,7 @@ def check(plan: Plan, deletes: PreventAccidentalDeletesSettings, *, allow_delete
           staging: bool) -> Verdict:
     count = plan.deletes
     if deletes.enabled and not allow_deletes and count > deletes.object_deletion_threshold:
-        return Verdict(False, THRESHOLD_EXCEEDED, (
+        return Verdict(False, RunStatus.threshold_exceeded, (
             f"This run would delete {count} objects from Microsoft 365, more than the deletion threshold "
             f"of {deletes.object_deletion_threshold}, so it wrote nothing. If these deletes are intended, "
             "allow them once with 'Start-OnlineCoexistenceSync -AllowDeletes' ('dirsync sync "

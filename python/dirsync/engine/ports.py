@@ -1,12 +1,16 @@
 """The ports of the sync engine: what it needs from Active Directory (a Source), from Microsoft 365
-(a Target) and the data that crosses them. The engine imports this module, never ldap3 or requests;
-`ad/` and `cloud/` implement these interfaces.
+(a Target), from its memory between runs (a StateRepository) and the data that crosses them. The engine
+imports this module, never ldap3, requests or sqlite3; `ad/`, `cloud/` and `state/` implement these
+interfaces.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
 from typing import Iterable, Iterator, Literal, Protocol
+
+from ..vocabulary import CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus
 
 ObjectKind = Literal["user", "group", "contact"]
 
@@ -47,9 +51,9 @@ ImportItem = SourceObject | Tombstone
 class ImportRun(Protocol):
     """One import pass. Iterate it to stream objects; after iteration, `watermark` holds the opaque
     state to give the next delta import (commit it only once the export that depends on it succeeded).
-    `mode` says which kind of import ran: "full", "dirsync" (DirSync control) or "usn" (uSNChanged)."""
+    `mode` says which kind of import ran."""
 
-    mode: str
+    mode: ImportMode
     watermark: str | None
 
     def __iter__(self) -> Iterator[ImportItem]: ...
@@ -59,7 +63,7 @@ class Source(Protocol):
     def full_import(self) -> ImportRun: ...
 
     def delta_import(self, watermark: str) -> ImportRun:
-        """Changes since `watermark`. May fall back to a full import (mode "full") when the
+        """Changes since `watermark`. May fall back to a full import (ImportMode.full) when the
         watermark cannot be used any more (another DC, an expired cookie)."""
         ...
 
@@ -67,9 +71,6 @@ class Source(Protocol):
 # --- the cloud side --------------------------------------------------------------------------------
 
 CloudKind = Literal["user", "group"]
-CloudAction = Literal["create", "update", "delete", "add_member", "remove_member", "set_manager",
-                      "remove_manager"]
-Outcome = Literal["created", "updated", "deleted", "conflict", "not_found", "throttled", "failed"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class CloudOp:
     adds the password profile itself. For groups the anchor is written to the directory extension
     property by the connector.
     cloud_id: the object's id in the tenant (all but create).
-    ref_id: the other object's cloud id (member for add/remove_member, manager for set_manager).
+    ref_id: the other object's cloud id (member for addMember/removeMember, manager for setManager).
     """
 
     action: CloudAction
@@ -101,7 +102,7 @@ class CloudResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("created", "updated", "deleted")
+        return self.outcome in (Outcome.created, Outcome.updated, Outcome.deleted)
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,234 @@ class Target(Protocol):
         """Carry out the writes (batched, retried, throttled as the connector sees fit) and yield one
         result per op, in any order. Never raises for a per-object failure."""
         ...
+
+
+# --- the plan and the run's result -----------------------------------------------------------------
+
+@dataclass
+class Change:
+    """One change of a plan, as a preview shows it and a run reports it once done."""
+
+    action: PlanAction
+    kind: str
+    anchor: str
+    dn: str
+    properties: dict | None = None
+    ref: str | None = None       # the member's or manager's anchor
+    ref_dn: str | None = None
+    cloud_id: str | None = None  # the cloud object a delete or an adoption acts on
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None and k != "cloud_id"}
+
+
+@dataclass(frozen=True)
+class ObjectError:
+    """An object that could not be written, why, and what to do about it."""
+
+    anchor: str
+    dn: str
+    kind: str
+    reason: str | None
+    fix: str | None
+    action: str | None = None  # a PlanAction, or CHECK for an object that cannot be written as it is
+    code: str | None = None    # the cloud's error code, for an export that failed
+
+    def to_dict(self) -> dict:
+        out = {"anchor": self.anchor, "dn": self.dn, "kind": self.kind, "action": self.action,
+               "code": self.code, "reason": self.reason, "fix": self.fix}
+        return {k: v for k, v in out.items() if v is not None or k in ("reason", "fix")}
+
+
+@dataclass(frozen=True)
+class SkippedObject:
+    """An object in scope that DirSync does not write (a contact, a distribution group), and why."""
+
+    anchor: str
+    dn: str
+    kind: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RunResult:
+    """How a run ended. `to_dict` is its one JSON form, for the history, the CLI and the cmdlets."""
+
+    run_id: int | None
+    status: RunStatus
+    mode: RunMode
+    trigger: str  # a Trigger; the history keeps whatever older versions wrote
+    start_time: str
+    end_time: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[ObjectError] = field(default_factory=list)
+    skipped: list[SkippedObject] = field(default_factory=list)
+    message: str = ""
+    preview: bool = False
+    staging: bool = False
+    plan: list[Change] | None = None     # what a preview, staging mode or a stopped run would do
+    changes: list[Change] | None = None  # what an export did
+
+    @property
+    def failed(self) -> bool:
+        return RunStatus(self.status).failed
+
+    @property
+    def error_id(self) -> str | None:
+        return RunStatus(self.status).error_id
+
+    def to_dict(self) -> dict:
+        out = {"runId": self.run_id, "status": self.status, "mode": self.mode, "preview": self.preview,
+               "staging": self.staging, "trigger": self.trigger, "startTime": self.start_time,
+               "endTime": self.end_time, "counts": dict(self.counts),
+               "errors": [e.to_dict() for e in self.errors], "skipped": [s.to_dict() for s in self.skipped],
+               "message": self.message, "failed": self.failed, "errorId": self.error_id}
+        if self.plan is not None:
+            out["plan"] = [c.to_dict() for c in self.plan]
+        if self.changes is not None:
+            out["changes"] = [c.to_dict() for c in self.changes]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunResult":
+        """The inverse of to_dict, for records kept as JSON (which may predate a field)."""
+        return cls(run_id=data.get("runId"), status=RunStatus(data["status"]), mode=RunMode(data["mode"]),
+                   trigger=data["trigger"], start_time=data["startTime"], end_time=data.get("endTime"),
+                   counts=dict(data.get("counts") or {}),
+                   errors=[ObjectError(**e) for e in data.get("errors") or []],
+                   skipped=[SkippedObject(**s) for s in data.get("skipped") or []],
+                   message=data.get("message") or "", preview=bool(data.get("preview")),
+                   staging=bool(data.get("staging")),
+                   plan=[Change(**c) for c in data["plan"]] if data.get("plan") is not None else None,
+                   changes=[Change(**c) for c in data["changes"]] if data.get("changes") is not None else None)
+
+
+# --- the state: DirSync's memory between runs ------------------------------------------------------
+
+@dataclass(frozen=True)
+class StagedObject:
+    """An object as the state has it: what the import decided and what the cloud was last told.
+
+    exported: Graph property -> hash of the value last written. pending: the properties the cloud
+    should have, when they differ from what was exported (None: nothing to write)."""
+
+    anchor: str
+    kind: str
+    dn: str
+    in_scope: bool = False
+    skip_reason: str | None = None
+    cloud_id: str | None = None
+    create_intent: str | None = None  # when a create was sent whose result was not recorded yet
+    exported: dict = field(default_factory=dict)
+    pending: dict | None = None
+    pending_delete: bool = False
+    tombstoned: bool = False
+    last_result: str | None = None
+    last_error: str | None = None
+    last_fix: str | None = None
+
+
+@dataclass(frozen=True)
+class StagedLink:
+    """A member or manager link by anchor, with the DNs of both ends for the plan's wording."""
+
+    src: str
+    rel: Literal["member", "manager"]
+    dst: str
+    wanted: bool    # Active Directory has it
+    exported: bool  # the cloud has it
+    src_kind: str
+    src_dn: str
+    dst_dn: str
+
+
+@dataclass(frozen=True)
+class PendingWork:
+    """What the planner reads from the state after staging."""
+
+    work: list[StagedObject]     # in scope, with properties to write
+    doomed: list[StagedObject]   # their cloud object must go
+    invalid: list[StagedObject]  # in scope, but cannot be written as they are
+    live: frozenset[str]         # anchors with a cloud object that stays
+    links: list[StagedLink]      # links to change, and every manager link
+
+
+@dataclass(frozen=True)
+class Health:
+    """The state's side of Test-CoexistenceSync."""
+
+    in_scope: int
+    in_cloud: int
+    skipped: int
+    errors: list[ObjectError]
+
+
+class StateRepository(Protocol):
+    """What the engine needs of its state. Writes happen inside `transaction()` (committed at its end),
+    `atomic()` (a transaction unless one is open) or `rolled_back()` (undone at its end: a preview)."""
+
+    def transaction(self) -> AbstractContextManager: ...
+    def atomic(self) -> AbstractContextManager: ...
+    def rolled_back(self) -> AbstractContextManager: ...
+    def lock(self) -> None: ...
+    def unlock(self) -> None: ...
+
+    # watermarks and metadata
+    def watermark(self, name: str) -> str | None: ...
+    def set_watermark(self, name: str, value: str | None) -> None: ...
+    def meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    # staging an import
+    def staged(self, anchor: str) -> StagedObject | None: ...
+    def stage(self, obj: StagedObject) -> None:
+        """Insert or replace what the import decided (all but cloud_id, create_intent, exported)."""
+        ...
+    def mark_deleted(self, anchor: str) -> None:
+        """Gone from Active Directory, its cloud object still to delete."""
+        ...
+    def remove(self, anchor: str) -> None: ...
+    def known_anchors(self) -> list[str]:
+        """Every object not deleted in Active Directory: what a full import must see again."""
+        ...
+    def links(self, src: str, rel: str) -> dict[str, tuple[bool, bool]]:
+        """dst -> (wanted, exported)."""
+        ...
+    def want_link(self, src: str, rel: str, dst: str) -> None: ...
+    def unwant_link(self, src: str, rel: str, dst: str) -> None: ...
+    def drop_link(self, src: str, rel: str, dst: str) -> None: ...
+
+    # planning and export
+    def pending_work(self) -> PendingWork: ...
+    def cloud_ids(self, anchors: Iterable[str]) -> dict[str, str]: ...
+    def forget(self, anchors: Iterable[str]) -> None:
+        """Objects gone from Active Directory that never reached the cloud."""
+        ...
+    def settle(self, anchors: Iterable[str]) -> None:
+        """Nothing to write after all: the cloud already has what is pending."""
+        ...
+    def record_create_intent(self, anchors: Iterable[str]) -> None:
+        """Recorded before the creates are sent, so that a crash before their results hard-matches them."""
+        ...
+    def record_adoption(self, anchor: str, cloud_id: str) -> None: ...
+    def record_properties(self, anchor: str, *, cloud_id: str | None, exported: dict, digest: str,
+                          pending: dict | None) -> None: ...
+    def record_delete(self, anchor: str) -> None: ...
+    def record_member(self, group: str, member: str, *, added: bool) -> None: ...
+    def record_manager(self, user: str, manager: str | None) -> None: ...
+    def record_lost_in_cloud(self, anchor: str) -> None: ...
+    def record_create_refused(self, anchor: str) -> None: ...
+    def record_outcome(self, anchor: str, outcome: str) -> None: ...
+    def record_error(self, anchor: str, reason: str, fix: str) -> None: ...
+
+    # verification and history
+    def health(self) -> Health: ...
+    def begin_run(self, mode: str, trigger: str, staging: bool = False, start_time: str | None = None) -> int: ...
+    def end_run(self, run_id: int, *, mode: str, status: str, counts: dict, errors: list[ObjectError],
+                skipped: list[SkippedObject], message: str, end_time: str | None = None) -> None: ...
+    def record_skipped_run(self, trigger: str, message: str) -> RunResult: ...
+    def runs(self, last: int | None = None) -> list[RunResult]: ...
+    def last_successful_run(self) -> RunResult | None: ...

@@ -12,38 +12,37 @@ Crash safety rests on three rules:
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
+from ..clock import now
 from ..config import Configuration
 from ..errors import DirSyncError, ServerUnreachableError
 from ..events import Cancelled, Events
-from ..state.store import StateStore, now
-from . import guard
+from ..vocabulary import LINK_ACTIONS, CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus, Trigger
+from . import explain, guard
 from .mapping import Mapper, value_hash
-from .planner import (ADD, ADD_MEMBER, ADOPT, DELETE, REMOVE_MANAGER, REMOVE_MEMBER, SET_MANAGER, UPDATE,
-                      Change, Plan, Stager, make_plan)
-from .ports import CloudOp, CloudResult, Source, Target
+from .planner import CloudMatches, Plan, hard_match_anchors, make_plan, soft_match_upns
+from .ports import (Change, CloudOp, CloudResult, ObjectError, RunResult, SkippedObject, Source,
+                    StateRepository, Target)
 from .scope import Scope
+from .stage import Stager
 
 WATERMARK = "active-directory"
 RULES = "sync-rules"  # the rules of the last committed run
 STAGED_RULES = "staged-sync-rules"  # the rules the staged import was decided under
 
-SUCCESS = "success"
-EXPORT_ERRORS = "completed-export-errors"
-SERVER_DOWN = "stopped-server-down"
-STOPPED = "stopped-error"
-
-_CLOUD_OP = {ADD: "create", ADOPT: "update", UPDATE: "update", DELETE: "delete", ADD_MEMBER: "add_member",
-             REMOVE_MEMBER: "remove_member", SET_MANAGER: "set_manager", REMOVE_MANAGER: "remove_manager"}
-_COUNT = {ADD: "added", ADOPT: "adopted", UPDATE: "updated", DELETE: "deleted",
-          ADD_MEMBER: "membershipChanges", REMOVE_MEMBER: "membershipChanges",
-          SET_MANAGER: "managerChanges", REMOVE_MANAGER: "managerChanges"}
+# An adoption is an update of the object found: its properties and the anchor it now carries.
+_CLOUD_OP = {PlanAction.add: CloudAction.create, PlanAction.adopt: CloudAction.update,
+             PlanAction.update: CloudAction.update, PlanAction.delete: CloudAction.delete,
+             PlanAction.add_member: CloudAction.add_member, PlanAction.remove_member: CloudAction.remove_member,
+             PlanAction.set_manager: CloudAction.set_manager, PlanAction.remove_manager: CloudAction.remove_manager}
+_COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.update: "updated",
+          PlanAction.delete: "deleted", PlanAction.add_member: "membershipChanges",
+          PlanAction.remove_member: "membershipChanges", PlanAction.set_manager: "managerChanges",
+          PlanAction.remove_manager: "managerChanges"}
 COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "updated", "deleted",
               "membershipChanges", "managerChanges", "skipped", "errors")
 
@@ -53,20 +52,20 @@ class RunOptions:
     full: bool = False
     preview: bool = False
     allow_deletes: bool = False
-    trigger: str = "manual"
+    trigger: str = Trigger.manual
 
 
 Connect = Callable[[], tuple[Source, Target]]
 
 
-def run_sync(connect: Connect, store: StateStore, configuration: Configuration, options: RunOptions,
-             events: Events) -> dict:
-    """Carry out one run and return its result (a JSON-able dict). Raises RunInProgressError when
+def run_sync(connect: Connect, store: StateRepository, configuration: Configuration, options: RunOptions,
+             events: Events) -> RunResult:
+    """Carry out one run and return its result. Raises RunInProgressError when
     another run holds the lock. `connect` gives the source and target; it is called inside the run so
     that a server that cannot be reached ends the run as stopped-server-down, in the history."""
     store.lock()
     try:
-        return _Run(connect, store, configuration, options, events).execute()
+        return _Run(connect, store, configuration, options, events).perform()
     finally:
         store.unlock()
 
@@ -76,59 +75,58 @@ class _Run:
         self.connect = connect
         self.source: Source | None = None
         self.target: Target | None = None
-        self.store: StateStore = store
+        self.store: StateRepository = store
         self.config: Configuration = configuration
         self.options: RunOptions = options
         self.events: Events = events
         self.staging = configuration.sync.staging_mode and not options.preview
         self.counts: Counter = Counter({k: 0 for k in COUNT_KEYS})
-        self.errors: list[dict] = []
-        self.skipped: list[dict] = []
-        self.done: list[dict] = []
-        self.mode = "full" if options.full else "delta"
+        self.errors: list[ObjectError] = []
+        self.skipped: list[SkippedObject] = []
+        self.done: list[Change] = []
+        self.mode = RunMode.full if options.full else RunMode.delta
         self.progress = (0, 0)  # export steps done, of how many
 
-    def execute(self) -> dict:
+    def perform(self) -> RunResult:
         start = now()
-        run_id = None if self.options.preview else self.store.begin_run(self.mode, self.options.trigger)
+        run_id = None if self.options.preview else self.store.begin_run(self.mode, self.options.trigger,
+                                                                        self.staging, start)
         plan = None
-        status, message = SUCCESS, ""
+        status, message = RunStatus.success, ""
         try:
             plan, status, message = self._run()
         except ServerUnreachableError as err:
-            status, message = SERVER_DOWN, str(err)
+            status, message = RunStatus.server_down, str(err)
         except Cancelled:
-            status, message = STOPPED, ("Stopped by the administrator. The changes confirmed so far are "
-                                        "kept; the next run carries on with the rest.")
+            status, message = RunStatus.stopped, explain.CANCELLED
         except DirSyncError as err:
-            status, message = STOPPED, str(err)
+            status, message = RunStatus.stopped, str(err)
         except Exception as err:  # the run history must say how the run ended, whatever ended it
-            status, message = STOPPED, f"The run stopped on an unexpected error: {type(err).__name__}: {err}"
+            status, message = RunStatus.stopped, explain.unexpected(err)
         finally:
             close = getattr(self.target, "close", None)
             if close:
                 close()
         self.counts["errors"] = len(self.errors)
         self.counts["skipped"] = len(self.skipped)
-        if status == SUCCESS and self.errors:
-            status = EXPORT_ERRORS
-            message = message or (f"{len(self.errors)} object(s) could not be exported; each error says why "
-                                  "and how to fix it. DirSync retries them at every run.")
+        if status == RunStatus.success and self.errors:
+            status = RunStatus.export_errors
+            message = message or explain.export_errors(len(self.errors))
+        end = now()  # one end time, in the history and in the result
         if run_id is not None:
             self.store.end_run(run_id, mode=self.mode, status=status, counts=dict(self.counts),
-                               errors=self.errors, skipped=self.skipped, message=message)
-        result = {
-            "runId": run_id, "status": status, "mode": self.mode, "preview": self.options.preview,
-            "staging": self.staging, "trigger": self.options.trigger, "startTime": start, "endTime": now(),
-            "counts": dict(self.counts), "errors": self.errors, "skipped": self.skipped, "message": message,
-        }
-        if self.options.preview or self.staging or status == guard.THRESHOLD_EXCEEDED:
-            result["plan"] = plan.to_list() if plan else []
+                               errors=self.errors, skipped=self.skipped, message=message, end_time=end)
+        result = RunResult(run_id=run_id, status=status, mode=self.mode, trigger=self.options.trigger,
+                           start_time=start, end_time=end, counts=dict(self.counts), errors=self.errors,
+                           skipped=self.skipped, message=message, preview=self.options.preview,
+                           staging=self.staging)
+        if self.options.preview or self.staging or status == RunStatus.threshold_exceeded:
+            result.plan = plan.changes if plan else []
         else:
-            result["changes"] = self.done
+            result.changes = self.done
         return result
 
-    def _run(self) -> tuple[Plan, str, str]:
+    def _run(self) -> tuple[Plan, RunStatus, str]:
         sync = self.config.sync
         self.source, self.target = self.connect()
         scope = Scope.from_settings(sync)
@@ -144,7 +142,7 @@ class _Run:
         with self.store.rolled_back() if self.options.preview else nullcontext():
             imported = self._import(full, watermark, scope, mapper, rules)
             self.events.progress("Synchronizing", "Planning the changes", activity_id=1)
-            plan = make_plan(self.store, self.target, soft_match=sync.soft_match)
+            plan = self._plan(sync.soft_match)
             self.errors.extend(plan.errors)
             verdict = guard.check(plan, self.config.prevent_accidental_deletes,
                                   allow_deletes=self.options.allow_deletes, preview=self.options.preview,
@@ -155,10 +153,20 @@ class _Run:
                 if self.staging:
                     self._commit_watermark(imported.watermark, rules)
                 self._count_plan(plan)
-                return plan, SUCCESS, verdict.message
+                return plan, RunStatus.success, verdict.message
             self._export(plan)
             self._commit_watermark(imported.watermark, rules)
-        return plan, SUCCESS, ""
+        return plan, RunStatus.success, ""
+
+    def _plan(self, soft_match: bool) -> Plan:
+        """Fetch what the plan needs of the cloud, then plan (a pure function of the two)."""
+        pending = self.store.pending_work()
+        by_anchor = {}
+        for kind, anchors in hard_match_anchors(pending).items():
+            by_anchor.update(self.target.find_by_anchors(kind, anchors))
+        by_upn = ({upn: self.target.find_user_by_upn(upn) for upn in soft_match_upns(pending, by_anchor)}
+                  if soft_match else {})
+        return make_plan(pending, CloudMatches(by_anchor, by_upn), soft_match=soft_match)
 
     # --- import ------------------------------------------------------------------------------------
 
@@ -175,8 +183,8 @@ class _Run:
                     events.progress(activity, f"{stager.counts['imported']} objects read",
                                     done=stager.counts["imported"], activity_id=1)
             # A delta import may have fallen back to a full one (another DC, an expired cookie).
-            self.mode = "full" if run.mode == "full" else "delta"
-            if self.mode == "full":
+            self.mode = RunMode.full if run.mode == ImportMode.full else RunMode.delta
+            if self.mode == RunMode.full:
                 stager.finish_full_import()
             self.store.set_meta(STAGED_RULES, rules)
         events.verbose(f"Import ({run.mode}): {stager.counts['imported']} objects read, "
@@ -197,40 +205,36 @@ class _Run:
     # --- export ------------------------------------------------------------------------------------
 
     def _export(self, plan: Plan) -> None:
-        db = self.store.db
-        with self.store.transaction():
-            for anchor in plan.forget:
-                db.execute("DELETE FROM objects WHERE anchor=? AND tombstoned=1", (anchor,))
-                db.execute("UPDATE objects SET pending_delete=0, create_intent=NULL WHERE anchor=?", (anchor,))
-            db.executemany("UPDATE objects SET pending=NULL WHERE anchor=?", [(a,) for a in plan.settled])
+        store = self.store
+        with store.transaction():
+            store.forget(plan.forget)
+            store.settle(plan.settled)
         self.progress = (0, len(plan.changes))
         # Deletes first: they free names (UPNs, aliases) that adds and renames may take.
-        self._apply(plan.of(DELETE))
-        creates = plan.of(ADD)
-        with self.store.transaction():
-            db.executemany("UPDATE objects SET create_intent=? WHERE anchor=?",
-                           [(now(), c.anchor) for c in creates])
+        self._apply(plan.of(PlanAction.delete))
+        creates = plan.of(PlanAction.add)
+        with store.transaction():
+            store.record_create_intent(c.anchor for c in creates)
         self._apply(creates)
-        with self.store.transaction():
-            for change in plan.of(ADOPT):
-                db.execute("UPDATE objects SET cloud_id=?, exported='{}', last_result='adopted', create_intent=NULL "
-                           "WHERE anchor=?", (change.cloud_id, change.anchor))
-        self._apply(plan.of(ADOPT, UPDATE))
+        with store.transaction():
+            for change in plan.of(PlanAction.adopt):
+                store.record_adoption(change.anchor, change.cloud_id)
+        self._apply(plan.of(PlanAction.adopt, PlanAction.update))
         # References last: both ends exist in the cloud by now.
-        self._apply(plan.of(ADD_MEMBER, REMOVE_MEMBER, SET_MANAGER, REMOVE_MANAGER))
+        self._apply(plan.of(*LINK_ACTIONS))
         self.events.progress_done("Exporting to Microsoft 365")
 
     def _apply(self, changes: list[Change]) -> None:
         if not changes:
             return
-        ids = self._cloud_ids({c.anchor for c in changes} | {c.ref for c in changes if c.ref})
+        ids = self.store.cloud_ids({c.anchor for c in changes} | {c.ref for c in changes if c.ref})
         ops: dict[int, tuple[CloudOp, Change]] = {}
         for change in changes:
             op = self._op(change, ids)
             if op is None:
                 # An end of the link did not reach the cloud (its export failed and is reported); the
                 # link stays planned for the next run.
-                self.events.verbose(f"Not yet: {change.action} {change.dn} → {change.ref_dn}.")
+                self.events.verbose(explain.not_yet(change))
                 continue
             ops[id(op)] = (op, change)
         done, total = self.progress
@@ -243,23 +247,13 @@ class _Run:
                                  total=total, activity_id=1)
         self.progress = (done, total)
 
-    def _cloud_ids(self, anchors: set[str]) -> dict[str, str]:
-        # In chunks under SQLite's limit of 999 parameters: one query per anchor was 100,000 at 100k objects.
-        ids, wanted = {}, list(anchors)
-        for start in range(0, len(wanted), 900):
-            chunk = wanted[start:start + 900]
-            ids.update(self.store.db.execute(
-                f"SELECT anchor, cloud_id FROM objects WHERE cloud_id IS NOT NULL AND anchor IN "
-                f"({','.join('?' * len(chunk))})", chunk).fetchall())
-        return ids
-
     def _op(self, change: Change, ids: dict[str, str]) -> CloudOp | None:
         action = _CLOUD_OP[change.action]
-        kind = "group" if change.action in (ADD_MEMBER, REMOVE_MEMBER) else change.kind
-        if change.action == ADD:
+        kind = "group" if change.action in (PlanAction.add_member, PlanAction.remove_member) else change.kind
+        if change.action == PlanAction.add:
             properties = {k: v for k, v in change.properties.items() if v is not None}
             return CloudOp(action, kind, change.anchor, properties=properties)
-        cloud_id = change.cloud_id if change.action == DELETE else ids.get(change.anchor)
+        cloud_id = change.cloud_id if change.action == PlanAction.delete else ids.get(change.anchor)
         ref_id = ids.get(change.ref) if change.ref else None
         if cloud_id is None or (change.ref and ref_id is None):
             return None
@@ -269,114 +263,63 @@ class _Run:
     # --- commit ------------------------------------------------------------------------------------
 
     def _commit(self, change: Change, result: CloudResult) -> None:
+        """One result, committed on its own: the progress it records survives whatever comes next."""
         ok = result.ok or _harmless(change, result)
-        with self.store.transaction() as db:
+        if not ok:
+            upn = explain.conflicting_upn(change, result)
+            holder = self.target.find_user_by_upn(upn) if upn is not None else None
+            reason, fix = explain.explain(change, result, holder)
+        store = self.store
+        with store.transaction():
             if ok:
-                _COMMITS[change.action](db, change, result)
-                db.execute("UPDATE objects SET last_result=?, last_error=NULL, last_fix=NULL, updated_at=? "
-                           "WHERE anchor=?", (result.outcome, now(), change.anchor))
+                _COMMITS[change.action](store, change, result)
+                store.record_outcome(change.anchor, result.outcome)
             else:
-                if change.action in (ADOPT, UPDATE) and result.outcome == "not_found":
-                    _lost_in_cloud(db, change)
-                if change.action == ADD and result.outcome == "conflict":
-                    db.execute("UPDATE objects SET create_intent=NULL WHERE anchor=?", (change.anchor,))
-                reason, fix = self._explain(change, result)
-                db.execute("UPDATE objects SET last_result='error', last_error=?, last_fix=?, updated_at=? "
-                           "WHERE anchor=?", (reason, fix, now(), change.anchor))
+                if change.action in (PlanAction.adopt, PlanAction.update) and result.outcome == Outcome.not_found:
+                    store.record_lost_in_cloud(change.anchor)
+                if change.action == PlanAction.add and result.outcome == Outcome.conflict:
+                    store.record_create_refused(change.anchor)
+                store.record_error(change.anchor, reason, fix)
         if ok:
             self.counts[_COUNT[change.action]] += 1
-            self.done.append(change.to_dict())
+            self.done.append(change)
         else:
-            self.errors.append({"anchor": change.anchor, "dn": change.dn, "kind": change.kind,
-                                "action": change.action, "code": result.error_code, "reason": reason,
-                                "fix": fix})
-
-    def _explain(self, change: Change, result: CloudResult) -> tuple[str, str]:
-        retry = "DirSync retries at every run."
-        if result.outcome == "conflict":
-            prop = (re.search(r"property (\w+)", result.message or "") or [None, ""])[1]
-            props = change.properties or {}
-            if prop == "userPrincipalName" and change.kind == "user":
-                upn = props.get("userPrincipalName", "")
-                holder = self.target.find_user_by_upn(upn)
-                who = (f"a cloud user (id {holder.cloud_id}) that DirSync does not manage"
-                       if holder and not holder.anchor else "another object in Microsoft 365")
-                return (f"UPN conflict: the userPrincipalName '{upn}' is already used by {who}.",
-                        "Rename or delete that cloud user, or give this user another UPN in Active Directory; "
-                        "to let DirSync take over a cloud-only user with the same UPN, turn on soft matching "
-                        f"(Set-CoexistenceConfiguration -SoftMatch $true). {retry}")
-            if prop:
-                value = props.get(prop, "")
-                return (f"Conflict: another object in Microsoft 365 already has {prop} '{value}'.",
-                        f"Change {prop} of this object in Active Directory, or rename the other object. {retry}")
-            return (f"Conflict: {result.message}", f"Resolve the duplicate value. {retry}")
-        if result.outcome == "not_found":
-            return ("Its cloud object was deleted outside DirSync.",
-                    "The next run creates it again; to keep its cloud data, restore it from deleted items "
-                    "in Microsoft 365 first.")
-        if result.outcome == "throttled":
-            return ("Microsoft 365 kept throttling the requests (HTTP 429) until the retries ran out.",
-                    f"Nothing to do unless it persists. {retry}")
-        return (f"Microsoft 365 refused the change: {result.message or result.error_code}",
-                f"Correct the value in Active Directory if the message names one. {retry}")
+            self.errors.append(ObjectError(change.anchor, change.dn, change.kind, reason, fix,
+                                           action=change.action, code=result.error_code))
 
 
 def _harmless(change: Change, result: CloudResult) -> bool:
     """Outcomes that mean the cloud already is as wanted (a rerun repeating a confirmed write)."""
-    if result.outcome == "not_found":
-        return change.action in (DELETE, REMOVE_MEMBER, REMOVE_MANAGER)
-    if change.action == ADD_MEMBER:
-        return result.outcome == "conflict" or "already exist" in (result.message or "")
+    if result.outcome == Outcome.not_found:
+        return change.action in (PlanAction.delete, PlanAction.remove_member, PlanAction.remove_manager)
+    if change.action == PlanAction.add_member:
+        return result.outcome == Outcome.conflict or "already exist" in (result.message or "")
     return False
 
 
-def _links_gone(db, anchor: str) -> None:
-    """The cloud object is gone and its links with it; those still wanted are planned again."""
-    for column in ("src", "dst"):
-        db.execute(f"DELETE FROM links WHERE {column}=? AND wanted=0", (anchor,))
-        db.execute(f"UPDATE links SET exported=0 WHERE {column}=?", (anchor,))
+def _commit_delete(store: StateRepository, change: Change, result: CloudResult) -> None:
+    store.record_delete(change.anchor)
 
 
-def _lost_in_cloud(db, change: Change) -> None:
-    db.execute("UPDATE objects SET cloud_id=NULL, exported='{}', hash=NULL WHERE anchor=?", (change.anchor,))
-    _links_gone(db, change.anchor)
-
-
-def _commit_delete(db, change: Change, result: CloudResult) -> None:
-    _links_gone(db, change.anchor)
-    db.execute("DELETE FROM links WHERE src=? AND (SELECT tombstoned FROM objects WHERE anchor=?)=1",
-               (change.anchor, change.anchor))
-    db.execute("DELETE FROM objects WHERE anchor=? AND tombstoned=1", (change.anchor,))
-    db.execute("UPDATE objects SET cloud_id=NULL, exported='{}', hash=NULL, pending=NULL, pending_delete=0, "
-               "create_intent=NULL WHERE anchor=?", (change.anchor,))
-
-
-def _commit_properties(db, change: Change, result: CloudResult) -> None:
-    row = db.execute("SELECT exported, pending FROM objects WHERE anchor=?", (change.anchor,)).fetchone()
-    exported = json.loads(row["exported"]) if change.action != ADD else {}
+def _commit_properties(store: StateRepository, change: Change, result: CloudResult) -> None:
+    row = store.staged(change.anchor)
+    exported = dict(row.exported) if change.action != PlanAction.add else {}
     exported.update({k: value_hash(v) for k, v in change.properties.items()})
-    desired = json.loads(row["pending"]) if row["pending"] else {}
+    desired = row.pending or {}
     settled = all(exported.get(k) == value_hash(v) for k, v in desired.items())
-    cloud_id = result.cloud_id if change.action == ADD else None
-    db.execute("UPDATE objects SET cloud_id=COALESCE(?, cloud_id), exported=?, hash=?, pending=?, "
-               "create_intent=NULL WHERE anchor=?",
-               (cloud_id, json.dumps(exported, sort_keys=True), value_hash(exported),
-                None if settled else row["pending"], change.anchor))
+    store.record_properties(change.anchor, cloud_id=result.cloud_id if change.action == PlanAction.add else None,
+                            exported=exported, digest=value_hash(exported), pending=None if settled else row.pending)
 
 
-def _commit_member(db, change: Change, result: CloudResult) -> None:
-    if change.action == ADD_MEMBER:
-        db.execute("UPDATE links SET exported=1 WHERE src=? AND rel='member' AND dst=?", (change.anchor, change.ref))
-    else:
-        db.execute("DELETE FROM links WHERE src=? AND rel='member' AND dst=?", (change.anchor, change.ref))
+def _commit_member(store: StateRepository, change: Change, result: CloudResult) -> None:
+    store.record_member(change.anchor, change.ref, added=change.action == PlanAction.add_member)
 
 
-def _commit_manager(db, change: Change, result: CloudResult) -> None:
-    # A user has one manager: setting one replaces the last; removing drops them all.
-    db.execute("DELETE FROM links WHERE src=? AND rel='manager' AND wanted=0", (change.anchor,))
-    db.execute("UPDATE links SET exported=(dst IS ?) WHERE src=? AND rel='manager'", (change.ref, change.anchor))
+def _commit_manager(store: StateRepository, change: Change, result: CloudResult) -> None:
+    store.record_manager(change.anchor, change.ref)
 
 
-_COMMITS = {ADD: _commit_properties, ADOPT: _commit_properties, UPDATE: _commit_properties,
-            DELETE: _commit_delete, ADD_MEMBER: _commit_member, REMOVE_MEMBER: _commit_member,
-            SET_MANAGER: _commit_manager, REMOVE_MANAGER: _commit_manager}
+_COMMITS: dict[PlanAction, Callable[[StateRepository, Change, CloudResult], None]] = {
+    PlanAction.add: _commit_properties, PlanAction.adopt: _commit_properties, PlanAction.update: _commit_properties,
+    PlanAction.delete: _commit_delete, PlanAction.add_member: _commit_member, PlanAction.remove_member: _commit_member,
+    PlanAction.set_manager: _commit_manager, PlanAction.remove_manager: _commit_manager}

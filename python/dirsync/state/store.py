@@ -19,81 +19,26 @@ import socket
 import sqlite3
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from ..clock import now
 from ..errors import RunInProgressError, StateError
+from . import schema
+from .history import RunHistory
+from .objects import ObjectTables
+from .schema import SCHEMA_VERSION
 
 STATE_FILE_NAME = "dirsync-state.sqlite"
 LOCK_FILE_NAME = "dirsync-run.lock"
-SKIPPED_FILE_NAME = "dirsync-skipped-runs.jsonl"
-RUNNING = "in-progress"
-SKIPPED = "skipped-run-in-progress"
-
-# Each migration takes the schema from its index to the next version; never edit one that shipped.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE objects(
-        anchor TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        dn TEXT NOT NULL,
-        in_scope INTEGER NOT NULL DEFAULT 0,
-        skip_reason TEXT,
-        cloud_id TEXT,
-        create_intent TEXT,
-        exported TEXT NOT NULL DEFAULT '{}',
-        hash TEXT,
-        pending TEXT,
-        pending_delete INTEGER NOT NULL DEFAULT 0,
-        tombstoned INTEGER NOT NULL DEFAULT 0,
-        last_result TEXT,
-        last_error TEXT,
-        last_fix TEXT,
-        updated_at TEXT NOT NULL
-    );
-    CREATE INDEX objects_work ON objects(pending_delete, in_scope);
-    CREATE TABLE links(
-        src TEXT NOT NULL,
-        rel TEXT NOT NULL,
-        dst TEXT NOT NULL,
-        wanted INTEGER NOT NULL,
-        exported INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        PRIMARY KEY(src, rel, dst)
-    ) WITHOUT ROWID;
-    CREATE INDEX links_dst ON links(dst);
-    CREATE TABLE watermarks(name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
-    CREATE TABLE runs(
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        start_time TEXT NOT NULL,
-        end_time TEXT,
-        mode TEXT NOT NULL,
-        staging INTEGER NOT NULL DEFAULT 0,
-        trigger TEXT NOT NULL,
-        status TEXT NOT NULL,
-        counts TEXT NOT NULL DEFAULT '{}',
-        errors TEXT NOT NULL DEFAULT '[]',
-        skipped TEXT NOT NULL DEFAULT '[]',
-        message TEXT NOT NULL DEFAULT '',
-        pid INTEGER
-    );
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
 
 def state_path(home: Path) -> Path:
     return Path(home) / STATE_FILE_NAME
 
 
-class StateStore:
-    """One connection to the state database. Not shared between threads."""
+class StateStore(ObjectTables, RunHistory):
+    """One connection to the state database, the SQLite StateRepository (engine/ports.py): the
+    connector space (objects.py) and the run history (history.py). Not shared between threads."""
 
     def __init__(self, home: Path):
         self.home = Path(home)
@@ -135,43 +80,20 @@ class StateStore:
     # --- schema ------------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StateError(
+        def too_new(version: int) -> StateError:
+            return StateError(
                 f"The state store {self.path} has schema version {version}, newer than this DirSync "
                 f"understands ({SCHEMA_VERSION}).",
                 fix="Upgrade DirSync to the version that last used this state store.", target=str(self.path))
-        for target in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                _script(self.db, MIGRATIONS[target])
-                self.db.execute(f"PRAGMA user_version={target + 1}")
+        schema.migrate(self.db, self.transaction, too_new)
 
     @property
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return schema.version(self.db)
 
     def integrity_check(self) -> list[str]:
         """Problems found in the file and in the engine's invariants; empty when all is well."""
-        problems = [row[0] for row in self.db.execute("PRAGMA integrity_check") if row[0] != "ok"]
-        checks = {
-            "objects waiting to be deleted that have no cloud object":
-                "SELECT count(*) FROM objects WHERE pending_delete=1 AND cloud_id IS NULL "
-                "AND create_intent IS NULL",
-            "links exported to the cloud from an object that has no cloud object":
-                "SELECT count(*) FROM links l JOIN objects o ON o.anchor=l.src "
-                "WHERE l.exported=1 AND o.cloud_id IS NULL",
-            "links exported to the cloud to an object that has no cloud object":
-                "SELECT count(*) FROM links l JOIN objects o ON o.anchor=l.dst "
-                "WHERE l.exported=1 AND o.cloud_id IS NULL",
-            "cloud objects used by two anchors":
-                "SELECT count(*) FROM (SELECT cloud_id FROM objects WHERE cloud_id IS NOT NULL "
-                "GROUP BY cloud_id HAVING count(*) > 1)",
-        }
-        for text, sql in checks.items():
-            count = self.db.execute(sql).fetchone()[0]
-            if count:
-                problems.append(f"{count} {text}")
-        return problems
+        return schema.integrity_check(self.db)
 
     # --- transactions ------------------------------------------------------------------------------
 
@@ -242,11 +164,7 @@ class StateStore:
         handle.flush()
         self._lock_file = handle
         # Holding the lock proves that runs still marked in progress died without finishing.
-        with self.atomic():
-            self.db.execute(
-                "UPDATE runs SET status='stopped-error', end_time=?, message=? WHERE status=?",
-                (now(), "The run ended unexpectedly (its process was stopped or crashed). The changes it "
-                        "had confirmed are kept; the next run carries on with the rest.", RUNNING))
+        self.end_crashed_runs()
 
     def unlock(self) -> None:
         if self._lock_file is not None:
@@ -273,71 +191,6 @@ class StateStore:
     def set_meta(self, key: str, value: str) -> None:
         with self.atomic():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
-
-    # --- run history -------------------------------------------------------------------------------
-
-    def begin_run(self, mode: str, trigger: str) -> int:
-        with self.atomic():
-            cur = self.db.execute(
-                "INSERT INTO runs(start_time, mode, trigger, status, pid) VALUES (?,?,?,?,?)",
-                (now(), mode, trigger, RUNNING, os.getpid()))
-        return cur.lastrowid
-
-    def end_run(self, run_id: int, *, mode: str, status: str, counts: dict, errors: list, skipped: list,
-                message: str) -> None:
-        with self.atomic():
-            self.db.execute(
-                "UPDATE runs SET end_time=?, mode=?, status=?, counts=?, errors=?, skipped=?, message=? "
-                "WHERE id=?",
-                (now(), mode, status, json.dumps(counts), json.dumps(errors), json.dumps(skipped), message,
-                 run_id))
-
-    def record_skipped_run(self, trigger: str, message: str) -> dict:
-        """A run that did not happen (another one held the lock), kept in the history. It is written beside
-        the database, not in it: the run in progress may hold the database's write lock for its whole
-        import, and the skipped run must say so at once."""
-        moment = now()
-        record = {"runId": None, "status": SKIPPED, "mode": "delta", "trigger": trigger, "startTime": moment,
-                  "endTime": moment, "counts": {}, "errors": [], "skipped": [], "message": message}
-        fd = os.open(self.home / SKIPPED_FILE_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as out:
-            out.write(json.dumps(record) + "\n")
-        return record
-
-    def runs(self, last: int | None = None) -> list[dict]:
-        """The run history, newest first: the runs, and the scheduled runs that were skipped."""
-        sql = "SELECT * FROM runs ORDER BY id DESC" + (" LIMIT ?" if last else "")
-        rows = [_run_dict(row) for row in self.db.execute(sql, (last,) if last else ()).fetchall()]
-        merged = sorted(rows + self._skipped_runs(), key=lambda run: run["startTime"], reverse=True)
-        return merged[:last] if last else merged
-
-    def _skipped_runs(self) -> list[dict]:
-        try:
-            lines = (self.home / SKIPPED_FILE_NAME).read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        return [json.loads(line) for line in lines if line.strip()]
-
-    def last_successful_run(self) -> dict | None:
-        row = self.db.execute(
-            "SELECT * FROM runs WHERE status IN ('success', 'completed-export-errors') "
-            "AND mode NOT IN ('preview', 'staging') ORDER BY id DESC LIMIT 1").fetchone()
-        return _run_dict(row) if row else None
-
-
-def _run_dict(row: sqlite3.Row) -> dict:
-    return {"runId": row["id"], "status": row["status"], "mode": row["mode"], "trigger": row["trigger"],
-            "startTime": row["start_time"], "endTime": row["end_time"],
-            "counts": json.loads(row["counts"]), "errors": json.loads(row["errors"]),
-            "skipped": json.loads(row["skipped"]), "message": row["message"]}
-
-
-def _script(db: sqlite3.Connection, script: str) -> None:
-    """Run a migration's statements inside the caller's transaction (executescript would commit)."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
 
 def _describe_holder(data: bytes) -> str:
     try:

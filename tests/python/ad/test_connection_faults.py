@@ -37,7 +37,7 @@ def test_wrong_password(seeded_domain):
 def test_untrusted_certificate(seeded_domain, tmp_path):
     _make_certificates(tmp_path, "127.0.0.1", "other.example")  # a CA that did not sign the DC's certificate
     for settings in (LdapSettings(seeded_domain.address, ca_file=str(tmp_path / "ca.pem")),
-                     LdapSettings(seeded_domain.address, ca_file=str(tmp_path / "ca.pem"), security="starttls")):
+                     LdapSettings(seeded_domain.address, ca_file=str(tmp_path / "ca.pem"), transport="starttls")):
         with pytest.raises(errors.CertificateError) as caught:
             connect(settings, ADMIN_USER, seeded_domain.admin_password)
         assert_names_server_and_fix(caught.value, seeded_domain.address, seeded_domain.admin_password)
@@ -50,14 +50,14 @@ def test_the_system_trust_store_does_not_trust_the_test_ca(seeded_domain):
 
 
 def test_starttls_with_verification_works(seeded_domain):
-    conn = connect(settings_for(seeded_domain, security="starttls"), ADMIN_USER, seeded_domain.admin_password)
+    conn = connect(settings_for(seeded_domain, transport="starttls"), ADMIN_USER, seeded_domain.admin_password)
     assert conn.bound and conn.tls_started and conn.server.port == 389
     conn.unbind()
 
 
 def test_plain_text_bind_is_refused():
     with pytest.raises(errors.InvalidArgumentError) as caught:
-        connect(LdapSettings("dc.example", security="none"), ADMIN_USER, "secret-pw")
+        connect(LdapSettings("dc.example", transport="none"), ADMIN_USER, "secret-pw")
     assert "in clear" in caught.value.message and "secret-pw" not in str(caught.value)
 
 

@@ -10,6 +10,7 @@ import sys
 from dirsync.cloud.writer import random_password
 from dirsync.engine.ports import CloudOp
 from dirsync.events import Events
+from dirsync.vocabulary import CloudAction, Outcome
 from dirsync_lab.tenant import LocalTenant
 
 from .conftest import unique
@@ -54,9 +55,9 @@ def test_membership_manager_update_and_delete(target, graph, domain):
     alice, bob = create_user(target, domain), create_user(target, domain)
     [group] = target.apply([CloudOp("create", "group", anchor=unique("g"), properties={
         "displayName": "Team", "mailNickname": unique("team")})])
-    ops = [CloudOp("add_member", "group", group.op.anchor, group.cloud_id, ref_id=alice.cloud_id),
-           CloudOp("add_member", "group", group.op.anchor, group.cloud_id, ref_id=bob.cloud_id),
-           CloudOp("set_manager", "user", alice.op.anchor, alice.cloud_id, ref_id=bob.cloud_id),
+    ops = [CloudOp(CloudAction.add_member, "group", group.op.anchor, group.cloud_id, ref_id=alice.cloud_id),
+           CloudOp(CloudAction.add_member, "group", group.op.anchor, group.cloud_id, ref_id=bob.cloud_id),
+           CloudOp(CloudAction.set_manager, "user", alice.op.anchor, alice.cloud_id, ref_id=bob.cloud_id),
            CloudOp("update", "user", alice.op.anchor, alice.cloud_id, properties={"department": "Sales"})]
     assert [r.outcome for r in target.apply(ops)] == ["updated"] * 4
     members = graph.get(f"{graph.base}/groups/{group.cloud_id}/members").json()["value"]
@@ -66,12 +67,12 @@ def test_membership_manager_update_and_delete(target, graph, domain):
     # Adding a member again leaves the wanted state in place: reported as done, not as a failure.
     [again] = target.apply([ops[0]])
     assert again.outcome == "updated"
-    removals = [CloudOp("remove_member", "group", group.op.anchor, group.cloud_id, ref_id=bob.cloud_id),
-                CloudOp("remove_manager", "user", alice.op.anchor, alice.cloud_id),
+    removals = [CloudOp(CloudAction.remove_member, "group", group.op.anchor, group.cloud_id, ref_id=bob.cloud_id),
+                CloudOp(CloudAction.remove_manager, "user", alice.op.anchor, alice.cloud_id),
                 CloudOp("delete", "user", bob.op.anchor, bob.cloud_id)]
     assert [r.outcome for r in target.apply(removals)] == ["updated", "updated", "deleted"]
     [gone] = target.apply([removals[2]])
-    assert (gone.outcome, gone.error_code) == ("not_found", "Request_ResourceNotFound")
+    assert (gone.outcome, gone.error_code) == (Outcome.not_found, "Request_ResourceNotFound")
 
 
 def test_a_upn_held_by_another_object_is_a_conflict(target, domain):

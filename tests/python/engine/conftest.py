@@ -39,7 +39,7 @@ class Lab:
 
     # --- DirSync --------------------------------------------------------------------------------------
     def sync(self, **options) -> dict:
-        return service.start_sync(home=self.home, **options)
+        return service.start_sync(home=self.home, **options).to_dict()
 
     def configure(self, *, threshold: int | None = None, **sync) -> None:
         current = config.load(self.home)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from dirsync.config import Configuration, PreventAccidentalDeletesSettings, SyncSettings
 from dirsync.engine.ports import CloudObject, CloudOp, CloudResult, SourceObject, Tombstone
 from dirsync.errors import ServerUnreachableError
+from dirsync.vocabulary import CloudAction, Outcome
 
 BASE = "DC=contoso,DC=com"
 STAFF = f"OU=Staff,{BASE}"
@@ -157,7 +158,7 @@ class FakeTenant:
             return CloudResult(op, "created", oid)
         target = self.objects.get(op.cloud_id)
         if target is None:
-            return CloudResult(op, "not_found", error_code="Request_ResourceNotFound", message="Not found.")
+            return CloudResult(op, Outcome.not_found, error_code="Request_ResourceNotFound", message="Not found.")
         if op.action == "update":
             upn = (op.properties or {}).get("userPrincipalName")
             holder = self.find_user_by_upn(upn) if upn else None
@@ -173,20 +174,20 @@ class FakeTenant:
             for members in self.members.values():
                 members.discard(op.cloud_id)
             return CloudResult(op, "deleted", op.cloud_id)
-        if op.action in ("add_member", "remove_member"):
+        if op.action in (CloudAction.add_member, CloudAction.remove_member):
             if op.ref_id not in self.objects:
-                return CloudResult(op, "not_found", message="Not found.")
+                return CloudResult(op, Outcome.not_found, message="Not found.")
             members = self.members.setdefault(op.cloud_id, set())
-            if op.action == "add_member":
+            if op.action == CloudAction.add_member:
                 if op.ref_id in members:
                     return CloudResult(op, "conflict", message="One or more added object references already exist")
                 members.add(op.ref_id)
             else:
                 if op.ref_id not in members:
-                    return CloudResult(op, "not_found", message="Not found.")
+                    return CloudResult(op, Outcome.not_found, message="Not found.")
                 members.discard(op.ref_id)
             return CloudResult(op, "updated", op.cloud_id)
-        if op.action == "set_manager":
+        if op.action == CloudAction.set_manager:
             self.managers[op.cloud_id] = op.ref_id
         else:
             self.managers.pop(op.cloud_id, None)

@@ -20,4 +20,4 @@ def emit(event: dict) -> None:
 
 if __name__ == "__main__":
     result = service.start_sync(home=sys.argv[1], events=Events(emit))
-    print(json.dumps({"kind": "result", **result}), flush=True)
+    print(json.dumps({"kind": "result", **result.to_dict()}), flush=True)

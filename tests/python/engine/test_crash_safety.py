@@ -117,5 +117,5 @@ def test_killing_the_sync_during_export_loses_nothing_and_duplicates_nothing(lab
         assert rerun["status"] == "success", (seed, kill_at, rerun)
         _assert_tenant_matches_directory(lab)
     with StateStore(lab.home) as store:
-        crashed = [r for r in store.runs() if "ended unexpectedly" in r["message"]]
+        crashed = [r for r in store.runs() if "ended unexpectedly" in r.message]
     assert len(crashed) == kills  # each killed run is in the history as stopped-error

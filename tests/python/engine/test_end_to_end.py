@@ -197,3 +197,23 @@ def test_deletes_over_the_threshold_stop_the_run_until_the_threshold_is_raised_o
     allowed = lab.sync(allow_deletes=True)
     assert allowed["status"] == "success" and allowed["counts"]["deleted"] == 600
     assert lab.sync()["changes"] == []
+
+
+def test_a_staging_mode_run_does_not_count_as_the_last_sync(lab):
+    synced = lab.sync()
+    assert synced["status"] == "success" and not synced["staging"]
+    conn = lab.ldap()
+    conn.modify(dn("alice"), {"department": [(ldap3.MODIFY_REPLACE, ["Staged"])]})
+    conn.unbind()
+    lab.configure(staging_mode=True)
+    try:
+        staged = lab.sync()
+        assert staged["status"] == "success" and staged["staging"] is True
+        assert [c["action"] for c in staged["plan"]] == ["update"]
+        report = service.test_sync(home=lab.home)
+        # The staging run wrote nothing to the cloud: the last sync is still the run before it.
+        assert report["lastSyncTime"] == synced["endTime"]
+        assert report["lastRun"].run_id == staged["runId"] and report["lastRun"].staging
+        assert report["pendingChanges"] == {"update": 1}
+    finally:
+        lab.configure(staging_mode=False)

@@ -28,7 +28,9 @@ def world(tmp_path):
 def sync(world, config=None, **options):
     directory, tenant, home = world
     with StateStore(home) as store:
-        return run_sync(lambda: (directory, tenant), store, config or configuration(), RunOptions(**options), Events())
+        result = run_sync(lambda: (directory, tenant), store, config or configuration(), RunOptions(**options),
+                          Events())
+        return result.to_dict()
 
 
 def test_first_sync_writes_mapped_objects_and_membership_then_a_second_run_writes_nothing(world):
@@ -153,7 +155,7 @@ def test_preview_writes_nothing_and_shows_exactly_what_the_next_run_does(world):
     with StateStore(home) as store:
         after = [tuple(r) for r in store.db.execute("SELECT * FROM objects ORDER BY anchor")]
         assert (after, store.watermark("active-directory")) == before
-        assert all(run["mode"] != "preview" for run in store.runs())
+        assert all(run.mode != "preview" for run in store.runs())
     assert state_file.exists()
     real = sync(world)
     key = lambda c: (c["action"], c["anchor"], c.get("ref", ""))
@@ -233,7 +235,7 @@ def test_a_crash_between_a_create_and_its_commit_is_adopted_not_duplicated(world
     for anchor in directory.objects:
         tenant.by_anchor(anchor)  # exactly one each
     with StateStore(home) as store:
-        crashed, done = store.runs()[1], store.runs()[0]
+        crashed, done = store.runs()[1].to_dict(), store.runs()[0].to_dict()
         assert crashed["status"] == "stopped-error" and "unexpectedly" in crashed["message"]
         assert done["status"] == "success"
 
@@ -245,4 +247,19 @@ def test_an_unreachable_domain_controller_stops_the_run_with_server_down(world):
     assert result["status"] == "stopped-server-down" and "dc1.contoso.com" in result["message"]
     assert not tenant.objects
     with StateStore(home) as store:
-        assert store.runs(1)[0]["status"] == "stopped-server-down"
+        assert store.runs(1)[0].status == "stopped-server-down"
+
+
+def test_a_staging_mode_run_is_recorded_as_staging_and_is_not_the_last_sync(world):
+    directory, tenant, home = world
+    synced = sync(world)
+    directory.put(user("dave"))
+    writes = tenant.writes
+    staged = sync(world, configuration(staging_mode=True))
+    assert staged["staging"] is True and [c["action"] for c in staged["plan"]] == ["add"]
+    assert tenant.writes == writes
+    with StateStore(home) as store:
+        assert [run.staging for run in store.runs()] == [True, False]
+        last = store.last_successful_run()
+        assert (last.run_id, last.start_time, last.end_time) == (synced["runId"], synced["startTime"],
+                                                                 synced["endTime"])

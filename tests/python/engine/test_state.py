@@ -12,6 +12,7 @@ import textwrap
 import pytest
 
 from dirsync.errors import RunInProgressError, StateError
+from dirsync.state.schema import MIGRATIONS
 from dirsync.state.store import SCHEMA_VERSION, StateStore, state_path
 
 
@@ -53,7 +54,7 @@ def test_the_lock_of_a_killed_run_is_taken_over_and_its_run_marked_stopped(tmp_p
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
             store.lock()
-            [run] = store.runs()
+            [run] = [r.to_dict() for r in store.runs()]
             assert run["status"] == "stopped-error" and "ended unexpectedly" in run["message"]
             assert run["endTime"]
     finally:
@@ -67,6 +68,20 @@ def test_a_new_store_is_at_the_current_schema_in_wal_mode_and_private(tmp_path):
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.integrity_check() == []
     assert os.stat(state_path(tmp_path)).st_mode & 0o077 == 0
+
+
+def test_a_store_of_the_first_schema_is_migrated_and_keeps_its_links(tmp_path):
+    db = sqlite3.connect(state_path(tmp_path))
+    for statement in MIGRATIONS[0].split(";"):
+        db.execute(statement)
+    db.execute("PRAGMA user_version=1")
+    db.execute("INSERT INTO links(src, rel, dst, wanted, exported) VALUES ('g', 'member', 'u', 1, 1)")
+    db.commit()
+    db.close()
+    with StateStore(tmp_path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.links("g", "member") == {"u": (True, True)}
+        assert "last_error" not in [row[1] for row in store.db.execute("PRAGMA table_info(links)")]
 
 
 def test_a_store_from_a_newer_dirsync_is_refused_untouched(tmp_path):
@@ -101,5 +116,5 @@ def test_watermark_and_history_survive_reopening(tmp_path):
         store.set_watermark("active-directory", "cookie-1")
     with StateStore(tmp_path) as store:
         assert store.watermark("active-directory") == "cookie-1"
-        [entry] = store.runs(last=1)
+        [entry] = [r.to_dict() for r in store.runs(last=1)]
         assert (entry["runId"], entry["status"], entry["counts"]) == (run, "success", {"added": 3})

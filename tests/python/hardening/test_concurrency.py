@@ -18,7 +18,7 @@ IMPORT = "Importing from Active Directory"
 def attempt(lab, trigger: str, **options):
     """The run's result, or the RunInProgressError it raised."""
     try:
-        return service.start_sync(home=lab.home, trigger=trigger, **options)
+        return service.start_sync(home=lab.home, trigger=trigger, **options).to_dict()
     except RunInProgressError as busy:
         return busy
 
@@ -65,7 +65,7 @@ def hold_the_lock_then(lab, holder_trigger: str, arriving_trigger: str):
 
     thread = threading.Thread(target=second)
     thread.start()
-    held = service.start_sync(home=lab.home, trigger=holder_trigger, full=True, events=Events(sink))
+    held = service.start_sync(home=lab.home, trigger=holder_trigger, full=True, events=Events(sink)).to_dict()
     thread.join(60)
     return held, arriving[0], arriving[1]
 
@@ -75,7 +75,7 @@ def test_a_scheduled_run_meeting_a_forced_one_is_skipped_and_recorded(lab):
     assert held["status"] == "success"
     assert skipped["status"] == "skipped-run-in-progress" and skipped["trigger"] == "scheduled"
     assert "already running" in skipped["message"] and "process" in skipped["message"]
-    history = service.sync_history(last=2, home=lab.home)
+    history = [r.to_dict() for r in service.sync_history(last=2, home=lab.home)]
     assert {r["status"] for r in history} == {"success", "skipped-run-in-progress"}
 
 
@@ -91,7 +91,7 @@ def test_a_forced_run_meeting_a_scheduled_one_is_refused_with_the_reason(lab):
     assert isinstance(refused, RunInProgressError), refused
     assert "already running" in refused.message and refused.fix and refused.error_id == "DirSync.RunInProgress"
     assert promptly
-    assert service.sync_history(last=1, home=lab.home)[0]["status"] == "success"  # the refusal is not a run
+    assert service.sync_history(last=1, home=lab.home)[0].status == "success"  # the refusal is not a run
 
 
 @pytest.fixture(autouse=True)

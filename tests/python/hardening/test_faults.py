@@ -203,7 +203,7 @@ def test_the_tenant_stopping_mid_export_then_the_next_run_converges(faults, fast
             lab.tenant.stop()
 
     try:
-        during = service.start_sync(home=lab.home, events=Events(stop_at_first_export_result))
+        during = service.start_sync(home=lab.home, events=Events(stop_at_first_export_result)).to_dict()
     finally:
         lab.tenant.port = port  # the same address: the configuration names it
         lab.tenant.start()
@@ -245,7 +245,7 @@ def test_a_full_disk_while_the_state_is_written_is_a_clear_error_and_the_next_ru
     change_directory(lab)
     filler = fill(small_disk, headroom=256 * 1024)  # room to open the state and begin; not to import
     try:
-        stopped = service.start_sync(home=small_disk, full=True)
+        stopped = service.start_sync(home=small_disk, full=True).to_dict()
         assert stopped["status"] == "stopped-error"
         message = stopped["message"]
     except StateError as err:  # when not even the run's end could be recorded
@@ -258,7 +258,7 @@ def test_a_full_disk_while_the_state_is_written_is_a_clear_error_and_the_next_ru
     try:
         converge(lab)
         with StateStore(small_disk) as store:
-            assert store.runs()[1]["status"] == "stopped-error"  # the run the full disk stopped is in the history
+            assert store.runs()[1].status == "stopped-error"  # the run the full disk stopped is in the history
     finally:
         lab.home = home
     converge(lab)  # the lab's own home catches up with what the copy exported
@@ -290,4 +290,4 @@ def test_killing_the_sync_during_the_import_loses_nothing(faults):
     assert killed, "the run ended before the import reported progress"
     converge(lab)
     with StateStore(lab.home) as store:
-        assert "ended unexpectedly" in store.runs()[1]["message"]
+        assert "ended unexpectedly" in store.runs()[1].message

@@ -18,6 +18,7 @@ import ldap3
 import pytest
 
 from dirsync import config, secrets, service, wizard
+from dirsync.bridge import plain
 from dirsync.cloud import graph
 from dirsync.events import Events
 from dirsync.state.store import StateStore
@@ -64,11 +65,11 @@ def scenario(lab, tmp_path_factory):
     app_secret = secrets.load_secret(lab.home, secrets.TENANT_CLIENT_SECRET)
     seen: list[bytes] = []
     events = Events(lambda e: seen.append(json.dumps(e, ensure_ascii=False).encode()))
-    configured = wizard.configure(
+    configured = plain(wizard.configure(  # the JSON form the cmdlet gets
         tenant=tenant, active_directory={"server": lab.domain.address, "port": 636, "caFile": lab.domain.ca_file,
                                          "baseDN": BASE_DN},
         admin_user=ADMIN_USER, admin_password=lab.domain.admin_password, client_secret=app_secret,
-        schedule_enabled=False, sync_now=True, home=str(home), events=events)
+        schedule_enabled=False, sync_now=True, home=str(home), events=events))
     seen.append(json.dumps(configured).encode())
     assert configured["syncResult"]["status"] == "success", configured["syncResult"]
     named = {"Enterprise Admin password": lab.domain.admin_password, "app client secret": app_secret,
@@ -96,7 +97,7 @@ def scenario(lab, tmp_path_factory):
     try:
         with pytest.MonkeyPatch.context() as patch:  # short retry waits (see conftest.fast_retries)
             patch.setattr(graph, "RetryPolicy", lambda: FAST)
-            failing = service.start_sync(home=home, events=events)
+            failing = service.start_sync(home=home, events=events).to_dict()
     finally:
         lab.tenant.set_faults()
     seen.append(json.dumps(failing).encode())
@@ -179,7 +180,7 @@ def test_tls_is_verified_by_default_and_turning_it_off_for_the_dc_warns_at_every
     tenant_ca = config.load(home).tenant.ca_file
     edit(home, tenant={"ca_file": None})
     try:
-        untrusted = service.start_sync(home=home)
+        untrusted = service.start_sync(home=home).to_dict()
     finally:
         edit(home, tenant={"ca_file": tenant_ca})
     assert untrusted["status"] == "stopped-error" and "not trusted" in untrusted["message"]

@@ -1,0 +1,71 @@
+"""The wording of a run's errors: why an object could not be written and what to do about it.
+
+Pure: what it needs to know of the cloud (who holds a UPN in conflict) is looked up by run.py
+beforehand; `conflicting_upn` says when.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..vocabulary import Outcome
+from .ports import Change, CloudObject, CloudResult
+
+RETRY = "DirSync retries at every run."
+CANCELLED = ("Stopped by the administrator. The changes confirmed so far are kept; the next run carries on "
+             "with the rest.")
+
+
+def unexpected(err: Exception) -> str:
+    return f"The run stopped on an unexpected error: {type(err).__name__}: {err}"
+
+
+def export_errors(count: int) -> str:
+    return (f"{count} object(s) could not be exported; each error says why and how to fix it. DirSync retries "
+            "them at every run.")
+
+
+def not_yet(change: Change) -> str:
+    """A link not written because one end is not in the cloud (its own export failed and is reported)."""
+    return f"Not yet: {change.action} {change.dn} → {change.ref_dn}."
+
+
+def _conflicting_property(result: CloudResult) -> str:
+    return (re.search(r"property (\w+)", result.message or "") or [None, ""])[1]
+
+
+def conflicting_upn(change: Change, result: CloudResult) -> str | None:
+    """The UPN whose holder the explanation of this result names, or None."""
+    if (result.outcome == Outcome.conflict and change.kind == "user"
+            and _conflicting_property(result) == "userPrincipalName"):
+        return (change.properties or {}).get("userPrincipalName", "")
+    return None
+
+
+def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None) -> tuple[str, str]:
+    """(reason, fix) of a failed write. `upn_holder`: the cloud user holding conflicting_upn()."""
+    if result.outcome == Outcome.conflict:
+        prop = _conflicting_property(result)
+        props = change.properties or {}
+        upn = conflicting_upn(change, result)
+        if upn is not None:
+            who = (f"a cloud user (id {upn_holder.cloud_id}) that DirSync does not manage"
+                   if upn_holder and not upn_holder.anchor else "another object in Microsoft 365")
+            return (f"UPN conflict: the userPrincipalName '{upn}' is already used by {who}.",
+                    "Rename or delete that cloud user, or give this user another UPN in Active Directory; "
+                    "to let DirSync take over a cloud-only user with the same UPN, turn on soft matching "
+                    f"(Set-CoexistenceConfiguration -SoftMatch $true). {RETRY}")
+        if prop:
+            value = props.get(prop, "")
+            return (f"Conflict: another object in Microsoft 365 already has {prop} '{value}'.",
+                    f"Change {prop} of this object in Active Directory, or rename the other object. {RETRY}")
+        return (f"Conflict: {result.message}", f"Resolve the duplicate value. {RETRY}")
+    if result.outcome == Outcome.not_found:
+        return ("Its cloud object was deleted outside DirSync.",
+                "The next run creates it again; to keep its cloud data, restore it from deleted items "
+                "in Microsoft 365 first.")
+    if result.outcome == Outcome.throttled:
+        return ("Microsoft 365 kept throttling the requests (HTTP 429) until the retries ran out.",
+                f"Nothing to do unless it persists. {RETRY}")
+    return (f"Microsoft 365 refused the change: {result.message or result.error_code}",
+            f"Correct the value in Active Directory if the message names one. {RETRY}")

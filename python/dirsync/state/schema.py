@@ -1,0 +1,108 @@
+"""The state database's schema: the migrations that build it and the checks of its invariants."""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Each migration takes the schema from its index to the next version; never edit one that shipped.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE objects(
+        anchor TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        dn TEXT NOT NULL,
+        in_scope INTEGER NOT NULL DEFAULT 0,
+        skip_reason TEXT,
+        cloud_id TEXT,
+        create_intent TEXT,
+        exported TEXT NOT NULL DEFAULT '{}',
+        hash TEXT,
+        pending TEXT,
+        pending_delete INTEGER NOT NULL DEFAULT 0,
+        tombstoned INTEGER NOT NULL DEFAULT 0,
+        last_result TEXT,
+        last_error TEXT,
+        last_fix TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX objects_work ON objects(pending_delete, in_scope);
+    CREATE TABLE links(
+        src TEXT NOT NULL,
+        rel TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        wanted INTEGER NOT NULL,
+        exported INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        PRIMARY KEY(src, rel, dst)
+    ) WITHOUT ROWID;
+    CREATE INDEX links_dst ON links(dst);
+    CREATE TABLE watermarks(name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE runs(
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        start_time TEXT NOT NULL,
+        end_time TEXT,
+        mode TEXT NOT NULL,
+        staging INTEGER NOT NULL DEFAULT 0,
+        trigger TEXT NOT NULL,
+        status TEXT NOT NULL,
+        counts TEXT NOT NULL DEFAULT '{}',
+        errors TEXT NOT NULL DEFAULT '[]',
+        skipped TEXT NOT NULL DEFAULT '[]',
+        message TEXT NOT NULL DEFAULT '',
+        pid INTEGER
+    );
+    """,
+    # links.last_error was never written: a link's failure is its source object's error.
+    "ALTER TABLE links DROP COLUMN last_error",
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def version(db: sqlite3.Connection) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite3.Connection, transaction, too_new) -> None:
+    """Bring the schema up to SCHEMA_VERSION, one migration per transaction. `too_new(version)` is the
+    error to raise for a file written by a newer DirSync."""
+    current = version(db)
+    if current > SCHEMA_VERSION:
+        raise too_new(current)
+    for target in range(current, SCHEMA_VERSION):
+        with transaction():
+            _script(db, MIGRATIONS[target])
+            db.execute(f"PRAGMA user_version={target + 1}")
+
+
+def _script(db: sqlite3.Connection, script: str) -> None:
+    """Run a migration's statements inside the caller's transaction (executescript would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+INVARIANTS = {
+    "objects waiting to be deleted that have no cloud object":
+        "SELECT count(*) FROM objects WHERE pending_delete=1 AND cloud_id IS NULL "
+        "AND create_intent IS NULL",
+    "links exported to the cloud from an object that has no cloud object":
+        "SELECT count(*) FROM links l JOIN objects o ON o.anchor=l.src "
+        "WHERE l.exported=1 AND o.cloud_id IS NULL",
+    "links exported to the cloud to an object that has no cloud object":
+        "SELECT count(*) FROM links l JOIN objects o ON o.anchor=l.dst "
+        "WHERE l.exported=1 AND o.cloud_id IS NULL",
+    "cloud objects used by two anchors":
+        "SELECT count(*) FROM (SELECT cloud_id FROM objects WHERE cloud_id IS NOT NULL "
+        "GROUP BY cloud_id HAVING count(*) > 1)",
+}
+
+
+def integrity_check(db: sqlite3.Connection) -> list[str]:
+    """Problems found in the file and in the engine's invariants; empty when all is well."""
+    problems = [row[0] for row in db.execute("PRAGMA integrity_check") if row[0] != "ok"]
+    for text, sql in INVARIANTS.items():
+        count = db.execute(sql).fetchone()[0]
+        if count:
+            problems.append(f"{count} {text}")
+    return problems

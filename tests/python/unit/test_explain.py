@@ -1,0 +1,54 @@
+"""The wording of export errors (pure: the UPN holder is looked up by the caller)."""
+
+from __future__ import annotations
+
+from dirsync.engine import explain
+from dirsync.engine.ports import Change, CloudObject, CloudOp, CloudResult
+from dirsync.vocabulary import CloudAction, Outcome, PlanAction
+
+UPN_TAKEN = "Another object with the same value for property userPrincipalName already exists."
+ADD = Change(PlanAction.add, "user", "a1", "CN=bob", {"userPrincipalName": "bob@contoso.com", "mailNickname": "bob"})
+
+
+def result(outcome: Outcome, message: str = "", code: str = "") -> CloudResult:
+    return CloudResult(CloudOp(CloudAction.create, "user", "a1"), outcome, error_code=code, message=message)
+
+
+def test_a_upn_conflict_names_the_cloud_only_user_holding_it_and_the_soft_match_way_out():
+    conflict = result(Outcome.conflict, UPN_TAKEN)
+    assert explain.conflicting_upn(ADD, conflict) == "bob@contoso.com"
+    reason, fix = explain.explain(ADD, conflict, CloudObject("cloud-7", "user", None))
+    assert reason == ("UPN conflict: the userPrincipalName 'bob@contoso.com' is already used by a cloud user "
+                      "(id cloud-7) that DirSync does not manage.")
+    assert "-SoftMatch $true" in fix and fix.endswith(explain.RETRY)
+
+
+def test_a_upn_held_by_an_object_another_directory_anchors_is_not_called_cloud_only():
+    reason, _ = explain.explain(ADD, result(Outcome.conflict, UPN_TAKEN), CloudObject("c", "user", "other"))
+    assert "another object in Microsoft 365" in reason
+    assert "another object in Microsoft 365" in explain.explain(ADD, result(Outcome.conflict, UPN_TAKEN))[0]
+
+
+def test_other_conflicts_name_the_property_and_its_value_and_need_no_lookup():
+    conflict = result(Outcome.conflict, "Another object with the same value for property mailNickname already exists.")
+    assert explain.conflicting_upn(ADD, conflict) is None
+    reason, fix = explain.explain(ADD, conflict)
+    assert reason == "Conflict: another object in Microsoft 365 already has mailNickname 'bob'."
+    assert fix.startswith("Change mailNickname of this object in Active Directory")
+    assert explain.explain(ADD, result(Outcome.conflict, "Duplicate."))[0] == "Conflict: Duplicate."
+
+
+def test_lost_throttled_and_refused_writes():
+    assert explain.explain(ADD, result(Outcome.not_found))[0] == "Its cloud object was deleted outside DirSync."
+    assert "HTTP 429" in explain.explain(ADD, result(Outcome.throttled))[0]
+    assert explain.explain(ADD, result(Outcome.failed, code="Request_BadRequest"))[0] == (
+        "Microsoft 365 refused the change: Request_BadRequest")
+    assert explain.explain(ADD, result(Outcome.failed, "Invalid value."))[0] == (
+        "Microsoft 365 refused the change: Invalid value.")
+
+
+def test_run_messages():
+    assert explain.unexpected(KeyError("x")) == "The run stopped on an unexpected error: KeyError: 'x'"
+    assert explain.export_errors(2).startswith("2 object(s) could not be exported")
+    link = Change(PlanAction.add_member, "group", "g", "CN=Team", ref="u", ref_dn="CN=bob")
+    assert explain.not_yet(link) == "Not yet: addMember CN=Team → CN=bob."

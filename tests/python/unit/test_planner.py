@@ -1,0 +1,147 @@
+"""The planner as a pure function: staged rows and cloud matches in, a plan out (no SQLite, no network)."""
+
+from __future__ import annotations
+
+from dirsync.engine.mapping import value_hash
+from dirsync.engine.planner import CloudMatches, hard_match_anchors, make_plan, soft_match_upns
+from dirsync.engine.ports import CloudObject, PendingWork, StagedLink, StagedObject
+from dirsync.vocabulary import CHECK, PlanAction
+
+ALICE = {"userPrincipalName": "alice@contoso.com", "displayName": "Alice", "jobTitle": "Engineer"}
+
+
+def obj(anchor: str, kind: str = "user", *, cloud_id=None, pending=None, exported=None, **fields) -> StagedObject:
+    return StagedObject(anchor, kind, f"CN={anchor},OU=Staff,DC=contoso,DC=com", in_scope=True, cloud_id=cloud_id,
+                        pending=pending, exported=exported or {}, **fields)
+
+
+def exported(properties: dict) -> dict:
+    return {k: value_hash(v) for k, v in properties.items()}
+
+
+def link(src: str, rel: str, dst: str, *, wanted: bool, exported: bool, kind: str = "group") -> StagedLink:
+    return StagedLink(src, rel, dst, wanted, exported, kind, f"CN={src}", f"CN={dst}")
+
+
+def pending(work=(), doomed=(), invalid=(), live=(), links=()) -> PendingWork:
+    return PendingWork(list(work), list(doomed), list(invalid), frozenset(live), list(links))
+
+
+def plan_of(work: PendingWork, matches: CloudMatches | None = None, soft_match: bool = False):
+    return make_plan(work, matches or CloudMatches(), soft_match=soft_match)
+
+
+def actions(plan) -> list[tuple]:
+    return [(c.action, c.anchor, c.ref) for c in plan.changes]
+
+
+def test_a_new_object_nobody_has_in_the_cloud_is_added_with_all_its_properties():
+    plan = plan_of(pending(work=[obj("alice", pending=ALICE)]))
+    [change] = plan.changes
+    assert (change.action, change.kind, change.properties, change.cloud_id) == (PlanAction.add, "user", ALICE, None)
+
+
+def test_a_new_object_whose_anchor_the_cloud_has_is_adopted_not_created_again():
+    found = CloudObject("cloud-1", "user", "alice", "alice@contoso.com")
+    plan = plan_of(pending(work=[obj("alice", pending=ALICE)]), CloudMatches(by_anchor={"alice": found}))
+    [change] = plan.changes
+    assert (change.action, change.cloud_id, change.properties) == (PlanAction.adopt, "cloud-1", ALICE)
+
+
+def test_soft_match_adopts_only_a_cloud_only_user_and_only_when_on():
+    work = pending(work=[obj("alice", pending=ALICE)])
+    cloud_only = CloudMatches(by_upn={"alice@contoso.com": CloudObject("cloud-9", "user", None)})
+    anchored = CloudMatches(by_upn={"alice@contoso.com": CloudObject("cloud-8", "user", "someone-else")})
+    adopted = plan_of(work, cloud_only, soft_match=True).changes[0]
+    assert (adopted.action, adopted.cloud_id) == (PlanAction.adopt, "cloud-9")
+    assert plan_of(work, anchored, soft_match=True).changes[0].action == PlanAction.add
+    assert plan_of(work, cloud_only, soft_match=False).changes[0].action == PlanAction.add
+
+
+def test_an_update_sends_only_the_properties_that_differ_from_what_was_exported():
+    now = {**ALICE, "jobTitle": "Architect"}
+    plan = plan_of(pending(work=[obj("alice", cloud_id="c1", pending=now, exported=exported(ALICE))]))
+    [change] = plan.changes
+    assert (change.action, change.properties, change.cloud_id) == (PlanAction.update, {"jobTitle": "Architect"}, "c1")
+
+
+def test_pending_properties_the_cloud_already_has_settle_without_a_change():
+    plan = plan_of(pending(work=[obj("alice", cloud_id="c1", pending=ALICE, exported=exported(ALICE))]))
+    assert plan.changes == [] and plan.settled == ["alice"]
+
+
+def test_deletes_act_on_the_known_or_the_hard_matched_cloud_object_and_the_rest_is_forgotten():
+    doomed = [obj("known", cloud_id="c1", pending_delete=True), obj("matched", "group", pending_delete=True),
+              obj("never", pending_delete=True, create_intent="2026-01-01T00:00:00.000Z")]
+    matches = CloudMatches(by_anchor={"matched": CloudObject("c2", "group", "matched")})
+    plan = plan_of(pending(doomed=doomed), matches)
+    assert [(c.action, c.anchor, c.cloud_id) for c in plan.changes] == [
+        (PlanAction.delete, "known", "c1"), (PlanAction.delete, "matched", "c2")]
+    assert plan.forget == ["never"] and plan.deletes == 2
+
+
+def test_membership_changes_between_objects_in_the_cloud_and_objects_added_in_the_same_plan():
+    links = [link("team", "member", "bob", wanted=True, exported=False),
+             link("team", "member", "carol", wanted=False, exported=True),
+             link("team", "member", "new", wanted=True, exported=False),
+             link("team", "member", "kept", wanted=True, exported=True)]
+    work = pending(work=[obj("new", pending=ALICE)], live={"team", "bob", "carol", "kept"}, links=links)
+    assert actions(plan_of(work))[1:] == [(PlanAction.add_member, "team", "bob"),
+                                          (PlanAction.remove_member, "team", "carol"),
+                                          (PlanAction.add_member, "team", "new")]
+
+
+def test_a_link_to_an_object_not_yet_in_the_cloud_waits_for_it():
+    links = [link("team", "member", "outsider", wanted=True, exported=False),
+             link("bob", "manager", "outsider", wanted=True, exported=False, kind="user")]
+    assert plan_of(pending(live={"team", "bob"}, links=links)).changes == []
+
+
+def test_links_of_an_object_being_deleted_are_not_planned():
+    links = [link("team", "member", "bob", wanted=True, exported=False)]
+    work = pending(doomed=[obj("team", "group", cloud_id="c1", pending_delete=True)], live={"bob"}, links=links)
+    assert actions(plan_of(work)) == [(PlanAction.delete, "team", None)]
+
+
+def test_a_manager_is_set_when_new_left_when_exported_and_removed_when_no_longer_wanted():
+    set_one = [link("bob", "manager", "alice", wanted=True, exported=False, kind="user")]
+    kept = [link("bob", "manager", "alice", wanted=True, exported=True, kind="user")]
+    removed = [link("bob", "manager", "alice", wanted=False, exported=True, kind="user")]
+    replaced = [link("bob", "manager", "alice", wanted=False, exported=True, kind="user"),
+                link("bob", "manager", "carol", wanted=True, exported=False, kind="user")]
+    live = {"alice", "bob", "carol"}
+    assert actions(plan_of(pending(live=live, links=set_one))) == [(PlanAction.set_manager, "bob", "alice")]
+    assert actions(plan_of(pending(live=live, links=kept))) == []
+    assert actions(plan_of(pending(live=live, links=removed))) == [(PlanAction.remove_manager, "bob", None)]
+    assert actions(plan_of(pending(live=live, links=replaced))) == [(PlanAction.set_manager, "bob", "carol")]
+
+
+def test_objects_that_cannot_be_written_as_they_are_are_errors_to_check():
+    bad = obj("bad", last_result="invalid", last_error="No UPN.", last_fix="Give it one.")
+    [error] = plan_of(pending(invalid=[bad])).errors
+    assert (error.anchor, error.action, error.reason, error.fix) == ("bad", CHECK, "No UPN.", "Give it one.")
+
+
+def test_what_to_ask_the_cloud_before_planning():
+    work = pending(work=[obj("alice", pending=ALICE), obj("team", "group", pending={"displayName": "Team"}),
+                         obj("known", cloud_id="c1", pending=ALICE)],
+                   doomed=[obj("gone", pending_delete=True, create_intent="t")])
+    assert hard_match_anchors(work) == {"user": ["alice", "gone"], "group": ["team"]}
+    assert soft_match_upns(work, {}) == ["alice@contoso.com"]
+    assert soft_match_upns(work, {"alice": CloudObject("c2", "user", "alice")}) == []
+
+
+def test_the_planner_the_guard_and_the_error_wording_import_nothing_that_does_io():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, dirsync.engine.planner, dirsync.engine.guard, dirsync.engine.explain\n"
+            "io = {'sqlite3', 'ldap3', 'requests', 'msal', 'socket', 'urllib3', 'http'}\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in io\n"
+            "             or m.split('.')[:2] in (['dirsync', 'state'], ['dirsync', 'ad'], ['dirsync', 'cloud'])))")
+    source = Path(__file__).resolve().parents[3] / "python"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": str(source)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
