@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2, default=str))
     else:
         render(result)
-    if args.group == "sync":
+    if args.group == "sync" and isinstance(result, dict):
         return RUN_EXIT.get(RunStatus(result["status"]), 1)
     return 0
 

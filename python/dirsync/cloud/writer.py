@@ -66,21 +66,22 @@ class GraphTarget:
     @property
     def group_anchor_property(self) -> str:
         """The extension property holding group anchors; registered on the app if it is not yet."""
-        if self._anchor_property is None:
-            app = f"applications(appId='{self.client_id}')/extensionProperties"
-            name = self._find_extension(app)
+        if self._anchor_property is not None:
+            return self._anchor_property
+        app = f"applications(appId='{self.client_id}')/extensionProperties"
+        name = self._find_extension(app)
+        if name is None:
+            response = self.graph.request("POST", app, json={
+                "name": ANCHOR_EXTENSION, "dataType": "String", "targetObjects": ["Group"]})
+            # 400 ObjectConflict: another DirSync instance registered it meanwhile; read it back.
+            name = response.json()["name"] if response.status_code == 201 else self._find_extension(app)
             if name is None:
-                response = self.graph.request("POST", app, json={
-                    "name": ANCHOR_EXTENSION, "dataType": "String", "targetObjects": ["Group"]})
-                # 400 ObjectConflict: another DirSync instance registered it meanwhile; read it back.
-                name = response.json()["name"] if response.status_code == 201 else self._find_extension(app)
-                if name is None:
-                    code, message = error_of(response.json())
-                    raise CloudError(f"DirSync could not register its group anchor property on app "
-                                     f"{self.client_id}: {code}: {message}",
-                                     fix="Grant the app Application.ReadWrite.OwnedBy and make it the app's owner.")
-            self._anchor_property = name
-        return self._anchor_property
+                code, message = error_of(response.json())
+                raise CloudError(f"DirSync could not register its group anchor property on app "
+                                 f"{self.client_id}: {code}: {message}",
+                                 fix="Grant the app Application.ReadWrite.OwnedBy and make it the app's owner.")
+        self._anchor_property = name
+        return name
 
     def _find_extension(self, url: str) -> str | None:
         suffix = "_" + ANCHOR_EXTENSION

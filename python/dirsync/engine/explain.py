@@ -31,7 +31,8 @@ def not_yet(change: Change) -> str:
 
 
 def _conflicting_property(result: CloudResult) -> str:
-    return (re.search(r"property (\w+)", result.message or "") or [None, ""])[1]
+    match = re.search(r"property (\w+)", result.message or "")
+    return match[1] if match else ""
 
 
 def conflicting_upn(change: Change, result: CloudResult) -> str | None:

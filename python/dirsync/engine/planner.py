@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 from ..vocabulary import CHECK, PlanAction
 from .mapping import value_hash
-from .ports import Change, CloudObject, ObjectError, PendingWork, StagedObject
-
+from .ports import CLOUD_KINDS, Change, CloudKind, CloudObject, ObjectError, PendingWork, StagedObject
 
 
 @dataclass
@@ -38,12 +37,13 @@ class CloudMatches:
     by_upn: dict[str, CloudObject | None] = field(default_factory=dict)  # UPN -> user (soft match)
 
 
-def hard_match_anchors(pending: PendingWork) -> dict[str, list[str]]:
+def hard_match_anchors(pending: PendingWork) -> dict[CloudKind, list[str]]:
     """kind -> the anchors to look up in the cloud before planning. Any object without a known cloud
     object may have one already, because an earlier run died between the create and its commit, or the
     state store was lost: it is adopted instead of created a second time."""
     unknown = [row for row in [*pending.work, *pending.doomed] if not row.cloud_id]
-    anchors = {kind: [row.anchor for row in unknown if row.kind == kind] for kind in ("user", "group")}
+    anchors: dict[CloudKind, list[str]] = {
+        kind: [row.anchor for row in unknown if row.kind == kind] for kind in CLOUD_KINDS}
     return {kind: found for kind, found in anchors.items() if found}
 
 
@@ -59,7 +59,7 @@ def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool) 
         found = matches.by_anchor.get(row.anchor)
         cloud_id = row.cloud_id or (found.cloud_id if found else None)
         if cloud_id:
-            plan.changes.append(Change(PlanAction.delete, row.kind, row.anchor, row.dn, cloud_id=cloud_id))
+            plan.changes.append(Change(PlanAction.delete, row.cloud_kind, row.anchor, row.dn, cloud_id=cloud_id))
         else:
             plan.forget.append(row.anchor)
     for row in pending.work:
@@ -75,7 +75,8 @@ def _plan_properties(plan: Plan, row: StagedObject, matches: CloudMatches, soft_
     if row.cloud_id:
         diff = {k: v for k, v in desired.items() if value_hash(v) != row.exported.get(k)}
         if diff:
-            plan.changes.append(Change(PlanAction.update, row.kind, row.anchor, row.dn, diff, cloud_id=row.cloud_id))
+            plan.changes.append(Change(PlanAction.update, row.cloud_kind, row.anchor, row.dn, diff,
+                                       cloud_id=row.cloud_id))
         else:
             plan.settled.append(row.anchor)
         return
@@ -85,9 +86,10 @@ def _plan_properties(plan: Plan, row: StagedObject, matches: CloudMatches, soft_
         # Soft match adopts only a cloud-only user: one that no directory anchors yet.
         found = candidate if candidate and not candidate.anchor else None
     if found:
-        plan.changes.append(Change(PlanAction.adopt, row.kind, row.anchor, row.dn, desired, cloud_id=found.cloud_id))
+        plan.changes.append(Change(PlanAction.adopt, row.cloud_kind, row.anchor, row.dn, desired,
+                                   cloud_id=found.cloud_id))
     else:
-        plan.changes.append(Change(PlanAction.add, row.kind, row.anchor, row.dn, desired))
+        plan.changes.append(Change(PlanAction.add, row.cloud_kind, row.anchor, row.dn, desired))
 
 
 def _plan_links(pending: PendingWork, plan: Plan) -> None:

@@ -71,6 +71,7 @@ class Source(Protocol):
 # --- the cloud side --------------------------------------------------------------------------------
 
 CloudKind = Literal["user", "group"]
+CLOUD_KINDS: tuple[CloudKind, ...] = ("user", "group")
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class Change:
     """One change of a plan, as a preview shows it and a run reports it once done."""
 
     action: PlanAction
-    kind: str
+    kind: CloudKind  # contacts are skipped when staged: only users and groups are written
     anchor: str
     dn: str
     properties: dict | None = None
@@ -245,7 +246,7 @@ class StagedObject:
     should have, when they differ from what was exported (None: nothing to write)."""
 
     anchor: str
-    kind: str
+    kind: ObjectKind
     dn: str
     in_scope: bool = False
     skip_reason: str | None = None
@@ -259,6 +260,13 @@ class StagedObject:
     last_error: str | None = None
     last_fix: str | None = None
 
+    @property
+    def cloud_kind(self) -> CloudKind:
+        """What it is in the cloud: the planner sees users and groups only (contacts are skipped when staged)."""
+        if self.kind == "contact":
+            raise ValueError(f"{self.dn} is a contact, which DirSync never writes to Microsoft 365")
+        return self.kind
+
 
 @dataclass(frozen=True)
 class StagedLink:
@@ -269,7 +277,7 @@ class StagedLink:
     dst: str
     wanted: bool    # Active Directory has it
     exported: bool  # the cloud has it
-    src_kind: str
+    src_kind: CloudKind
     src_dn: str
     dst_dn: str
 
@@ -313,19 +321,25 @@ class StateRepository(Protocol):
 
     # staging an import
     def staged(self, anchor: str) -> StagedObject | None: ...
+
     def stage(self, obj: StagedObject) -> None:
         """Insert or replace what the import decided (all but cloud_id, create_intent, exported)."""
         ...
+
     def mark_deleted(self, anchor: str) -> None:
         """Gone from Active Directory, its cloud object still to delete."""
         ...
+
     def remove(self, anchor: str) -> None: ...
+
     def known_anchors(self) -> list[str]:
         """Every object not deleted in Active Directory: what a full import must see again."""
         ...
+
     def links(self, src: str, rel: str) -> dict[str, tuple[bool, bool]]:
         """dst -> (wanted, exported)."""
         ...
+
     def want_link(self, src: str, rel: str, dst: str) -> None: ...
     def unwant_link(self, src: str, rel: str, dst: str) -> None: ...
     def drop_link(self, src: str, rel: str, dst: str) -> None: ...
@@ -333,18 +347,23 @@ class StateRepository(Protocol):
     # planning and export
     def pending_work(self) -> PendingWork: ...
     def cloud_ids(self, anchors: Iterable[str]) -> dict[str, str]: ...
+
     def forget(self, anchors: Iterable[str]) -> None:
         """Objects gone from Active Directory that never reached the cloud."""
         ...
+
     def settle(self, anchors: Iterable[str]) -> None:
         """Nothing to write after all: the cloud already has what is pending."""
         ...
+
     def record_create_intent(self, anchors: Iterable[str]) -> None:
         """Recorded before the creates are sent, so that a crash before their results hard-matches them."""
         ...
+
     def record_adoption(self, anchor: str, cloud_id: str) -> None: ...
     def record_properties(self, anchor: str, *, cloud_id: str | None, exported: dict, digest: str,
                           pending: dict | None) -> None: ...
+
     def record_delete(self, anchor: str) -> None: ...
     def record_member(self, group: str, member: str, *, added: bool) -> None: ...
     def record_manager(self, user: str, manager: str | None) -> None: ...
@@ -358,6 +377,7 @@ class StateRepository(Protocol):
     def begin_run(self, mode: str, trigger: str, staging: bool = False, start_time: str | None = None) -> int: ...
     def end_run(self, run_id: int, *, mode: str, status: str, counts: dict, errors: list[ObjectError],
                 skipped: list[SkippedObject], message: str, end_time: str | None = None) -> None: ...
+
     def record_skipped_run(self, trigger: str, message: str) -> RunResult: ...
     def runs(self, last: int | None = None) -> list[RunResult]: ...
     def last_successful_run(self) -> RunResult | None: ...

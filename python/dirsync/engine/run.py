@@ -172,7 +172,7 @@ class _Run:
 
     def _import(self, full: bool, watermark: str | None, scope: Scope, mapper: Mapper, rules: str):
         events = self.events
-        run = self.source.full_import() if full else self.source.delta_import(watermark)
+        run = self.source.full_import() if full or watermark is None else self.source.delta_import(watermark)
         stager = Stager(self.store, scope, mapper)
         activity = "Importing from Active Directory"
         with self.store.atomic():
@@ -218,7 +218,7 @@ class _Run:
         self._apply(creates)
         with store.transaction():
             for change in plan.of(PlanAction.adopt):
-                store.record_adoption(change.anchor, change.cloud_id)
+                store.record_adoption(change.anchor, _required(change.cloud_id, change))
         self._apply(plan.of(PlanAction.adopt, PlanAction.update))
         # References last: both ends exist in the cloud by now.
         self._apply(plan.of(*LINK_ACTIONS))
@@ -312,7 +312,7 @@ def _commit_properties(store: StateRepository, change: Change, result: CloudResu
 
 
 def _commit_member(store: StateRepository, change: Change, result: CloudResult) -> None:
-    store.record_member(change.anchor, change.ref, added=change.action == PlanAction.add_member)
+    store.record_member(change.anchor, _required(change.ref, change), added=change.action == PlanAction.add_member)
 
 
 def _commit_manager(store: StateRepository, change: Change, result: CloudResult) -> None:
@@ -323,3 +323,10 @@ _COMMITS: dict[PlanAction, Callable[[StateRepository, Change, CloudResult], None
     PlanAction.add: _commit_properties, PlanAction.adopt: _commit_properties, PlanAction.update: _commit_properties,
     PlanAction.delete: _commit_delete, PlanAction.add_member: _commit_member, PlanAction.remove_member: _commit_member,
     PlanAction.set_manager: _commit_manager, PlanAction.remove_manager: _commit_manager}
+
+
+def _required(value: str | None, change: Change) -> str:
+    """The planner gives every adoption its cloud id and every member change its member."""
+    if value is None:
+        raise ValueError(f"The plan's {change.action} of {change.dn} lacks the object it acts on")
+    return value

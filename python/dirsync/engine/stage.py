@@ -61,7 +61,7 @@ class Stager:
         self._stage(item, in_scope=True, pending=pending, last_result=last and last.last_result,
                     last_error=last and last.last_error, last_fix=last and last.last_fix)
         if item.kind == "group":
-            self._set_links(item.anchor, "member", set(projection.members))
+            self._set_links(item.anchor, "member", set(projection.members or ()))
         else:
             self._set_links(item.anchor, "manager", {projection.manager} if projection.manager else set())
 

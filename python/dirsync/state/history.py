@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Callable, cast
 
 from ..clock import now
 from ..engine.ports import ObjectError, RunResult, SkippedObject
@@ -22,13 +24,14 @@ CRASHED = ("The run ended unexpectedly (its process was stopped or crashed). The
 class RunHistory:
     db: sqlite3.Connection
     home: Path
+    atomic: Callable[[], AbstractContextManager[sqlite3.Connection]]
 
     def begin_run(self, mode: str, trigger: str, staging: bool = False, start_time: str | None = None) -> int:
         with self.atomic():
             cur = self.db.execute(
                 "INSERT INTO runs(start_time, mode, staging, trigger, status, pid) VALUES (?,?,?,?,?,?)",
                 (start_time or now(), mode, int(staging), trigger, RunStatus.in_progress, os.getpid()))
-        return cur.lastrowid
+        return cast(int, cur.lastrowid)  # an INSERT always sets it
 
     def end_run(self, run_id: int, *, mode: str, status: str, counts: dict, errors: list[ObjectError],
                 skipped: list[SkippedObject], message: str, end_time: str | None = None) -> None:

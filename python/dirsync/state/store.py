@@ -32,6 +32,7 @@ from .schema import SCHEMA_VERSION
 STATE_FILE_NAME = "dirsync-state.sqlite"
 LOCK_FILE_NAME = "dirsync-run.lock"
 
+
 def state_path(home: Path) -> Path:
     return Path(home) / STATE_FILE_NAME
 
@@ -191,6 +192,7 @@ class StateStore(ObjectTables, RunHistory):
     def set_meta(self, key: str, value: str) -> None:
         with self.atomic():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
+
 
 def _describe_holder(data: bytes) -> str:
     try:
