@@ -158,7 +158,8 @@ class SambaDomain:
         server = ldap3.Server(self.address, port=636, use_ssl=True, tls=tls, get_info=ldap3.NONE,
                               connect_timeout=5)
         return ldap3.Connection(server, user, password or self.admin_password, auto_bind=True,
-                                raise_exceptions=True, auto_range=False, receive_timeout=60, return_empty_attributes=False,
+                                raise_exceptions=True, auto_range=False, receive_timeout=60,
+                                return_empty_attributes=False,
                                 check_names=False)  # check_names would refuse the rootDSE ("") as a DN
 
     # --- files -------------------------------------------------------------------------------------

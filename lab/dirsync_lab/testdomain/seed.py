@@ -79,8 +79,8 @@ CONTACTS = {
                                            "mail": "pat@partner.example", "company": "Partner Inc",
                                            "proxyAddresses": ["SMTP:pat@partner.example"]}},
     "chloe": {"cn": "Chloé Fournisseur", "attrs": {"givenName": "Chloé", "sn": "Fournisseur",
-                                                    "displayName": "Chloé Fournisseur",
-                                                    "mail": "chloe@fournisseur.example"}},
+                                                   "displayName": "Chloé Fournisseur",
+                                                   "mail": "chloe@fournisseur.example"}},
 }
 
 # key -> group. Members name users, contacts or other groups by key; "bulk" means the bulk users.
@@ -150,9 +150,9 @@ def seed(conn: ldap3.Connection) -> None:
     for n in range(1, BULK_COUNT + 1):
         # No password: PASSWD_NOTREQD keeps them enabled without the cost of 1,600 password hashes.
         _add(conn, bulk_dn(n), "user", {"sAMAccountName": f"bulkuser{n:04d}", "givenName": "Bulk",
-                                         "sn": f"User {n:04d}", "displayName": f"Bulk User {n:04d}",
-                                         "userPrincipalName": f"bulkuser{n:04d}@{MAIL_DOMAIN}",
-                                         "userAccountControl": 544})
+                                        "sn": f"User {n:04d}", "displayName": f"Bulk User {n:04d}",
+                                        "userPrincipalName": f"bulkuser{n:04d}@{MAIL_DOMAIN}",
+                                        "userAccountControl": 544})
     for key, group in GROUPS.items():
         attrs = {k: v for k, v in group.items() if k not in ("cn", "members", "managedBy")}
         attrs["sAMAccountName"] = group["cn"]

@@ -101,7 +101,8 @@ class QueryOptions(DirectoryBase):
             rows = rows[:top]
             query = {k: v for k, v in req.query.items() if k != "$skiptoken"}
             query["$skiptoken"] = page_token({"rid": rows[-1]["rid"]})
-            body["@odata.nextLink"] = f"{self.base}/v1.0/{req.path}?{urlencode(query, safe=QUERY_SAFE, quote_via=quote)}"
+            body["@odata.nextLink"] = (f"{self.base}/v1.0/{req.path}?"
+                                       f"{urlencode(query, safe=QUERY_SAFE, quote_via=quote)}")
         body["value"] = [self._shape(r, select, typed=typed) for r in rows]
         return self._ok(200, body)
 
