@@ -215,7 +215,7 @@ def _make_certificates(tls_dir: Path, address: str, dns_name: str) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     tls_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
@@ -237,7 +237,7 @@ def _make_certificates(tls_dir: Path, address: str, dns_name: str) -> None:
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name),
                                                         x509.IPAddress(ipaddress.ip_address(address))]),
                            critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
     (tls_dir / "ca.pem").write_bytes(ca.public_bytes(pem))

@@ -90,7 +90,7 @@ class QueryOptions(DirectoryBase):
         select = self._select(req)
         rows = self.db.execute(f"{base_sql} AND o.rid > ? ORDER BY o.rid LIMIT ?",
                                [*params, after, top + 1]).fetchall()
-        body = {"@odata.context": context}
+        body: dict[str, object] = {"@odata.context": context}
         if req.query.get("$count", "").lower() == "true":
             if req.headers.get("consistencylevel", "").lower() != "eventual":
                 # https://learn.microsoft.com/graph/aad-advanced-queries : $count needs ConsistencyLevel
