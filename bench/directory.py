@@ -121,7 +121,7 @@ def _seed_offline(folder: Path, n: int) -> None:
     facts = json.loads((folder / FACTS_FILE).read_text())
     facts.pop("address")  # each copy gets its own
     (folder / FACTS_FILE).write_text(json.dumps({**facts, "bench_users": n, "bench_groups": groups,
-                                                    "seed_seconds": round(time.monotonic() - started, 1)}))
+                                                 "seed_seconds": round(time.monotonic() - started, 1)}))
 
 
 def start_domain(n: int, directory: Path) -> SambaDomain:

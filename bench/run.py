@@ -95,6 +95,8 @@ def make_home(domain: SambaDomain, tenant: LocalTenant, home: Path) -> None:
         tenant=tenant.tenant_settings(app), sync=SyncSettings(include_ous=[BENCH_OU]))
     config.save(configuration, home)
     secrets.store_secret(home, secrets.AD_SERVICE_ACCOUNT_PASSWORD, domain.admin_password)
+    if app.secret is None:
+        raise RuntimeError("The local tenant returned no client secret for an app registered with secret=True.")
     secrets.store_secret(home, secrets.TENANT_CLIENT_SECRET, app.secret)
 
 

@@ -33,7 +33,8 @@ def _down(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dirsync-lab", description="DirSync's lab: the demo lab and the local tenant.")
+    parser = argparse.ArgumentParser(prog="dirsync-lab",
+                                     description="DirSync's lab: the demo lab and the local tenant.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, run, text in (("up", _up, "start the demo lab: a seeded Samba AD domain and a local tenant"),
                             ("show", _show, "list what is in the demo lab's tenant now"),

@@ -116,4 +116,3 @@ def down(folder: Path) -> None:
     if (folder / "dc").exists():
         SambaDomain(folder / "dc").remove()
     shutil.rmtree(folder, ignore_errors=True)
-

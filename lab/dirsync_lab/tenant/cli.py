@@ -109,4 +109,3 @@ def add_cli(subparsers) -> None:
     domain.add_argument("name")
     domain.add_argument("--default", action="store_true")
     domain.set_defaults(run=_add_domain)
-

@@ -177,9 +177,9 @@ class Handler(BaseHTTPRequestHandler):
                 fault = service.faults.roll(can_reset=True)
                 if fault and fault[0] == "429":
                     service.count("forced_429")
-                    raise throttled(service.faults.retry_after_now(), "Tenant_Application/ReadWrite/"
-                                     f"{req.caller.get('appid')}/{service.store.tenant_id}",
-                                     "ResourceUnitLimitExceeded")
+                    raise throttled(service.faults.retry_after_now(),
+                                    f"Tenant_Application/ReadWrite/{req.caller.get('appid')}/{service.store.tenant_id}",
+                                    "ResourceUnitLimitExceeded")
                 if fault and not fault[1]:
                     service.count("faults_" + fault[0])
                     if fault[0] == "reset":

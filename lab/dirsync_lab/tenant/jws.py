@@ -1,5 +1,6 @@
 """Just enough JWS (RFC 7515) for the local tenant: sign its access tokens with RS256 and verify the
-client assertions apps send (RS256 or PS256, https://learn.microsoft.com/entra/identity-platform/certificate-credentials).
+client assertions apps send (RS256 or PS256,
+https://learn.microsoft.com/entra/identity-platform/certificate-credentials).
 """
 
 from __future__ import annotations

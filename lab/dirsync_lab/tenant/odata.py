@@ -34,7 +34,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     text = text.strip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
+        if not m or m.end() == pos or m.lastgroup is None:
             raise bad_request(f"Invalid filter clause: syntax error at position {pos} in '{text}'.",
                               code="BadRequest")
         kind = m.lastgroup

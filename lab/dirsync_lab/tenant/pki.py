@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 def _new_key() -> rsa.RSAPrivateKey:
@@ -57,7 +57,7 @@ def _cert(subject: str, public_key, issuer: x509.Name | None, signer, *, ca: boo
             except ValueError:
                 names.append(x509.DNSName(host))
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        builder = builder.add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]),
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
                                         critical=False)
     return builder.sign(signer, hashes.SHA256())
 
@@ -114,6 +114,9 @@ def ensure_pki(data_dir: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost
     if not signing_file.exists():
         _write_private(signing_file, _key_pem(_new_key()))
     signing_key = serialization.load_pem_private_key(signing_file.read_bytes(), None)
+    if not isinstance(signing_key, rsa.RSAPrivateKey):  # tokens are signed RS256
+        raise ValueError(f"{signing_file} holds a {type(signing_key).__name__}, not an RSA key; "
+                         "delete it and the local tenant makes a new one on its next start.")
     der = signing_key.public_key().public_bytes(serialization.Encoding.DER,
                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
     kid = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()

@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from .http import ADMIN_HEADER
 from .server import ADMIN_KEY_FILE, ENDPOINT_FILE, TenantService
@@ -206,7 +207,7 @@ class LocalTenant:
         """Clears counters, faults and the write-quota windows (not the directory)."""
         self._admin("POST", "reset")
 
-    def tenant_settings(self, app: AppRegistration, credential_type: str = "secret",
+    def tenant_settings(self, app: AppRegistration, credential_type: Literal["certificate", "secret"] = "secret",
                         certificate_file: str | None = None):
         """The TenantSettings DirSync needs to use this tenant with `app`."""
         from dirsync.config import TenantSettings

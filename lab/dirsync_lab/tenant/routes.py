@@ -64,8 +64,9 @@ class GraphRoutes:
             kind, after = fault
             if kind == "429":
                 self.count("forced_429")
-                raise throttled(self.faults.retry_after_now(), f"Tenant_Application/ReadWrite/{req.caller.get('appid')}/"
-                                 f"{self.store.tenant_id}", "ResourceUnitLimitExceeded")
+                raise throttled(self.faults.retry_after_now(),
+                                f"Tenant_Application/ReadWrite/{req.caller.get('appid')}/{self.store.tenant_id}",
+                                "ResourceUnitLimitExceeded")
             if not after:
                 self.count("faults_" + kind)
                 if kind == "5xx":
@@ -188,4 +189,3 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
         service.faults = Faults()
         return {}
     return None
-

@@ -100,7 +100,10 @@ class Store:
 
     @property
     def tenant_id(self) -> str:
-        return self.meta("tenant_id")
+        tenant_id = self.meta("tenant_id")
+        if tenant_id is None:  # __init__ writes it into a new database
+            raise RuntimeError("The local tenant's database has no tenant id; delete its data folder to start afresh.")
+        return tenant_id
 
     def settings(self) -> dict:
         return {**DEFAULT_SETTINGS, **json.loads(self.meta("settings") or "{}")}
@@ -147,7 +150,10 @@ class Store:
             self.db.execute("INSERT INTO apps VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
                             (app_id, str(uuid.uuid4()), display_name, salt, digest, cert_pem,
                              int(public_client)))
-            return self.app(app_id), secret
+            app = self.app(app_id)
+            if app is None:
+                raise RuntimeError(f"App {app_id} was not found right after it was registered.")
+            return app, secret
 
     def app(self, app_id: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM apps WHERE app_id=?", (app_id,)).fetchone()

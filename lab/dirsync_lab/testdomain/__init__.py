@@ -158,7 +158,8 @@ class SambaDomain:
         server = ldap3.Server(self.address, port=636, use_ssl=True, tls=tls, get_info=ldap3.NONE,
                               connect_timeout=5)
         return ldap3.Connection(server, user, password or self.admin_password, auto_bind=True,
-                                raise_exceptions=True, auto_range=False, receive_timeout=60, return_empty_attributes=False,
+                                raise_exceptions=True, auto_range=False, receive_timeout=60,
+                                return_empty_attributes=False,
                                 check_names=False)  # check_names would refuse the rootDSE ("") as a DN
 
     # --- files -------------------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def _make_certificates(tls_dir: Path, address: str, dns_name: str) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     tls_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
@@ -236,7 +237,7 @@ def _make_certificates(tls_dir: Path, address: str, dns_name: str) -> None:
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name),
                                                         x509.IPAddress(ipaddress.ip_address(address))]),
                            critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
     (tls_dir / "ca.pem").write_bytes(ca.public_bytes(pem))

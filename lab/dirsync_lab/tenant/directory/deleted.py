@@ -28,7 +28,8 @@ class DeletedItems(QueryOptions):
         data["deletedDateTime"] = None
         self._write(row["id"], row["kind"], data)
         return self._ok(200, {"@odata.context": f"{self.meta}#directoryObjects/$entity",
-                              "@odata.type": f"#microsoft.graph.{row['kind']}", **self._shape(self._row(row["id"]), None)})
+                              "@odata.type": f"#microsoft.graph.{row['kind']}",
+                              **self._shape(self._row(row["id"]), None)})
 
     def purge_deleted(self, req: Request, oid: str) -> Response:
         """https://learn.microsoft.com/graph/api/directory-deleteditems-delete"""

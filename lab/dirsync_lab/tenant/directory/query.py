@@ -90,7 +90,7 @@ class QueryOptions(DirectoryBase):
         select = self._select(req)
         rows = self.db.execute(f"{base_sql} AND o.rid > ? ORDER BY o.rid LIMIT ?",
                                [*params, after, top + 1]).fetchall()
-        body = {"@odata.context": context}
+        body: dict[str, object] = {"@odata.context": context}
         if req.query.get("$count", "").lower() == "true":
             if req.headers.get("consistencylevel", "").lower() != "eventual":
                 # https://learn.microsoft.com/graph/aad-advanced-queries : $count needs ConsistencyLevel
@@ -101,7 +101,8 @@ class QueryOptions(DirectoryBase):
             rows = rows[:top]
             query = {k: v for k, v in req.query.items() if k != "$skiptoken"}
             query["$skiptoken"] = page_token({"rid": rows[-1]["rid"]})
-            body["@odata.nextLink"] = f"{self.base}/v1.0/{req.path}?{urlencode(query, safe=QUERY_SAFE, quote_via=quote)}"
+            body["@odata.nextLink"] = (f"{self.base}/v1.0/{req.path}?"
+                                       f"{urlencode(query, safe=QUERY_SAFE, quote_via=quote)}")
         body["value"] = [self._shape(r, select, typed=typed) for r in rows]
         return self._ok(200, body)
 

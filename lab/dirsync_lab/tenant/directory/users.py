@@ -87,14 +87,15 @@ class Users(QueryOptions):
             if row["state"] == "active":
                 value.append({**self._shape(row, select), "id": row["id"]})
             else:  # "changed": restorable from deletedItems; "deleted": gone for good
-                value.append({"id": row["id"], "@removed": {"reason": "changed" if row["state"] == "deleted"
-                                                             else "deleted"}})
+                reason = "changed" if row["state"] == "deleted" else "deleted"
+                value.append({"id": row["id"], "@removed": {"reason": reason}})
         query = {k: v for k, v in req.query.items() if k not in ("$skiptoken", "$deltatoken")}
         link = f"{self.base}/v1.0/users/delta?"
         body = {"@odata.context": self._context("users", select), "value": value}
         if len(rows) > DELTA_PAGE:
             token = {**state, "after": rows[DELTA_PAGE - 1]["seq"]}
-            body["@odata.nextLink"] = link + urlencode({**query, "$skiptoken": page_token(token)}, safe=QUERY_SAFE, quote_via=quote)
+            body["@odata.nextLink"] = link + urlencode({**query, "$skiptoken": page_token(token)},
+                                                       safe=QUERY_SAFE, quote_via=quote)
         else:
             body["@odata.deltaLink"] = link + urlencode({**query, "$deltatoken": page_token({"seq": state["to"]})},
                                                         safe=QUERY_SAFE, quote_via=quote)
