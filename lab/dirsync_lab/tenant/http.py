@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .directory import Request
 from .identity import AuthFailure, TokenError
 from .odata import GraphError
-from .routes import admin_action, graph_error_body, throttled
+from .routes import admin_action, graph_error_body
 
 if TYPE_CHECKING:
     from .server import TenantService
@@ -176,10 +176,7 @@ class Handler(BaseHTTPRequestHandler):
                                      "Specified HTTP method is not allowed for the request target.")
                 fault = service.faults.roll(can_reset=True)
                 if fault and fault[0] == "429":
-                    service.count("forced_429")
-                    raise throttled(service.faults.retry_after_now(),
-                                    f"Tenant_Application/ReadWrite/{req.caller.get('appid')}/{service.store.tenant_id}",
-                                    "ResourceUnitLimitExceeded")
+                    raise service.forced_throttle(req)
                 if fault and not fault[1]:
                     service.count("faults_" + fault[0])
                     if fault[0] == "reset":

@@ -54,6 +54,13 @@ class GraphRoutes:
         return [(f"Tenant_Application/Write/{app_id}/{tid}", int(limit), float(seconds)),
                 (f"Tenant/Write/{app_id}/{tid}", int(tenant_limit), float(tenant_seconds))]
 
+    def forced_throttle(self, req: Request) -> GraphError:
+        """A 429 the fault settings ask for, worded as Graph's resource-unit throttling."""
+        self.count("forced_429")
+        return throttled(self.faults.retry_after_now(),
+                         f"Tenant_Application/ReadWrite/{req.caller.get('appid')}/{self.store.tenant_id}",
+                         "ResourceUnitLimitExceeded")
+
     def run_graph(self, req: Request, *, part: bool = False) -> tuple[int, dict, object, str | None]:
         """One Graph request (top level or a $batch part) after authentication: forced faults, the write
         quota, the handler. Returns (status, headers, body, late fault) where a late fault ("5xx"/"reset")
@@ -63,10 +70,7 @@ class GraphRoutes:
         if fault:
             kind, after = fault
             if kind == "429":
-                self.count("forced_429")
-                raise throttled(self.faults.retry_after_now(),
-                                f"Tenant_Application/ReadWrite/{req.caller.get('appid')}/{self.store.tenant_id}",
-                                "ResourceUnitLimitExceeded")
+                raise self.forced_throttle(req)
             if not after:
                 self.count("faults_" + kind)
                 if kind == "5xx":
