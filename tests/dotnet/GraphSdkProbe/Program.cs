@@ -3,7 +3,10 @@
 // directory extension properties. One JSON line per step on stdout; exit code 1 on the first failure.
 //
 //   GraphSdkProbe --authority-host URL --tenant-id ID --client-id ID --graph-endpoint URL --ca-file PEM
-//                 [--prefix NAME] [--domain DOMAIN]      (client secret in GRAPH_PROBE_CLIENT_SECRET)
+//                 [--certificate-file PEM] [--prefix NAME] [--domain DOMAIN]
+//
+// The client secret comes from GRAPH_PROBE_CLIENT_SECRET (not the command line, which others can read),
+// unless --certificate-file names a PEM file with the app's certificate and private key.
 //
 // Every option can also come from the environment as GRAPH_PROBE_<NAME> (GRAPH_PROBE_TENANT_ID, ...).
 // Only client options differ from a program against graph.microsoft.com: the authority host, no instance
@@ -21,28 +24,38 @@ using Microsoft.Graph.Models.ODataErrors;
 
 var options = Options.Parse(args);
 var ca = X509Certificate2.CreateFromPem(File.ReadAllText(options.Require("ca-file")));
-HttpMessageHandler LabTls() => new SocketsHttpHandler
+// GRAPH_PROBE_TRACE=1 writes each request and answer to stderr, to see what the SDK sends.
+HttpMessageHandler LabTls()
 {
-    SslOptions = new SslClientAuthenticationOptions
+    var tls = new SocketsHttpHandler
     {
-        RemoteCertificateValidationCallback = (_, cert, _, errors) => Tls.TrustedByLabCa(ca, cert, errors),
-    },
-};
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            RemoteCertificateValidationCallback = (_, cert, _, errors) => Tls.TrustedByLabCa(ca, cert, errors),
+        },
+    };
+    return Environment.GetEnvironmentVariable("GRAPH_PROBE_TRACE") == "1" ? new Trace { InnerHandler = tls } : tls;
+}
 
-var credential = new ClientSecretCredential(options.Require("tenant-id"), options.Require("client-id"),
-    options.Require("client-secret"), new ClientSecretCredentialOptions
-    {
-        AuthorityHost = new Uri(options.Require("authority-host")),
-        DisableInstanceDiscovery = true,
-        Transport = new HttpClientTransport(new HttpClient(LabTls())),
-    });
+// A client secret, or a certificate (a PEM file with the certificate and its private key), as the app has.
+var authorityHost = new Uri(options.Require("authority-host"));
+Azure.Core.TokenCredential credential = options.Get("certificate-file") is { } certificateFile
+    ? new ClientCertificateCredential(options.Require("tenant-id"), options.Require("client-id"), certificateFile,
+        new ClientCertificateCredentialOptions
+        {
+            AuthorityHost = authorityHost, DisableInstanceDiscovery = true,
+            Transport = new HttpClientTransport(new HttpClient(LabTls())),
+        })
+    : new ClientSecretCredential(options.Require("tenant-id"), options.Require("client-id"),
+        options.Require("client-secret"), new ClientSecretCredentialOptions
+        {
+            AuthorityHost = authorityHost, DisableInstanceDiscovery = true,
+            Transport = new HttpClientTransport(new HttpClient(LabTls())),
+        });
 var graphEndpoint = new Uri(options.Require("graph-endpoint"));
 var scopes = new[] { $"{graphEndpoint.GetLeftPart(UriPartial.Authority)}/.default" };
 var auth = new AzureIdentityAuthenticationProvider(credential, new[] { graphEndpoint.Host }, null, true, scopes);
-// GRAPH_PROBE_TRACE=1 writes each request and answer to stderr, to see what the SDK sends.
-HttpMessageHandler GraphTransport() => Environment.GetEnvironmentVariable("GRAPH_PROBE_TRACE") == "1"
-    ? new Trace { InnerHandler = LabTls() } : LabTls();
-var client = new GraphServiceClient(GraphClientFactory.Create(finalHandler: GraphTransport()), auth,
+var client = new GraphServiceClient(GraphClientFactory.Create(finalHandler: LabTls()), auth,
     $"{graphEndpoint.GetLeftPart(UriPartial.Authority)}/v1.0");
 
 var prefix = options.Get("prefix") ?? $"sdk{Guid.NewGuid():N}"[..13];
@@ -317,7 +330,16 @@ sealed class Trace : DelegatingHandler
     {
         var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(token);
         Console.Error.WriteLine($"> {request.Method} {request.RequestUri} {body}");
-        var response = await base.SendAsync(request, token);
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, token);
+        }
+        catch (Exception error)
+        {
+            Console.Error.WriteLine($"! {error}");
+            throw;
+        }
         Console.Error.WriteLine($"< {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(token)}");
         return response;
     }
