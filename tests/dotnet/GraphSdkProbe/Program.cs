@@ -24,7 +24,8 @@ using Microsoft.Graph.Models.ODataErrors;
 
 var options = Options.Parse(args);
 var ca = X509Certificate2.CreateFromPem(File.ReadAllText(options.Require("ca-file")));
-// GRAPH_PROBE_TRACE=1 writes each request and answer to stderr, to see what the SDK sends.
+// GRAPH_PROBE_TRACE=1 writes each request and answer to stderr (not the credential or the token), to see what
+// the SDK sends.
 HttpMessageHandler LabTls()
 {
     var tls = new SocketsHttpHandler
@@ -328,7 +329,9 @@ sealed class Trace : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken token)
     {
-        var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(token);
+        // Token requests carry the credential and their answers the token: neither is written.
+        var secret = request.RequestUri!.AbsolutePath.EndsWith("/oauth2/v2.0/token");
+        var body = request.Content is null || secret ? "" : await request.Content.ReadAsStringAsync(token);
         Console.Error.WriteLine($"> {request.Method} {request.RequestUri} {body}");
         HttpResponseMessage response;
         try
@@ -340,7 +343,8 @@ sealed class Trace : DelegatingHandler
             Console.Error.WriteLine($"! {error}");
             throw;
         }
-        Console.Error.WriteLine($"< {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(token)}");
+        Console.Error.WriteLine($"< {(int)response.StatusCode} "
+            + (secret ? "" : await response.Content.ReadAsStringAsync(token)));
         return response;
     }
 }
