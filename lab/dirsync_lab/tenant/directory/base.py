@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..odata import GraphError, bad_request
+from ..odata import GraphError, bad_request, take_type_annotation
 from ..store import Store
 
 ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
@@ -127,6 +127,7 @@ class DirectoryBase:
         readonly = USER_READONLY if kind == "user" else GROUP_READONLY
         extensions = self._extensions("User" if kind == "user" else "Group")
         resource = "User" if kind == "user" else "Group"
+        take_type_annotation(body, kind)
         for name, value in body.items():
             if name.endswith("@odata.bind") and kind == "group":
                 continue

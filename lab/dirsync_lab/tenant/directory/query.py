@@ -106,12 +106,16 @@ class QueryOptions(DirectoryBase):
         body["value"] = [self._shape(r, select, typed=typed) for r in rows]
         return self._ok(200, body)
 
-    def _list(self, req: Request, kind: str, entity_set: str) -> Response:
+    def _filtered(self, req: Request, kind: str, *, advanced: bool) -> tuple[str, list]:
+        """The active objects of a kind that $filter keeps: SQL selecting o.*, and its parameters."""
         sql, params = f"SELECT o.* FROM objects o WHERE o.kind='{kind}' AND o.state='active'", []
         if "$filter" in req.query:
-            where, params = FilterTranslator(self._column(kind), advanced=self._advanced(req)).translate(
-                req.query["$filter"])
+            where, params = FilterTranslator(self._column(kind), advanced=advanced).translate(req.query["$filter"])
             sql += f" AND {where}"
+        return sql, params
+
+    def _list(self, req: Request, kind: str, entity_set: str) -> Response:
+        sql, params = self._filtered(req, kind, advanced=self._advanced(req))
         if "$orderby" in req.query and not self._advanced(req):
             raise bad_request("Sorting not supported for current query.", code="Request_UnsupportedQuery")
         return self._page(req, sql, params, self._context(entity_set, self._select(req)))

@@ -20,10 +20,12 @@ class Users(QueryOptions):
         return self._list(req, "user", "users")
 
     def count_users(self, req: Request) -> Response:
-        """https://learn.microsoft.com/graph/api/user-list (GET /users/$count, text/plain)"""
+        """https://learn.microsoft.com/graph/api/user-list (GET /users/$count, text/plain); $filter counts only
+        what it keeps (https://learn.microsoft.com/graph/aad-advanced-queries: /users/$count?$filter=...)."""
         if req.headers.get("consistencylevel", "").lower() != "eventual":
             raise bad_request("Count is not currently supported.", code="Request_BadRequest")
-        n = self.db.execute("SELECT COUNT(*) FROM objects WHERE kind='user' AND state='active'").fetchone()[0]
+        sql, params = self._filtered(req, "user", advanced=True)
+        n = self.db.execute(sql.replace("o.*", "COUNT(*)", 1), params).fetchone()[0]
         return 200, {"Content-Type": "text/plain;charset=utf-8"}, str(n)
 
     def get_user(self, req: Request, oid: str) -> Response:
