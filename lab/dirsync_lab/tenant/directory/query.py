@@ -11,7 +11,8 @@ from urllib.parse import quote, urlencode
 from ..odata import FilterTranslator, bad_request
 from ..store import ext_column
 from .base import (BOOLEAN_PROPS, COLLECTION_PROPS, GROUP_READONLY, GROUP_WRITABLE, INDEXED, OBJECT_PROPS,
-                   USER_DEFAULT, USER_READONLY, USER_WRITABLE, DirectoryBase, Request, Response)
+                   USER_DEFAULT, USER_READONLY, USER_WRITABLE, Request, Response)
+from .replication import Replication
 
 MAX_TOP = 999
 QUERY_SAFE = "$,()'"  # keep nextLinks readable, as Graph does
@@ -29,7 +30,7 @@ def read_page_token(text: str) -> dict:
                           "your request.", code="Directory_ExpiredPageToken") from None
 
 
-class QueryOptions(DirectoryBase):
+class QueryOptions(Replication):
     def _select(self, req: Request) -> list[str] | None:
         raw = req.query.get("$select")
         return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
@@ -108,10 +109,13 @@ class QueryOptions(DirectoryBase):
 
     def _list(self, req: Request, kind: str, entity_set: str) -> Response:
         sql, params = f"SELECT o.* FROM objects o WHERE o.kind='{kind}' AND o.state='active'", []
+        unseen = self._unseen_ids()
+        if unseen:  # not yet replicated: lists leave them out
+            sql, params = f"{sql} AND o.id NOT IN ({','.join('?' * len(unseen))})", unseen
         if "$filter" in req.query:
-            where, params = FilterTranslator(self._column(kind), advanced=self._advanced(req)).translate(
+            where, where_params = FilterTranslator(self._column(kind), advanced=self._advanced(req)).translate(
                 req.query["$filter"])
-            sql += f" AND {where}"
+            sql, params = f"{sql} AND {where}", [*params, *where_params]
         if "$orderby" in req.query and not self._advanced(req):
             raise bad_request("Sorting not supported for current query.", code="Request_UnsupportedQuery")
         return self._page(req, sql, params, self._context(entity_set, self._select(req)))
