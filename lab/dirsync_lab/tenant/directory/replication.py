@@ -26,6 +26,10 @@ class Replication(DirectoryBase):
         if lag > 0:
             self._unseen[oid] = time.monotonic() + lag
 
+    def replicate_now(self) -> None:
+        """Every object is seen from now on (new fault settings end the delay of earlier creates)."""
+        self._unseen.clear()
+
     def _unseen_ids(self) -> list[str]:
         now = time.monotonic()
         for oid in [o for o, at in self._unseen.items() if at <= now]:
