@@ -81,3 +81,30 @@ def test_a_reference_to_an_object_not_created_in_this_run_is_reported_at_once(te
     result = list(consistent_target.apply([CloudOp(CloudAction.add_member, "group", "x", cloud_id=missing,
                                                    ref_id=missing)]))[0]
     assert result.outcome == "notFound" and time.monotonic() - started < POLICY.replication_window
+
+
+def test_the_tenant_answers_as_graph_while_a_new_object_replicates(tenant, graph, domain):
+    tenant.set_faults(replication_delay_ms=60_000, seed=5)  # long enough to be unseen throughout the test
+    group = graph.post(f"{graph.base}/groups", json={"displayName": "Unseen", "mailEnabled": False,
+                                                     "mailNickname": unique("n"), "securityEnabled": True})
+    assert group.status_code == 201  # the create's own answer holds the object
+    gid = group.json()["id"]
+    user = graph.post(f"{graph.base}/users", json={
+        "accountEnabled": True, "displayName": "Unseen", "mailNickname": unique("n"),
+        "userPrincipalName": f"{unique('n')}@{domain}", "passwordProfile": {"password": "Xy9!" + unique()}})
+    uid = user.json()["id"]
+
+    read = graph.get(f"{graph.base}/groups/{gid}")
+    assert (read.status_code, read.json()["error"]["code"]) == (404, "Request_ResourceNotFound")
+    listed = graph.get(f"{graph.base}/groups", params={"$filter": f"id eq '{gid}'"}).json()["value"]
+    assert listed == []
+    ref = {"@odata.id": f"{graph.base}/directoryObjects/{uid}"}
+    for response in (graph.post(f"{graph.base}/groups/{gid}/members/$ref", json=ref),
+                     graph.put(f"{graph.base}/users/{uid}/manager/$ref", json=ref)):
+        assert response.status_code == 400
+        assert response.json()["error"] == {**response.json()["error"], "code": "Request_BadRequest",
+                                            "message": "The source resource object or one of the objects being "
+                                                       "referenced do not exist."}
+    tenant.set_faults()  # new settings end the delay
+    assert graph.get(f"{graph.base}/groups/{gid}").status_code == 200
+    assert graph.post(f"{graph.base}/groups/{gid}/members/$ref", json=ref).status_code == 204
