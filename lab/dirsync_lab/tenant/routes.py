@@ -89,7 +89,16 @@ class GraphRoutes:
         status, more, body = self.directory.handle(req)
         if late:
             self.count("faults_" + late + "_after_commit")
+            self.count_lost_creates([(req.method, req.path, status)])
         return status, {**headers, **more}, body, late
+
+    def count_lost_creates(self, writes: list[tuple[str, str, int]]) -> None:
+        """Counts users and groups created whose answer a fault then lost (tests check recovery by it)."""
+        lost = sum(1 for method, path, status in writes
+                   if method == "POST" and path.strip("/").removeprefix("v1.0/") in ("users", "groups")
+                   and status == 201)
+        if lost:
+            self.count("lost_create_answers", lost)
 
     def server_error(self) -> GraphError:
         status = self.faults.status()
@@ -178,6 +187,7 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
     if action == "faults":
         if method == "PUT":
             service.faults = Faults.from_dict(data)
+            service.directory.replicate_now()
         return service.faults.to_dict()
     if action == "settings":
         return store.update_settings(data) if method == "PUT" else store.settings()
@@ -191,5 +201,6 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
             service.counters.clear()
         service.quota.reset()
         service.faults = Faults()
+        service.directory.replicate_now()
         return {}
     return None

@@ -45,6 +45,7 @@ class TenantService(GraphRoutes):
         self.identity = Identity(self.store, self.pki, self.url)
         self.directory = Directory(self.store, self.url)
         self.faults = Faults()
+        self.directory.lag = lambda: self.faults.replication_lag()
         self.quota = WriteQuota()
         self._counters_lock = threading.Lock()
         self.counters: dict[str, int] = {}

@@ -56,6 +56,7 @@ class Faults:
     throttle_next: int = 0         # the next N requests and parts are answered 429
     throttle_for: float = 0.0      # a 429 storm: every request and part for this many seconds from now
     retry_after: float = 1.0       # the Retry-After sent with forced 429s and 503s (seconds, may be fractional)
+    replication_delay_ms: int = 0  # a new object stays unseen by reads and references for random(0, N) ms
     seed: int | None = None
 
     def __post_init__(self):
@@ -97,6 +98,11 @@ class Faults:
     def retry_after_now(self) -> float:
         """Retry-After for a forced 429: the configured value, or what is left of a storm."""
         return max(self.retry_after, self._storm_until - time.monotonic())
+
+    def replication_lag(self) -> float:
+        """Seconds the object created now stays unseen (directory/replication.py)."""
+        with self._lock:
+            return self._random.uniform(0, self.replication_delay_ms / 1000) if self.replication_delay_ms else 0.0
 
     def status(self) -> int:
         with self._lock:

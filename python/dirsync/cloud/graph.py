@@ -45,6 +45,9 @@ class RetryPolicy:
     max_attempts: int = 8
     base_delay: float = 0.5     # seconds; backoff is random(0, min(max_delay, base * 2**attempt))
     max_delay: float = 30.0
+    # How long a write may stay unseen by the next read or reference (replication delay): the bound for
+    # retrying references to objects created in this run and for looking up a create whose answer was lost.
+    replication_window: float = 30.0
     timeout: tuple[float, float] = (10.0, 120.0)  # connect, read
 
 
@@ -160,6 +163,10 @@ class GraphClient:
             self._sleep(seconds)
             self.stats.add(wait_seconds=seconds)
 
+    def pause(self, attempt: int, why: str, at_most: float) -> None:
+        """Waits the backoff of `attempt`, `at_most` seconds at most (replication delay: writer.py)."""
+        self._wait(min(at_most, self._backoff(attempt)), why)
+
     def _govern(self, writes: int) -> None:
         if writes:
             self.stats.add(governor_seconds=self.governor.acquire(writes))
@@ -239,13 +246,19 @@ class GraphClient:
             body = self.get_json(next_link, headers=headers)
 
     # --- $batch ------------------------------------------------------------------------------------------
-    def batch(self, parts: list[dict]) -> dict[str, dict]:
+    def batch(self, parts: list[dict], *, send_once: frozenset[str] = frozenset()) -> dict[str, dict]:
         """Runs independent requests {id, method, url, body?} in $batch requests of 20 and returns each
         part's final answer {status, headers, body} by id. A throttled or failed part, or every part of a
         throttled or failed $batch, is sent again after its Retry-After (else backoff) until it succeeds or
-        has used its attempts."""
+        has used its attempts.
+
+        A 5xx or a lost answer may come after the write was done. The final answer of a part that met one
+        carries "uncertain": the monotonic time of the last such failure. Parts in `send_once` (creates
+        that nothing in Graph would refuse a second time) are not sent again after one: their uncertain
+        answer is returned, for the caller to look the object up first (writer.py)."""
         results: dict[str, dict] = {}
         attempts: dict[str, int] = {}
+        uncertain: dict[str, float] = {}
         queue = list(parts)
         while queue:
             chunk, queue = queue[:BATCH_LIMIT], queue[BATCH_LIMIT:]
@@ -255,10 +268,15 @@ class GraphClient:
                 answer = answers[part["id"]]
                 status = answer["status"]
                 attempts[part["id"]] = attempts.get(part["id"], 0) + 1
+                if status in RETRYABLE or status == 0:
+                    uncertain[part["id"]] = time.monotonic()
+                if part["id"] in uncertain:
+                    answer = {**answer, "uncertain": uncertain[part["id"]]}
                 if status == 429 or status in RETRYABLE or status == 0:
                     if answer.get("part"):  # envelope failures were counted once, as a request
                         self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
-                    if attempts[part["id"]] < self.policy.max_attempts:
+                    if attempts[part["id"]] < self.policy.max_attempts and not (
+                            part["id"] in send_once and part["id"] in uncertain):
                         again.append(part)
                         wait = retry_after(answer.get("headers") or {})
                         waits.append(wait if wait is not None else self._backoff(attempts[part["id"]]))

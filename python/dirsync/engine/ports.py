@@ -100,6 +100,7 @@ class CloudResult:
     cloud_id: str | None = None
     error_code: str = ""
     message: str = ""
+    recovered: bool = False  # a create whose answer was lost, found in the cloud instead of sent again
 
     @property
     def ok(self) -> bool:

@@ -44,7 +44,7 @@ _COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.updat
           PlanAction.remove_member: "membershipChanges", PlanAction.set_manager: "managerChanges",
           PlanAction.remove_manager: "managerChanges"}
 COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "updated", "deleted",
-              "membershipChanges", "managerChanges", "skipped", "errors")
+              "membershipChanges", "managerChanges", "recoveredCreates", "skipped", "errors")
 
 
 @dataclass
@@ -282,6 +282,7 @@ class _Run:
                 store.record_error(change.anchor, reason, fix)
         if ok:
             self.counts[_COUNT[change.action]] += 1
+            self.counts["recoveredCreates"] += result.recovered  # of those added: found, not sent twice
             self.done.append(change)
         else:
             self.errors.append(ObjectError(change.anchor, change.dn, change.kind, reason, fix,

@@ -30,6 +30,8 @@ class Directory(Users, Groups, DeletedItems, Applications):
         self.db = store.db
         self.base = base_url.rstrip("/")
         self.meta = f"{self.base}/v1.0/$metadata"
+        self.lag = lambda: 0.0
+        self._unseen = {}
         m = r"(?P<oid>[^/()]+)"
         app = r"applications(?:/(?P<app_oid>[0-9a-fA-F-]{36})|\(appId='(?P<app_id>[^']+)'\))"
         self.routes = [

@@ -11,7 +11,8 @@ from urllib.parse import quote, urlencode
 from ..odata import FilterTranslator, bad_request
 from ..store import ext_column
 from .base import (BOOLEAN_PROPS, COLLECTION_PROPS, GROUP_READONLY, GROUP_WRITABLE, INDEXED, OBJECT_PROPS,
-                   USER_DEFAULT, USER_READONLY, USER_WRITABLE, DirectoryBase, Request, Response)
+                   USER_DEFAULT, USER_READONLY, USER_WRITABLE, Request, Response)
+from .replication import Replication
 
 MAX_TOP = 999
 QUERY_SAFE = "$,()'"  # keep nextLinks readable, as Graph does
@@ -29,7 +30,7 @@ def read_page_token(text: str) -> dict:
                           "your request.", code="Directory_ExpiredPageToken") from None
 
 
-class QueryOptions(DirectoryBase):
+class QueryOptions(Replication):
     def _select(self, req: Request) -> list[str] | None:
         raw = req.query.get("$select")
         return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
@@ -109,9 +110,13 @@ class QueryOptions(DirectoryBase):
     def _filtered(self, req: Request, kind: str, *, advanced: bool) -> tuple[str, list]:
         """The active objects of a kind that $filter keeps: SQL selecting o.*, and its parameters."""
         sql, params = f"SELECT o.* FROM objects o WHERE o.kind='{kind}' AND o.state='active'", []
+        unseen = self._unseen_ids()
+        if unseen:  # not yet replicated: lists leave them out
+            sql, params = f"{sql} AND o.id NOT IN ({','.join('?' * len(unseen))})", unseen
         if "$filter" in req.query:
-            where, params = FilterTranslator(self._column(kind), advanced=advanced).translate(req.query["$filter"])
-            sql += f" AND {where}"
+            where, where_params = FilterTranslator(self._column(kind), advanced=advanced).translate(
+                req.query["$filter"])
+            sql, params = f"{sql} AND {where}", [*params, *where_params]
         return sql, params
 
     def _list(self, req: Request, kind: str, entity_set: str) -> Response:

@@ -32,7 +32,7 @@ class Users(QueryOptions):
         """https://learn.microsoft.com/graph/api/user-get"""
         select = self._select(req)
         return self._ok(200, {"@odata.context": self._context("users", select, entity=True),
-                              **self._shape(self._row(oid, "user"), select)})
+                              **self._shape(self._readable(self._row(oid, "user")), select)})
 
     def create_user(self, req: Request) -> Response:
         """https://learn.microsoft.com/graph/api/user-post-users"""
@@ -45,6 +45,7 @@ class Users(QueryOptions):
         data.update(id=oid, createdDateTime=now_iso(), deletedDateTime=None, onPremisesSyncEnabled=None,
                     proxyAddresses=[], businessPhones=data.get("businessPhones") or [], passwordProfile=None)
         self._write(oid, "user", data, insert=True)
+        self._replicating(oid)
         return self._ok(201, {"@odata.context": self._context("users", None, entity=True),
                               **self._shape(self._row(oid, "user"), None)},
                         Location=f"{self.base}/v1.0/users/{oid}")
@@ -118,6 +119,7 @@ class Users(QueryOptions):
         """https://learn.microsoft.com/graph/api/user-post-manager"""
         user = self._row(oid, "user")
         manager = self._row(self._ref_id(req.json()), "user")
+        self._referable(user, manager)
         if manager["id"] == user["id"]:
             raise bad_request("Invalid value specified for property 'manager' of resource 'User'.")
         self.db.execute("INSERT OR REPLACE INTO managers VALUES (?, ?)", (user["id"], manager["id"]))
