@@ -183,6 +183,12 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
         return store.update_settings(data) if method == "PUT" else store.settings()
     if (method, action) == ("POST", "devicecode/approve"):
         return {"approved": service.identity.approve_device_code(data["userCode"])}
+    if (method, action) == ("POST", "roles"):  # directory/roles.py
+        with store.lock:
+            return service.directory.assign_role(data["userId"], data["role"])
+    if (method, action) == ("POST", "synced"):
+        with store.lock:
+            return service.directory.mark_synced(data["userId"], bool(data.get("enabled", True)))
     if (method, action) == ("GET", "stats"):
         with service._counters_lock:
             return dict(service.counters)

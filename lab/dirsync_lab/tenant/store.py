@@ -38,6 +38,8 @@ CREATE INDEX IF NOT EXISTS objects_display ON objects(display_name);
 CREATE TABLE IF NOT EXISTS members(group_id TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY(group_id, member_id));
 CREATE INDEX IF NOT EXISTS members_member ON members(member_id);
 CREATE TABLE IF NOT EXISTS managers(user_id TEXT PRIMARY KEY, manager_id TEXT NOT NULL);
+-- directory roles held by users (directory/roles.py)
+CREATE TABLE IF NOT EXISTS role_members(role_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY(role_id, user_id));
 """
 
 DEFAULT_SETTINGS = {
