@@ -185,8 +185,8 @@ class DirectoryBase:
             local, at, domain = value.rpartition("@")
             return bool(at and local and domain and value.isascii())
         if name == "onPremisesExtensionAttributes":
-            return all(v is None or isinstance(v, str) and len(v) <= EXTENSION_ATTRIBUTE_MAX
-                       for v in value.values())
+            return isinstance(value, dict) and all(
+                v is None or isinstance(v, str) and len(v) <= EXTENSION_ATTRIBUTE_MAX for v in value.values())
         return True
 
     def _conflict(self, prop: str, column: str, value: str | None, exclude: str | None) -> None:
