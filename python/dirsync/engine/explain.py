@@ -63,8 +63,17 @@ def conflicting_upn(change: Change, result: CloudResult) -> str | None:
     return None
 
 
-def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None) -> tuple[str, str]:
-    """(reason, fix) of a failed write. `upn_holder`: the cloud user holding conflicting_upn()."""
+def protected_user(change: Change, result: CloudResult) -> bool:
+    """Graph refused to delete or change a user as app-only User.ReadWrite.All may not (an administrator).
+    https://learn.microsoft.com/graph/api/user-delete : the caller looks up the user's roles for the wording."""
+    return (result.error_code == "Authorization_RequestDenied" and change.kind == "user"
+            and change.action in (PlanAction.delete, PlanAction.update, PlanAction.adopt))
+
+
+def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None,
+            roles: list[str] | None = None) -> tuple[str, str]:
+    """(reason, fix) of a failed write. `upn_holder`: the cloud user holding conflicting_upn(); `roles`: the
+    Microsoft Entra roles of a protected_user()."""
     if result.outcome == Outcome.conflict:
         prop = _conflicting_property(result)
         props = change.properties or {}
@@ -90,13 +99,11 @@ def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None 
         return ("Its cloud object was deleted outside DirSync.",
                 "The next run creates it again; to keep its cloud data, restore it from deleted items "
                 "in Microsoft 365 first.")
-    if (result.error_code == "Authorization_RequestDenied" and change.kind == "user"
-            and change.action in (PlanAction.delete, PlanAction.update, PlanAction.adopt)):
-        # https://learn.microsoft.com/graph/api/user-delete : app-only User.ReadWrite.All cannot delete users
-        # holding privileged administrator roles, nor perform the sensitive actions on them.
-        return ("This user holds a Microsoft Entra administrator role (such as Global Administrator or User "
-                "Administrator); an app with User.ReadWrite.All cannot delete it, disable it or change its "
-                "sign-in name, phones or anchor.",
+    if protected_user(change, result):
+        held = (f"the Microsoft Entra role {' and '.join(roles)}" if roles else
+                "a Microsoft Entra administrator role (such as Global Administrator or User Administrator)")
+        return (f"This user holds {held}; an app with User.ReadWrite.All cannot delete it, disable it or "
+                "change its sign-in name, phones or anchor.",
                 "Remove the role from this user in the Microsoft Entra admin center, or make this change to the "
                 f"user in the admin center yourself. {RETRY}")
     if managed_elsewhere(result):

@@ -172,3 +172,12 @@ def test_a_user_synced_by_entra_connect_refuses_on_premises_mastered_properties(
                  "on-premises mastered Directory Sync objects")
     assert graph.patch(url, json={"usageLocation": "GB"}).status_code == 204  # cloud-mastered
     assert graph.get(f"{url}?$select=onPremisesSyncEnabled").json()["onPremisesSyncEnabled"] is True
+
+
+def test_member_of_lists_a_users_directory_roles(graph, tenant, domain):
+    user = create_user(graph, domain)
+    tenant.assign_role(user["userPrincipalName"], "User Administrator")
+    listed = graph.get(f"{graph.base}/users/{user['id']}/memberOf?$select=displayName")
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["value"] == [{"@odata.type": "#microsoft.graph.directoryRole",
+                                       "displayName": "User Administrator"}]

@@ -37,7 +37,8 @@ def test_a_cloud_administrator_is_not_disabled_or_deleted_and_the_rest_of_the_ru
     assert result["status"] == "completed-export-errors", result["message"]
     [error] = result["errors"]
     assert error["dn"] == dn("alice") and error["action"] == "update"
-    assert "holds a Microsoft Entra administrator role" in error["reason"]
+    assert error["reason"].startswith("This user holds the Microsoft Entra role Global Administrator; an app "
+                                      "with User.ReadWrite.All cannot")
     assert error["fix"].startswith("Remove the role from this user in the Microsoft Entra admin center")
     users = lab.users()
     assert users[alice]["accountEnabled"] is True
@@ -50,7 +51,7 @@ def test_a_cloud_administrator_is_not_disabled_or_deleted_and_the_rest_of_the_ru
     result = lab.sync()
     assert result["status"] == "completed-export-errors", result["message"]
     [error] = [e for e in result["errors"] if e["anchor"] == alice]
-    assert error["action"] == "delete" and "administrator role" in error["reason"]
+    assert error["action"] == "delete" and "Global Administrator" in error["reason"]
     users = lab.users()
     assert alice in users and users[olga]["jobTitle"] == "VP Sales"
 

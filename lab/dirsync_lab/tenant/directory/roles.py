@@ -6,9 +6,10 @@ refuses to change. The admin API sets both up (routes.admin_action)."""
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 from ..odata import GraphError, bad_request
-from .base import DirectoryBase, Request
+from .base import DirectoryBase, Request, Response
 
 # Role template ids: https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference
 DIRECTORY_ROLES = {
@@ -48,6 +49,8 @@ def denied() -> GraphError:
 
 
 class DirectoryRoles(DirectoryBase):
+    _shape: Callable[..., dict]  # query.QueryOptions
+
     def roles_of(self, user_id: str) -> set[str]:
         rows = self.db.execute("SELECT role_id FROM role_members WHERE user_id=?", (user_id.lower(),))
         return {r["role_id"] for r in rows}
@@ -68,6 +71,23 @@ class DirectoryRoles(DirectoryBase):
         data["onPremisesSyncEnabled"] = True if enabled else None
         self._write(row["id"], "user", data)
         return {"userId": row["id"], "onPremisesSyncEnabled": data["onPremisesSyncEnabled"]}
+
+    def list_member_of(self, req: Request, oid: str) -> Response:
+        """https://learn.microsoft.com/graph/api/user-list-memberof : the user's groups and directory roles
+        (one page)."""
+        user = self._row(oid, "user")
+        names = {v: k for k, v in DIRECTORY_ROLES.items()}
+        roles = [{"@odata.type": "#microsoft.graph.directoryRole", "id": role_id, "deletedDateTime": None,
+                  "description": None, "displayName": names[role_id], "roleTemplateId": role_id}
+                 for role_id in sorted(self.roles_of(user["id"]))]
+        groups = self.db.execute("SELECT o.* FROM members m JOIN objects o ON o.id=m.group_id "
+                                 "WHERE m.member_id=? AND o.state='active'", (user["id"],)).fetchall()
+        select = req.query.get("$select")
+        value = [self._shape(g, None, typed=True) for g in groups] + roles
+        if select:
+            keep = {"@odata.type", *(s.strip() for s in select.split(","))}
+            value = [{k: v for k, v in item.items() if k in keep} for item in value]
+        return self._ok(200, {"@odata.context": f"{self.meta}#directoryObjects", "value": value})
 
     def _guard_user_write(self, req: Request, row, changed: set[str] | None) -> None:
         """Refuse what Graph refuses to this caller on this user; changed None means delete or restore."""
