@@ -16,6 +16,7 @@ from .replication import Replication
 
 MAX_TOP = 999
 QUERY_SAFE = "$,()'"  # keep nextLinks readable, as Graph does
+DEFAULT_ORDER_BY = {"user": {"displayName", "userPrincipalName"}, "group": {"displayName"}}
 
 
 def page_token(data: dict) -> str:
@@ -84,24 +85,31 @@ class QueryOptions(Replication):
                               code="BadRequest")
         return column
 
-    def _page(self, req: Request, base_sql: str, params: list, context: str, *, typed: bool = False) -> Response:
+    def _page(self, req: Request, base_sql: str, params: list, context: str, *, typed: bool = False,
+              order_by: str = "") -> Response:
         """Keyset paging over objects' rid; @odata.nextLink keeps the query and adds a $skiptoken."""
         top = self._top(req, self.store.settings()["page_size"])
-        after = read_page_token(req.query["$skiptoken"])["rid"] if "$skiptoken" in req.query else 0
+        token = read_page_token(req.query["$skiptoken"]) if "$skiptoken" in req.query else {}
         select = self._select(req)
-        rows = self.db.execute(f"{base_sql} AND o.rid > ? ORDER BY o.rid LIMIT ?",
-                               [*params, after, top + 1]).fetchall()
+        if order_by:  # sorted pages: the token holds the offset
+            offset = int(token.get("offset", 0))
+            rows = self.db.execute(f"{base_sql} ORDER BY {order_by}, o.rid LIMIT ? OFFSET ?",
+                                   [*params, top + 1, offset]).fetchall()
+        else:  # keyset paging over rid
+            rows = self.db.execute(f"{base_sql} AND o.rid > ? ORDER BY o.rid LIMIT ?",
+                                   [*params, token.get("rid", 0), top + 1]).fetchall()
         body: dict[str, object] = {"@odata.context": context}
-        if req.query.get("$count", "").lower() == "true":
-            if req.headers.get("consistencylevel", "").lower() != "eventual":
-                # https://learn.microsoft.com/graph/aad-advanced-queries : $count needs ConsistencyLevel
-                raise bad_request("$count is not currently supported.", code="Request_BadRequest")
+        # https://learn.microsoft.com/graph/aad-advanced-queries : without ConsistencyLevel, $count=true
+        # is silently ignored
+        if (req.query.get("$count", "").lower() == "true"
+                and req.headers.get("consistencylevel", "").lower() == "eventual"):
             body["@odata.count"] = self.db.execute(base_sql.replace("o.*", "COUNT(*)", 1),
                                                    params).fetchone()[0]
         if len(rows) > top:
             rows = rows[:top]
             query = {k: v for k, v in req.query.items() if k != "$skiptoken"}
-            query["$skiptoken"] = page_token({"rid": rows[-1]["rid"]})
+            query["$skiptoken"] = page_token({"offset": int(token.get("offset", 0)) + top} if order_by
+                                             else {"rid": rows[-1]["rid"]})
             body["@odata.nextLink"] = (f"{self.base}/v1.0/{req.path}?"
                                        f"{urlencode(query, safe=QUERY_SAFE, quote_via=quote)}")
         body["value"] = [self._shape(r, select, typed=typed) for r in rows]
@@ -121,6 +129,21 @@ class QueryOptions(Replication):
 
     def _list(self, req: Request, kind: str, entity_set: str) -> Response:
         sql, params = self._filtered(req, kind, advanced=self._advanced(req))
-        if "$orderby" in req.query and not self._advanced(req):
-            raise bad_request("Sorting not supported for current query.", code="Request_UnsupportedQuery")
-        return self._page(req, sql, params, self._context(entity_set, self._select(req)))
+        order_by = self._order_by(req, kind) if "$orderby" in req.query else ""
+        return self._page(req, sql, params, self._context(entity_set, self._select(req)), order_by=order_by)
+
+    def _order_by(self, req: Request, kind: str) -> str:
+        """https://learn.microsoft.com/graph/aad-advanced-queries : $orderby on displayName and
+        userPrincipalName (users) or displayName (groups) is a default query; any other property needs an
+        advanced query, and is refused with $filter or $search unless it is one."""
+        default = DEFAULT_ORDER_BY[kind]
+        terms = []
+        for term in req.query["$orderby"].split(","):
+            name, _, direction = term.strip().partition(" ")
+            direction = direction.strip().lower() or "asc"
+            if direction not in ("asc", "desc") or not name:
+                raise bad_request(f"Invalid $orderby clause '{term.strip()}'.", code="BadRequest")
+            if (name not in default or "$filter" in req.query) and not self._advanced(req):
+                raise bad_request("Sorting not supported for current query.", code="Request_UnsupportedQuery")
+            terms.append(f"{self._column(kind)(name)} {direction}")
+        return ", ".join(terms)

@@ -10,11 +10,18 @@ from urllib.parse import quote, urlencode
 from ..odata import GraphError, bad_request
 from .base import Request, Response, now_iso
 from .query import QUERY_SAFE, QueryOptions, page_token, read_page_token
+from .roles import DirectoryRoles
 
 DELTA_PAGE = 200
 
 
-class Users(QueryOptions):
+def _proxy_addresses(mail: str | None) -> list[str]:
+    """https://learn.microsoft.com/graph/api/resources/user (mail): changing mail updates proxyAddresses with
+    the value as the SMTP address. The tenant keeps just that primary address (older ones are not kept)."""
+    return [f"SMTP:{mail}"] if mail else []
+
+
+class Users(QueryOptions, DirectoryRoles):
     def list_users(self, req: Request) -> Response:
         """https://learn.microsoft.com/graph/api/user-list"""
         return self._list(req, "user", "users")
@@ -38,12 +45,13 @@ class Users(QueryOptions):
         """https://learn.microsoft.com/graph/api/user-post-users"""
         body = self._validate(req.json(), "user", creating=True)
         self._check_password(body["passwordProfile"])
-        self._check_user(body, None)
         oid = str(uuid.uuid4())
         # The password is checked, then dropped: Graph never returns it and the tenant never stores it.
         data = {k: v for k, v in body.items() if k != "passwordProfile"}
         data.update(id=oid, createdDateTime=now_iso(), deletedDateTime=None, onPremisesSyncEnabled=None,
-                    proxyAddresses=[], businessPhones=data.get("businessPhones") or [], passwordProfile=None)
+                    proxyAddresses=_proxy_addresses(data.get("mail")),
+                    businessPhones=data.get("businessPhones") or [], passwordProfile=None)
+        self._check_user(data, None)
         self._write(oid, "user", data, insert=True)
         self._replicating(oid)
         return self._ok(201, {"@odata.context": self._context("users", None, entity=True),
@@ -54,10 +62,13 @@ class Users(QueryOptions):
         """https://learn.microsoft.com/graph/api/user-update"""
         row = self._row(oid, "user")
         body = self._validate(req.json(), "user", creating=False)
+        self._guard_user_write(req, row, set(body))
         if "passwordProfile" in body:
             self._check_password(body["passwordProfile"] or {})
         data = json.loads(row["data"])
         data.update({k: v for k, v in body.items() if k != "passwordProfile"})
+        if "mail" in body:
+            data["proxyAddresses"] = _proxy_addresses(body["mail"])
         self._check_user(data, row["id"])
         self._write(row["id"], "user", data)
         return 204, {}, None
@@ -65,6 +76,7 @@ class Users(QueryOptions):
     def delete_user(self, req: Request, oid: str) -> Response:
         """https://learn.microsoft.com/graph/api/user-delete : into deletedItems for 30 days"""
         row = self._row(oid, "user")
+        self._guard_user_write(req, row, None)
         data = json.loads(row["data"])
         data["deletedDateTime"] = now_iso()
         self._write(row["id"], "user", data, state="deleted")
