@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import parse_qsl, urlsplit
 
+from . import permissions
 from .directory import Directory, Request
 from .odata import GraphError, bad_request
 from .store import Store
@@ -77,6 +78,8 @@ class GraphRoutes:
                     raise self.server_error()
                 return 0, {}, None, "reset"
             late = kind
+        with self.store.lock:
+            permissions.check(self.store.db, req.method, req.path, req.caller or {})
         headers = {}
         if req.method in WRITES:
             retry, scope, usage = self.quota.take(self.quota_scopes(req.caller.get("appid", "")))
@@ -170,8 +173,10 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
     if (method, action) == ("POST", "apps"):
         app, secret = store.register_app(data.get("displayName", "DirSync"), with_secret=bool(data.get("secret")),
                                          cert_pem=data.get("certificatePem"),
-                                         public_client=bool(data.get("publicClient")))
-        return {"appId": app["app_id"], "objectId": app["object_id"], "secret": secret}
+                                         public_client=bool(data.get("publicClient")),
+                                         permissions=data.get("permissions") or [])
+        return {"appId": app["app_id"], "objectId": app["object_id"], "secret": secret,
+                "permissions": store.app_roles(app["app_id"])}
     if (method, action) == ("POST", "domains"):
         store.add_domain(data["name"], bool(data.get("isDefault")))
         return {"domains": [d["name"] for d in store.domains()]}
@@ -183,9 +188,11 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
         return store.update_settings(data) if method == "PUT" else store.settings()
     if (method, action) == ("POST", "devicecode/approve"):
         return {"approved": service.identity.approve_device_code(data["userCode"])}
+    if (method, action) == ("POST", "tokens/revoke"):
+        return {"revoked": service.identity.revoke_all()}
     if (method, action) == ("GET", "stats"):
         with service._counters_lock:
-            return dict(service.counters)
+            return {**service.counters, "tokens_issued": service.identity.issued_count}
     if (method, action) == ("POST", "reset"):
         with service._counters_lock:
             service.counters.clear()
