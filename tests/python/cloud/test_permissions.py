@@ -59,8 +59,8 @@ def example_path(rule, ids: dict, app_id: str, kind: str = "user") -> str:
     path = re.sub(r"applications\(\?:.*?\)\)", app, path)
     path = path.replace("(?P<oid>[^/()]+)", ids["deleted_" + kind])
     path = path.replace("users/[^/()]+", f"users/{ids['user']}").replace("groups/[^/()]+", f"groups/{ids['group']}")
-    path = path.replace("members/[^/]+", f"members/{ids['user']}").replace("extensionProperties/[^/]+",
-                                                                            f"extensionProperties/{uuid.uuid4()}")
+    path = path.replace("members/[^/]+", f"members/{ids['user']}")
+    path = path.replace("extensionProperties/[^/]+", f"extensionProperties/{uuid.uuid4()}")
     return path.replace("(?:microsoft.graph.)?", "")
 
 
