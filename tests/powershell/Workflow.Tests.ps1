@@ -261,7 +261,7 @@ Describe 'Missing Graph permissions' {
     }
 
     AfterAll {
-        Set-Content -NoNewline (Join-Path $Home0 'dirsync.json') $Saved
+        [IO.File]::WriteAllText((Join-Path $Home0 'dirsync.json'), $Saved)
     }
 
     It 'Start-CoexistenceConfigurationWizard names the missing permission and how to grant it, saving nothing' {

@@ -99,9 +99,10 @@ def stop_detached(data_dir: str | Path) -> None:
             pass
 
 
-# What the lab grants DirSync's app: exactly the documented set. The tests' and demo's reader only reads.
+# What the lab grants DirSync's app: exactly the documented set. The tests' and demo's reader stands for
+# another administrator's tool: it reads everything and makes cloud-only users and groups.
 DIRSYNC_PERMISSIONS = tuple(p.name for p in REQUIRED_APP_PERMISSIONS)
-READER_PERMISSIONS = ("Directory.Read.All",)
+READER_PERMISSIONS = ("Directory.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All")
 
 
 @dataclass(frozen=True)
