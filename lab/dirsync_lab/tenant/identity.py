@@ -6,7 +6,8 @@
   https://learn.microsoft.com/entra/identity-platform/certificate-credentials
 - device code: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code
 - token errors: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
-Access tokens are JWTs the tenant signs with its own key (published at jwks_uri).
+Access tokens are JWTs the tenant signs with its own key (published at jwks_uri). An app's token carries in
+`roles` the Graph permissions granted to it (store.app_roles); permissions.py checks them on every call.
 """
 
 from __future__ import annotations
