@@ -25,7 +25,7 @@ from pathlib import Path
 from dirsync import config, secrets
 from dirsync.ad.reader import KINDS_FILTER, READ_ATTRIBUTES
 from dirsync.config import ActiveDirectorySettings, Configuration, SyncSettings
-from dirsync_lab.tenant import LocalTenant
+from dirsync_lab.tenant import DIRSYNC_PERMISSIONS, LocalTenant
 from dirsync_lab.testdomain import ADMIN_USER, BASE_DN, FACTS_FILE, SambaDomain
 
 from .directory import BENCH_OU, MAIL_DOMAIN, change_users, expected_writes, start_domain
@@ -88,7 +88,7 @@ def sync(home: Path, quota: tuple[int, float]) -> dict:
 
 
 def make_home(domain: SambaDomain, tenant: LocalTenant, home: Path) -> None:
-    app = tenant.register_app("DirSync", secret=True)
+    app = tenant.register_app("DirSync", secret=True, permissions=DIRSYNC_PERMISSIONS)
     configuration = Configuration(
         active_directory=ActiveDirectorySettings(server=domain.address, port=636, ca_file=domain.ca_file,
                                                  base_dn=BASE_DN, service_account=ADMIN_USER),

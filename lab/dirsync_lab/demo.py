@@ -21,7 +21,7 @@ START_TIMEOUT = 60.0
 
 
 def up(folder: Path) -> dict:
-    from .tenant import TenantProcess
+    from .tenant import DIRSYNC_PERMISSIONS, READER_PERMISSIONS, TenantProcess
     from .tenant.pki import make_client_certificate
     from .tenant.store import Store
     from .testdomain import SambaDomain
@@ -41,8 +41,10 @@ def up(folder: Path) -> dict:
         key = app_folder / "client.key"
         key.touch(mode=0o600)
         key.write_text(certificate.key_pem)
-        app, _ = store.register_app("DirSync", with_secret=False, cert_pem=certificate.cert_pem, public_client=False)
-        reader, reader_secret = store.register_app("Demo reader", with_secret=True, cert_pem=None, public_client=False)
+        app, _ = store.register_app("DirSync", with_secret=False, cert_pem=certificate.cert_pem, public_client=False,
+                                    permissions=DIRSYNC_PERMISSIONS)
+        reader, reader_secret = store.register_app("Demo reader", with_secret=True, cert_pem=None, public_client=False,
+                                                   permissions=READER_PERMISSIONS)
         tenant_id = store.tenant_id
     finally:
         store.close()

@@ -9,7 +9,8 @@ function Test-CoexistenceSync {
     how many Active Directory objects are in scope and how many of them are in Microsoft 365, what the
     next run would change (found by a preview, which writes nothing), and each object that could not be
     synchronized with the reason and the fix. Healthy is $true when the last run succeeded, nothing is
-    pending and no object is in error.
+    pending, no object is in error and the app has every Microsoft Graph permission DirSync needs
+    (MissingPermissions lists the ones it lacks).
 
     .EXAMPLE
     Test-CoexistenceSync

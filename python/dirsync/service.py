@@ -15,7 +15,7 @@ from . import config as config_module
 from . import secrets
 from .engine.ports import RunResult, Source, Target
 from .engine.run import RunOptions, run_sync
-from .errors import RunInProgressError
+from .errors import DirSyncError, RunInProgressError
 from .events import Events
 from .state.store import StateStore
 from .vocabulary import RunStatus, Trigger
@@ -37,12 +37,21 @@ def build_source(configuration: config_module.Configuration, home: Path, events:
                                  base_dn=ad.base_dn or None, events=events)
 
 
+def _credential(tenant: config_module.TenantSettings, home: Path) -> str:
+    name = secrets.TENANT_CLIENT_SECRET if tenant.credential_type == "secret" else secrets.TENANT_CERTIFICATE_KEY
+    return secrets.load_secret(home, name)
+
+
 def build_target(configuration: config_module.Configuration, home: Path, events: Events) -> Target:
     from .cloud.writer import GraphTarget  # imported here: msal and requests are needed only for a run
 
-    tenant = configuration.tenant
-    name = secrets.TENANT_CLIENT_SECRET if tenant.credential_type == "secret" else secrets.TENANT_CERTIFICATE_KEY
-    return GraphTarget(tenant, secrets.load_secret(home, name), events=events)
+    target = GraphTarget(configuration.tenant, _credential(configuration.tenant, home), events=events)
+    try:
+        target.graph.check_permissions()
+    except DirSyncError:
+        target.close()
+        raise
+    return target
 
 
 def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool = False,
@@ -92,6 +101,7 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
         "errors": health.errors, "runInProgress": False, "pendingChanges": None, "previewStatus": None,
         "healthy": False,
     }
+    report["missingPermissions"] = _missing_permissions(folder, events)
     try:
         preview = start_sync(preview=True, trigger=Trigger.test, events=events, home=folder)
     except RunInProgressError:
@@ -104,5 +114,22 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
     report["previewStatus"] = preview.status
     report["previewMessage"] = preview.message
     report["healthy"] = bool(last and latest and latest[0].status == RunStatus.success and not pending
-                             and not health.errors)
+                             and not health.errors and report["missingPermissions"] == [])
     return report
+
+
+def _missing_permissions(folder: Path, events: Events | None) -> list[str] | None:
+    """The Graph permissions DirSync needs that its app's token lacks; None when sign-in fails (the
+    preview then says why)."""
+    from .cloud.permissions import missing_permissions
+    from .cloud.writer import GraphTarget
+
+    tenant = config_module.load(folder).tenant
+    try:
+        target = GraphTarget(tenant, _credential(tenant, folder), events=events)
+    except DirSyncError:
+        return None
+    try:
+        return missing_permissions(target.graph._token)
+    finally:
+        target.close()

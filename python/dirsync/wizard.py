@@ -79,6 +79,7 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     events.progress("Configuration wizard", "Microsoft 365: signing in", done=1, total=4)
     target = GraphTarget(wanted.tenant, credential, events=events)
     try:
+        target.graph.check_permissions()  # before anything is written
         domains = target.verified_domains()
     finally:
         target.close()

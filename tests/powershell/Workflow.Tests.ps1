@@ -250,6 +250,50 @@ Describe 'Verification' {
     }
 }
 
+Describe 'Missing Graph permissions' {
+    BeforeAll {
+        # An app granted DirSync's set but Group.ReadWrite.All, as an administrator may forget one.
+        $granted = '--permission=Organization.Read.All', '--permission=User.ReadWrite.All',
+                   '--permission=Application.ReadWrite.OwnedBy'
+        $script:Lacking = /usr/bin/python3 -m dirsync_lab tenant register-app --data (Join-Path $Lab 'tenant') `
+            --name 'DirSync lacking a permission' --secret @granted | ConvertFrom-Json
+        $script:Saved = Get-Content (Join-Path $Home0 'dirsync.json') -Raw
+    }
+
+    AfterAll {
+        [IO.File]::WriteAllText((Join-Path $Home0 'dirsync.json'), $Saved)
+    }
+
+    It 'Start-CoexistenceConfigurationWizard names the missing permission and how to grant it, saving nothing' {
+        $answers = @{} + $WizardAnswers
+        $answers.Remove('CertificateFile'); $answers.Remove('CertificateKeyFile')
+        $answers.ClientId = $Lacking.clientId
+        $answers.ClientSecret = ConvertTo-SecureString $Lacking.clientSecret -AsPlainText -Force
+        $err = { Start-CoexistenceConfigurationWizard @answers -SynchronizeNow $false } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -Be 'DirSync.PermissionDenied,Start-CoexistenceConfigurationWizard'
+        "$err" | Should -Match 'Group\.ReadWrite\.All'
+        "$err" | Should -Match 'Grant admin consent'
+        Get-Content (Join-Path $Home0 'dirsync.json') -Raw | Should -Be $Saved
+    }
+
+    It 'Start-OnlineCoexistenceSync stops with an error naming the missing permission' {
+        $code = "import sys; from dirsync import config, secrets; from pathlib import Path; h = Path(sys.argv[1]); " +
+                "c = config.load(h); config.save(config.update(c, {'tenant': {'clientId': sys.argv[2], " +
+                "'credentialType': 'secret'}}), h); secrets.store_secret(h, secrets.TENANT_CLIENT_SECRET, sys.argv[3])"
+        /usr/bin/python3 -c $code $Home0 $Lacking.clientId $Lacking.clientSecret
+        $LASTEXITCODE | Should -Be 0
+        $failure = $null
+        try { $null = Start-OnlineCoexistenceSync -ErrorAction Stop } catch { $failure = $_ }
+        $failure.FullyQualifiedErrorId | Should -BeLike 'DirSync.Run.stopped-error*'
+        "$failure" | Should -Match 'Group\.ReadWrite\.All'
+        "$failure" | Should -Match 'Grant admin consent'
+        (Get-CoexistenceSyncHistory -Last 1).Status | Should -Be 'stopped-error'
+        $report = Test-CoexistenceSync
+        $report.MissingPermissions | Should -Be @('Group.ReadWrite.All')
+        $report.Healthy | Should -BeFalse
+    }
+}
+
 Describe 'Help' {
     It '<Name> has a synopsis, parameter help and examples' -ForEach @(
         (Import-PowerShellDataFile (Join-Path $PSScriptRoot '../../powershell/DirSync.psd1')).FunctionsToExport | ForEach-Object { @{ Name = $_ } }

@@ -2,7 +2,8 @@
 without Microsoft 365 and for tests. See docs/local-tenant.md."""
 
 from .pki import ClientCertificate, make_client_certificate
-from .process import AppRegistration, LocalTenant, TenantProcess, stop_detached
+from .process import (DIRSYNC_PERMISSIONS, READER_PERMISSIONS, AppRegistration, LocalTenant, TenantProcess,
+                      stop_detached)
 
-__all__ = ["AppRegistration", "ClientCertificate", "LocalTenant", "TenantProcess", "make_client_certificate",
-           "stop_detached"]
+__all__ = ["AppRegistration", "ClientCertificate", "DIRSYNC_PERMISSIONS", "LocalTenant", "READER_PERMISSIONS",
+           "TenantProcess", "make_client_certificate", "stop_detached"]

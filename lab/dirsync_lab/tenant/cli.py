@@ -63,9 +63,14 @@ def _register_app(args) -> int:
         cert_pem = generated.cert_pem
         result.update(certificateFile=str(out / "client.pem"), privateKeyFile=str(key_file),
                       thumbprint=generated.thumbprint)
-    app, secret = store.register_app(args.name, with_secret=args.secret, cert_pem=cert_pem,
-                                     public_client=args.public_client)
-    result.update(tenantId=store.tenant_id, clientId=app["app_id"], objectId=app["object_id"])
+    try:
+        app, secret = store.register_app(args.name, with_secret=args.secret, cert_pem=cert_pem,
+                                         public_client=args.public_client, permissions=args.permission)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result.update(tenantId=store.tenant_id, clientId=app["app_id"], objectId=app["object_id"],
+                  permissions=store.app_roles(app["app_id"]))
     if secret:
         result["clientSecret"] = secret  # shown once, as the Entra admin center does
     store.close()
@@ -103,6 +108,8 @@ def add_cli(subparsers) -> None:
     register.add_argument("--generate-certificate", metavar="DIR",
                           help="create a self-signed certificate and key in DIR and register it")
     register.add_argument("--public-client", action="store_true", help="allow device code sign-in")
+    register.add_argument("--permission", action="append", default=[], metavar="NAME",
+                          help="grant a Microsoft Graph application permission (repeat; default: none)")
     register.set_defaults(run=_register_app)
 
     domain = actions.add_parser("add-domain", parents=[data], help="add a verified domain")

@@ -6,7 +6,8 @@
   https://learn.microsoft.com/entra/identity-platform/certificate-credentials
 - device code: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code
 - token errors: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
-Access tokens are JWTs the tenant signs with its own key (published at jwks_uri).
+Access tokens are JWTs the tenant signs with its own key (published at jwks_uri). An app's token carries in
+`roles` the Graph permissions granted to it (store.app_roles); permissions.py checks them on every call.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from .store import Store
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-APP_ROLES = ["Directory.ReadWrite.All", "User.ReadWrite.All", "Group.ReadWrite.All",
-             "Application.ReadWrite.OwnedBy"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_CODE_LIFETIME = 900
@@ -72,6 +71,9 @@ class Identity:
         self.graph_audiences = {GRAPH_RESOURCE, GRAPH_APP_ID, self.base}
         self._device: dict[str, dict] = {}   # device_code -> flow (pending sign-ins do not survive restarts)
         self._lock = threading.Lock()
+        self._issued: set[str] = set()    # uti of every token issued since start (revoke() refuses them)
+        self._revoked: set[str] = set()
+        self.issued_count = 0
 
     # --- discovery --------------------------------------------------------------------------------------
     def knows_tenant(self, tenant: str) -> bool:
@@ -116,7 +118,8 @@ class Identity:
             app = self._authenticate_client(form, basic)
             audience = self._resource(form.get("scope", ""))
             return self._issue(audience, {"appid": app["app_id"], "azp": app["app_id"], "oid": app["object_id"],
-                                          "sub": app["object_id"], "idtyp": "app", "roles": APP_ROLES})
+                                          "sub": app["object_id"], "idtyp": "app",
+                                          "roles": self.store.app_roles(app["app_id"])})
         if grant == DEVICE_GRANT:
             return self._redeem_device_code(form)
         raise TokenError(400, "unsupported_grant_type", 70003,
@@ -208,6 +211,9 @@ class Identity:
         payload = {"aud": audience, "iss": self.issuer(), "iat": now, "nbf": now, "exp": now + lifetime,
                    "tid": self.store.tenant_id, "ver": "2.0", "uti": secrets.token_urlsafe(16), **claims}
         token = jws.sign(payload, self.pki.signing_key, {"kid": self.pki.signing_kid})
+        with self._lock:
+            self._issued.add(payload["uti"])
+            self.issued_count += 1
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                 "access_token": token}
 
@@ -262,7 +268,9 @@ class Identity:
         # Delegated scopes name {resource}/{permission}; /.default asks for what the app was granted.
         resource = scopes[0].rsplit("/", 1)[0] if scopes else GRAPH_RESOURCE
         audience = self._resource(f"{resource}/.default")
-        permissions = [s.rsplit("/", 1)[-1] for s in scopes if not s.endswith("/.default")] or APP_ROLES
+        # /.default: the permissions consented for the app (the lab grants delegated as it grants application ones)
+        permissions = ([s.rsplit("/", 1)[-1] for s in scopes if not s.endswith("/.default")]
+                       or self.store.app_roles(flow["client_id"]))
         return self._issue(audience, {"appid": flow["client_id"], "azp": flow["client_id"], "idtyp": "user",
                                       "upn": admin, "preferred_username": admin, "name": "Administrator",
                                       "oid": self.store.tenant_id, "sub": self.store.tenant_id,
@@ -284,4 +292,14 @@ class Identity:
             raise AuthFailure("Access token validation failure. Invalid audience.")
         if claims.get("exp", 0) <= time.time():
             raise AuthFailure("Lifetime validation failed, the token is expired.")
+        if claims.get("uti") in self._revoked:
+            raise AuthFailure("Access token validation failure. The token has been revoked.")
         return claims
+
+    def revoke_all(self) -> int:
+        """Revokes every token issued so far (as a sign-in session revocation does); returns how many."""
+        with self._lock:
+            self._revoked |= self._issued
+            count = len(self._issued)
+            self._issued = set()
+        return count

@@ -12,7 +12,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal
+
+from dirsync.cloud.permissions import REQUIRED_APP_PERMISSIONS
 
 from .http import ADMIN_HEADER
 from .server import ADMIN_KEY_FILE, ENDPOINT_FILE, TenantService
@@ -95,6 +97,12 @@ def stop_detached(data_dir: str | Path) -> None:
             os.kill(json.loads(endpoint.read_text())["pid"], signal.SIGTERM)
         except (ProcessLookupError, ValueError, KeyError):
             pass
+
+
+# What the lab grants DirSync's app: exactly the documented set. The tests' and demo's reader stands for
+# another administrator's tool: it reads everything and makes cloud-only users and groups.
+DIRSYNC_PERMISSIONS = tuple(p.name for p in REQUIRED_APP_PERMISSIONS)
+READER_PERMISSIONS = ("Directory.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All")
 
 
 @dataclass(frozen=True)
@@ -180,10 +188,13 @@ class LocalTenant:
         return response.json()
 
     def register_app(self, display_name: str = "DirSync", *, secret: bool = False,
-                     certificate_pem: str | None = None, public_client: bool = False) -> AppRegistration:
-        """Registers an app; the secret (if asked for) is returned once and only its hash is kept."""
+                     certificate_pem: str | None = None, public_client: bool = False,
+                     permissions: Iterable[str] = ()) -> AppRegistration:
+        """Registers an app with the Graph application `permissions` granted (admin consent); the secret (if
+        asked for) is returned once and only its hash is kept."""
         result = self._admin("POST", "apps", {"displayName": display_name, "secret": secret,
-                                              "certificatePem": certificate_pem, "publicClient": public_client})
+                                              "certificatePem": certificate_pem, "publicClient": public_client,
+                                              "permissions": list(permissions)})
         return AppRegistration(result["appId"], result["objectId"], result["secret"])
 
     def add_domain(self, name: str, default: bool = False) -> list[str]:
@@ -207,6 +218,10 @@ class LocalTenant:
     def mark_synced(self, user: str, enabled: bool = True) -> dict:
         """Mark a user (id or UPN) as synchronized by Entra Connect (onPremisesSyncEnabled true)."""
         return self._admin("POST", "synced", {"userId": user, "enabled": enabled})
+
+    def revoke_tokens(self) -> int:
+        """Revokes every access token the tenant has issued so far (Graph then answers 401)."""
+        return self._admin("POST", "tokens/revoke")["revoked"]
 
     def stats(self) -> dict:
         return self._admin("GET", "stats")

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import parse_qsl, urlsplit
 
+from . import permissions
 from .directory import Directory, Request
 from .odata import GraphError, bad_request
 from .store import Store
@@ -110,6 +111,9 @@ class GraphRoutes:
                     raise self.server_error()
                 return 0, {}, None, "reset"
             late = kind
+        with self.store.lock:
+            permissions.check(self.store.db, req.method, req.path, req.caller or {},
+                              served=self.directory.serves(req.method, req.path))
         limits = self.quota_limits(req)
         refused, retry, usage = self.quota.take(limits)
         if refused is not None:
@@ -214,8 +218,10 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
     if (method, action) == ("POST", "apps"):
         app, secret = store.register_app(data.get("displayName", "DirSync"), with_secret=bool(data.get("secret")),
                                          cert_pem=data.get("certificatePem"),
-                                         public_client=bool(data.get("publicClient")))
-        return {"appId": app["app_id"], "objectId": app["object_id"], "secret": secret}
+                                         public_client=bool(data.get("publicClient")),
+                                         permissions=data.get("permissions") or [])
+        return {"appId": app["app_id"], "objectId": app["object_id"], "secret": secret,
+                "permissions": store.app_roles(app["app_id"])}
     if (method, action) == ("POST", "domains"):
         store.add_domain(data["name"], bool(data.get("isDefault")))
         return {"domains": [d["name"] for d in store.domains()]}
@@ -234,9 +240,11 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
     if (method, action) == ("POST", "synced"):
         with store.lock:
             return service.directory.mark_synced(data["userId"], bool(data.get("enabled", True)))
+    if (method, action) == ("POST", "tokens/revoke"):
+        return {"revoked": service.identity.revoke_all()}
     if (method, action) == ("GET", "stats"):
         with service._counters_lock:
-            return dict(service.counters)
+            return {**service.counters, "tokens_issued": service.identity.issued_count}
     if (method, action) == ("POST", "reset"):
         with service._counters_lock:
             service.counters.clear()

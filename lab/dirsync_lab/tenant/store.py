@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import uuid
 from pathlib import Path
+from typing import Iterable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -21,6 +22,11 @@ CREATE TABLE IF NOT EXISTS apps(
     app_id TEXT PRIMARY KEY, object_id TEXT UNIQUE NOT NULL, display_name TEXT NOT NULL,
     secret_salt TEXT, secret_hash TEXT, cert_pem TEXT, public_client INTEGER NOT NULL DEFAULT 0,
     created TEXT NOT NULL);
+-- app roles of Graph's service principal assigned to an app's service principal (admin consent), by name
+CREATE TABLE IF NOT EXISTS app_role_assignments(app_id TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY(app_id, role));
+-- owners of an app registration, by the owning app's appId (its service principal)
+CREATE TABLE IF NOT EXISTS app_owners(
+    app_object_id TEXT NOT NULL, owner_app_id TEXT NOT NULL, PRIMARY KEY(app_object_id, owner_app_id));
 CREATE TABLE IF NOT EXISTS extension_properties(
     id TEXT PRIMARY KEY, app_object_id TEXT NOT NULL, name TEXT UNIQUE NOT NULL, data TEXT NOT NULL);
 -- kind: user | group; state: active | deleted (in deletedItems) | purged (kept for delta's @removed)
@@ -142,8 +148,16 @@ class Store:
 
     # --- app registrations --------------------------------------------------------------------------
     def register_app(self, display_name: str, *, with_secret: bool, cert_pem: str | None = None,
-                     public_client: bool = False) -> tuple[sqlite3.Row, str | None]:
-        """Returns the app and its new secret (shown once; only a salted hash is kept)."""
+                     public_client: bool = False, permissions: Iterable[str] = ()) -> tuple[sqlite3.Row, str | None]:
+        """Returns the app and its new secret (shown once; only a salted hash is kept). `permissions` are
+        Microsoft Graph application permissions granted with admin consent; with Application.ReadWrite.OwnedBy
+        the app's service principal is also made owner of its own registration (the documented owner step)."""
+        from .permissions import GRAPH_APP_ROLES, OWNED_BY
+
+        permissions = list(dict.fromkeys(permissions))
+        unknown = [p for p in permissions if p not in GRAPH_APP_ROLES]
+        if unknown:
+            raise ValueError(f"Microsoft Graph has no application permission {', '.join(unknown)}.")
         secret = salt = digest = None
         if with_secret:
             secret = secrets.token_urlsafe(30)
@@ -154,10 +168,18 @@ class Store:
             self.db.execute("INSERT INTO apps VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
                             (app_id, str(uuid.uuid4()), display_name, salt, digest, cert_pem,
                              int(public_client)))
+            self.db.executemany("INSERT INTO app_role_assignments VALUES (?, ?)", [(app_id, p) for p in permissions])
             app = self.app(app_id)
             if app is None:
                 raise RuntimeError(f"App {app_id} was not found right after it was registered.")
+            if OWNED_BY in permissions:
+                self.db.execute("INSERT INTO app_owners VALUES (?, ?)", (app["object_id"], app_id))
             return app, secret
+
+    def app_roles(self, app_id: str) -> list[str]:
+        """The Graph application permissions granted to an app (what its token's `roles` carries)."""
+        return [r["role"] for r in self.db.execute(
+            "SELECT role FROM app_role_assignments WHERE app_id=? ORDER BY role", (app_id,))]
 
     def app(self, app_id: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM apps WHERE app_id=?", (app_id,)).fetchone()

@@ -29,11 +29,17 @@ def certificate_thumbprint(certificate_file: str) -> str:
     return hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
 
 
+def _seconds(session: requests.Session) -> str:
+    timeout = getattr(session, "timeout", None)
+    return f"{max(timeout):g} s" if timeout else "its timeout"
+
+
 class TokenProvider:
     """Access tokens for Graph, from MSAL's token cache while they are valid."""
 
     def __init__(self, settings, credential: str, session: requests.Session):
         self.client_id = settings.client_id
+        self.session = session
         authority = f"{settings.authority_host.rstrip('/')}/{settings.tenant_id}"
         # The resource of the Graph endpoint in use: https://graph.microsoft.com, a national cloud's, or the
         # local tenant's (which accepts its own address as Graph's).
@@ -53,6 +59,11 @@ class TokenProvider:
             raise CertificateError(f"The certificate of {settings.authority_host} is not trusted.",
                                    fix="Set tenant.ca_file to the CA that issued it (the local tenant's ca.pem).",
                                    target=settings.authority_host) from exc
+        except requests.exceptions.Timeout as exc:
+            raise ServerUnreachableError(f"{settings.authority_host} did not answer sign-in within "
+                                         f"{_seconds(session)}.",
+                                         fix="Check the address, the network and the proxy setting.",
+                                         target=settings.authority_host) from exc
         except requests.exceptions.RequestException as exc:
             raise ServerUnreachableError(f"Cannot reach {settings.authority_host}.",
                                          fix="Check the address, the network and the proxy setting.",
@@ -64,12 +75,22 @@ class TokenProvider:
 
     def token(self, *, force_refresh: bool = False) -> str:
         result = None
-        if not force_refresh:
+        if force_refresh:
+            # MSAL >= 1.23's acquire_token_for_client answers from its cache while the token is unexpired, so
+            # a token Graph refused (revoked) would come back: drop it from the cache first.
+            cache = self.app.token_cache
+            for entry in cache.find(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+                cache.remove_at(entry)
+        else:
             # MSAL 1.21's acquire_token_for_client does not read the cache itself: ask it first.
             result = self.app.acquire_token_silent(self.scopes, account=None)
         if not result:
             try:
                 result = self.app.acquire_token_for_client(self.scopes)
+            except requests.exceptions.Timeout as exc:
+                raise ServerUnreachableError("The sign-in endpoint of the tenant did not answer within "
+                                             f"{_seconds(self.session)}.",
+                                             fix="Check the network and the proxy setting.") from exc
             except requests.exceptions.RequestException as exc:
                 raise ServerUnreachableError("Cannot reach the sign-in endpoint of the tenant.",
                                              fix="Check the network and the proxy setting.") from exc

@@ -28,6 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from ..errors import CertificateError, CloudError
 from ..events import Events
+from . import permissions
 from .auth import TokenProvider
 
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
@@ -113,8 +114,22 @@ class WriteGovernor:
             waited += delay
 
 
-def make_session(settings, pool_size: int = 8) -> requests.Session:
-    session = requests.Session()
+class TimeoutSession(requests.Session):
+    """A session whose every request has a timeout: requests has none by default, and MSAL (given this
+    session) sets none either, so a stalled network would hang sign-in and every call."""
+
+    def __init__(self, timeout: tuple[float, float]):
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_session(settings, pool_size: int = 8, timeout: tuple[float, float] = RetryPolicy.timeout) -> requests.Session:
+    session = TimeoutSession(timeout)
     # Only DirSync's settings decide trust and proxy: with trust_env, REQUESTS_CA_BUNDLE would override
     # the tenant's CA file (psf/requests#3829) and environment proxies would apply silently.
     session.trust_env = False
@@ -160,11 +175,24 @@ class GraphClient:
         self.policy = policy or RetryPolicy()
         self.events = events or Events()
         self.stats = GraphStats()
-        self.session = make_session(settings)
+        self.session = make_session(settings, timeout=self.policy.timeout)
         self._sleep = sleep
         self.governor = WriteGovernor(*write_quota, sleep=sleep)
+        self.client_id = settings.client_id
         self.auth = TokenProvider(settings, credential, self.session)
         self._token = self.auth.token()
+
+    def check_permissions(self) -> None:
+        """Fails naming every Graph permission DirSync needs that the app's token does not carry."""
+        permissions.check_token(self._token, self.client_id)
+
+    def _relative(self, url: str) -> str:
+        return url[len(self.base):] if url.startswith(self.base) else url
+
+    def _refused(self, method: str, url: str, status: int, body) -> None:
+        """A 403 Authorization_RequestDenied ends the run with the permission the call needs."""
+        if status == 403 and error_of(body)[0] == "Authorization_RequestDenied":
+            raise permissions.denied_error(method, self._relative(url), self.client_id)
 
     def close(self) -> None:
         self.session.close()
@@ -240,6 +268,7 @@ class GraphClient:
                 continue
             status = response.status_code
             if status != 429 and status not in RETRYABLE:
+                self._refused(method, url, status, _json(response) if status == 403 else None)
                 self._slow_down(limit_used(response.headers))
                 return response
             self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
@@ -308,6 +337,7 @@ class GraphClient:
                         wait = retry_after(answer.get("headers") or {})
                         waits.append(wait if wait is not None else self._backoff(attempts[part["id"]]))
                         continue
+                self._refused(part["method"], part["url"], status, answer.get("body"))
                 results[part["id"]] = answer
             if again:
                 self.stats.add(retries=len(again))

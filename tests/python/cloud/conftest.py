@@ -11,7 +11,7 @@ import requests
 
 from dirsync.cloud.graph import RetryPolicy
 from dirsync.cloud.writer import GraphTarget
-from dirsync_lab.tenant import LocalTenant, make_client_certificate
+from dirsync_lab.tenant import DIRSYNC_PERMISSIONS, LocalTenant, make_client_certificate
 
 # The domains the Microsoft Graph documentation's examples use, so its requests run as written.
 DOC_DOMAINS = ("contoso.com", "contoso.onmicrosoft.com")
@@ -43,7 +43,18 @@ def _clean_faults(request):
 
 @pytest.fixture(scope="session")
 def secret_app(tenant):
-    return tenant.register_app("DirSync (secret)", secret=True)
+    return tenant.register_app("DirSync (secret)", secret=True, permissions=DIRSYNC_PERMISSIONS)
+
+
+# The raw HTTP checks of the tenant call more than DirSync does (purge, other apps' extensions): their app
+# holds every permission those calls' pages accept.
+GRAPH_ADMIN_PERMISSIONS = ("Directory.ReadWrite.All", "User.ReadWrite.All", "Group.ReadWrite.All",
+                           "User.DeleteRestore.All", "Application.ReadWrite.All", "Organization.Read.All")
+
+
+@pytest.fixture(scope="session")
+def graph_admin_app(tenant):
+    return tenant.register_app("Graph checks", secret=True, permissions=GRAPH_ADMIN_PERMISSIONS)
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +64,8 @@ def client_cert():
 
 @pytest.fixture(scope="session")
 def cert_app(tenant, client_cert, tmp_path_factory):
-    app = tenant.register_app("DirSync (certificate)", certificate_pem=client_cert.cert_pem)
+    app = tenant.register_app("DirSync (certificate)", certificate_pem=client_cert.cert_pem,
+                              permissions=DIRSYNC_PERMISSIONS)
     cert_file = tmp_path_factory.mktemp("cert") / "client.pem"
     cert_file.write_text(client_cert.cert_pem)
     return app, str(cert_file)
@@ -72,9 +84,9 @@ def msal_app(tenant, app_id: str, credential):
 
 
 @pytest.fixture
-def graph(tenant, secret_app):
-    """A requests session holding a Graph token of the secret app, for raw HTTP checks."""
-    result = msal_app(tenant, secret_app.app_id, secret_app.secret).acquire_token_for_client(
+def graph(tenant, graph_admin_app):
+    """A requests session holding a Graph token of an app with broad permissions, for raw HTTP checks."""
+    result = msal_app(tenant, graph_admin_app.app_id, graph_admin_app.secret).acquire_token_for_client(
         [f"{tenant.graph_endpoint}/.default"])
     session = http_session(tenant)
     session.headers["Authorization"] = f"Bearer {result['access_token']}"

@@ -146,7 +146,7 @@ def test_device_code_sign_in_for_an_administrator(tenant):
     app = tenant.register_app("DirSync admin console", public_client=True)
     public = msal.PublicClientApplication(app.app_id, authority=tenant.authority, instance_discovery=False,
                                           http_client=http_session(tenant))
-    flow = public.initiate_device_flow(scopes=[f"{tenant.graph_endpoint}/User.Read.All"])
+    flow = public.initiate_device_flow(scopes=[f"{tenant.graph_endpoint}/Organization.Read.All"])
     assert flow["verification_uri"] == f"{tenant.url}/devicelogin" and flow["user_code"] in flow["message"]
     pending = http_session(tenant).post(f"{tenant.authority}/oauth2/v2.0/token", data={
         "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": app.app_id,

@@ -56,8 +56,9 @@ def probe_build() -> Path:
 def register_sdk_app(tenant, certificate_pem: str | None = None):
     """The probe's app: a client secret or the given certificate, and the permissions in SDK_PERMISSIONS."""
     if certificate_pem:
-        return tenant.register_app("Graph SDK probe (certificate)", certificate_pem=certificate_pem)
-    return tenant.register_app("Graph SDK probe (secret)", secret=True)
+        return tenant.register_app("Graph SDK probe (certificate)", certificate_pem=certificate_pem,
+                                   permissions=SDK_PERMISSIONS)
+    return tenant.register_app("Graph SDK probe (secret)", secret=True, permissions=SDK_PERMISSIONS)
 
 
 def run_probe(tenant, app, prefix: str, domain: str, certificate_file: Path | None) -> dict[str, dict]:

@@ -11,7 +11,7 @@ from dirsync.cloud.writer import random_password
 from dirsync.engine.ports import CloudOp
 from dirsync.events import Events
 from dirsync.vocabulary import CloudAction, Outcome
-from dirsync_lab.tenant import LocalTenant
+from dirsync_lab.tenant import DIRSYNC_PERMISSIONS, LocalTenant
 
 from .conftest import unique
 
@@ -134,7 +134,7 @@ def test_state_survives_a_restart_and_the_ca_stays(tmp_path):
         first.add_domain("fabrikam.com")
     with LocalTenant(tmp_path) as second:
         assert (second.tenant_id, second.ca_file.read_bytes()) == (tenant_id, ca)
-        app = second.register_app(secret=True)
+        app = second.register_app(secret=True, permissions=DIRSYNC_PERMISSIONS)
         from dirsync.cloud.writer import GraphTarget
         target = GraphTarget(second.tenant_settings(app, "secret"), app.secret)
         assert "fabrikam.com" in target.verified_domains()
@@ -144,7 +144,8 @@ def test_state_survives_a_restart_and_the_ca_stays(tmp_path):
 def test_the_cli_registers_an_app_with_a_generated_certificate(tenant, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     out = subprocess.run([sys.executable, "-m", "dirsync_lab", "tenant", "register-app", "--data",
-                          str(tenant.data_dir), "--generate-certificate", str(tmp_path)],
+                          str(tenant.data_dir), "--generate-certificate", str(tmp_path),
+                          *(f"--permission={p}" for p in DIRSYNC_PERMISSIONS)],
                          capture_output=True, text=True, check=True, env=env)
     registered = json.loads(out.stdout)
     assert registered["tenantId"] == tenant.tenant_id and "clientSecret" not in registered

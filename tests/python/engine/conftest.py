@@ -136,7 +136,7 @@ def lab(tmp_path_factory):
     """A fresh seeded domain, a fresh tenant (dirsync.test verified) and a configured DirSync home."""
     if shutil.which("samba") is None:
         pytest.skip("Samba is not installed: run scripts/setup.sh")
-    from dirsync_lab.tenant import LocalTenant
+    from dirsync_lab.tenant import DIRSYNC_PERMISSIONS, READER_PERMISSIONS, LocalTenant
 
     root = tmp_path_factory.mktemp("lab")
     with SambaDomain.create(root / "dc", seeded=True) as domain, \
@@ -144,8 +144,8 @@ def lab(tmp_path_factory):
         tenant.add_domain(MAIL_DOMAIN)
         tenant.configure(write_quota_app_tenant=[1_000_000, 150.0], write_quota_tenant=[1_000_000, 300.0],
                          resource_units_app_tenant=[1_000_000, 10.0])
-        app = tenant.register_app("DirSync", secret=True)
-        reader = tenant.register_app("Test reader", secret=True)
+        app = tenant.register_app("DirSync", secret=True, permissions=DIRSYNC_PERMISSIONS)
+        reader = tenant.register_app("Test reader", secret=True, permissions=READER_PERMISSIONS)
         home = root / "home"
         configuration = Configuration(
             active_directory=ActiveDirectorySettings(server=domain.address, port=636, ca_file=domain.ca_file,

@@ -59,6 +59,9 @@ class Directory(Users, Groups, DeletedItems, Applications):
         self.routes = [(re.compile(p + r"/?$"), h) for p, h in self.routes]
 
     # --- dispatch --------------------------------------------------------------------------------------
+    def serves(self, method: str, path: str) -> bool:
+        return any(method in handlers for pattern, handlers in self.routes if pattern.match(path))
+
     def handle(self, req: Request) -> Response:
         for pattern, handlers in self.routes:
             match = pattern.match(req.path)
