@@ -48,6 +48,8 @@ DEFAULT_SETTINGS = {
     "write_quota_tenant": [18000, 300.0],
     "device_code_interval": 5,
     "page_size": 100,
+    # https://learn.microsoft.com/graph/api/resources/directory : deleted items are purged after 30 days
+    "deleted_item_retention_seconds": 30 * 24 * 3600,
 }
 
 

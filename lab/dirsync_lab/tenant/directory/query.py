@@ -106,8 +106,8 @@ class QueryOptions(DirectoryBase):
         body["value"] = [self._shape(r, select, typed=typed) for r in rows]
         return self._ok(200, body)
 
-    def _list(self, req: Request, kind: str, entity_set: str) -> Response:
-        sql, params = f"SELECT o.* FROM objects o WHERE o.kind='{kind}' AND o.state='active'", []
+    def _list(self, req: Request, kind: str, entity_set: str, state: str = "active") -> Response:
+        sql, params = f"SELECT o.* FROM objects o WHERE o.kind='{kind}' AND o.state='{state}'", []
         if "$filter" in req.query:
             where, params = FilterTranslator(self._column(kind), advanced=self._advanced(req)).translate(
                 req.query["$filter"])
