@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from dataclasses import replace
 from typing import Iterable, Iterator
 from urllib.parse import quote
 
@@ -96,6 +97,9 @@ class GraphTarget:
                            user_principal_name=item.get("userPrincipalName"))
 
     def find_by_anchors(self, kind: CloudKind, anchors: Iterable[str]) -> dict[str, CloudObject]:
+        """Live objects and those in deleted items (restorable until purged); a live one wins. Deleted items
+        take the query parameters of the resource named by the cast
+        (https://learn.microsoft.com/graph/api/directory-deleteditems-list), so the same filter serves both."""
         wanted = list(dict.fromkeys(anchors))
         if not wanted:
             return {}
@@ -103,20 +107,29 @@ class GraphTarget:
         select = f"id,{prop}" + (",userPrincipalName" if kind == "user" else "")
         parts = []
         for i in range(0, len(wanted), FILTER_IN_LIMIT):
-            values = ",".join(_literal(a) for a in wanted[i:i + FILTER_IN_LIMIT])
-            flt = quote(f"{prop} in ({values})", safe="(),'")
-            parts.append({"id": str(len(parts)), "method": "GET",
-                          "url": f"/{COLLECTION[kind]}?$filter={flt}&$select={select}&$top=999"})
+            values = [_literal(a) for a in wanted[i:i + FILTER_IN_LIMIT]]
+            # `in` is documented for onPremisesImmutableId; for a directory extension only `eq` is
+            # (https://learn.microsoft.com/graph/extensibility-overview), so groups use `eq ... or eq ...`.
+            text = (f"{prop} in ({','.join(values)})" if kind == "user"
+                    else " or ".join(f"{prop} eq {v}" for v in values))
+            flt = quote(text, safe="(),'")
+            for collection in (COLLECTION[kind], f"directory/deletedItems/microsoft.graph.{kind}"):
+                parts.append({"id": str(len(parts)), "method": "GET",
+                              "url": f"/{collection}?$filter={flt}&$select={select}&$top=999"})
         found: dict[str, CloudObject] = {}
         wanted_set = set(wanted)
-        for answer in self.graph.batch(parts).values():
+        answers = self.graph.batch(parts)
+        for part in parts:
+            answer = answers[part["id"]]
+            deleted = "deletedItems" in part["url"]
             if answer["status"] != 200:
                 code, message = error_of(answer.get("body"))
                 raise CloudError(f"Looking up {kind}s by anchor failed: {answer['status']} {code}: {message}")
             for item in answer["body"].get("value", []):
                 # The directory compares case-insensitively; anchors are base64, so compare exactly here.
-                if item.get(prop) in wanted_set:
-                    found[item[prop]] = self._object(kind, item)
+                anchor = item.get(prop)
+                if anchor in wanted_set and not (deleted and anchor in found and not found[anchor].deleted):
+                    found[anchor] = replace(self._object(kind, item), deleted=deleted)
         return found
 
     def find_user_by_upn(self, user_principal_name: str) -> CloudObject | None:
@@ -139,6 +152,7 @@ class GraphTarget:
             return {"id": part_id, "method": "POST", "url": f"/{collection}", "body": body}
         target = f"/{collection}/{op.cloud_id}"
         parts = {
+            CloudAction.restore: ("POST", f"/directory/deletedItems/{op.cloud_id}/restore", None),
             CloudAction.update: ("PATCH", target, dict(op.properties or {})),
             CloudAction.delete: ("DELETE", target, None),
             CloudAction.add_member: ("POST", f"{target}/members/$ref", {"@odata.id": ref}),
@@ -157,7 +171,20 @@ class GraphTarget:
         ops = list(ops)
         answers = self.graph.batch([self._part(op, str(i)) for i, op in enumerate(ops)])
         results = [self._result(op, answers[str(i)]) for i, op in enumerate(ops)]
-        return iter(self._settle_conflicts(results))
+        return iter(self._update_restored(self._settle_conflicts(results)))
+
+    def _update_restored(self, results: list[CloudResult]) -> list[CloudResult]:
+        """A restored object then gets the properties the plan gave it (the restore itself takes no body)."""
+        restored = [(i, r) for i, r in enumerate(results) if r.op.action == CloudAction.restore
+                    and r.outcome == Outcome.restored and r.op.properties]
+        if not restored:
+            return results
+        updates = [replace(r.op, action=CloudAction.update) for _, r in restored]
+        answers = self.graph.batch([self._part(op, str(n)) for n, op in enumerate(updates)])
+        for n, (i, result) in enumerate(restored):
+            update = self._result(updates[n], answers[str(n)])
+            results[i] = result if update.ok else replace(update, op=result.op)
+        return results
 
     def _settle_conflicts(self, results: list[CloudResult]) -> list[CloudResult]:
         """A create that conflicts with an object holding the same anchor met its own earlier attempt."""
@@ -173,8 +200,8 @@ class GraphTarget:
     def _result(op: CloudOp, answer: dict) -> CloudResult:
         status, body = answer["status"], answer.get("body")
         if 200 <= status < 300:
-            outcome = {CloudAction.create: Outcome.created, CloudAction.delete: Outcome.deleted}.get(
-                op.action, Outcome.updated)
+            outcome = {CloudAction.create: Outcome.created, CloudAction.restore: Outcome.restored,
+                       CloudAction.delete: Outcome.deleted}.get(op.action, Outcome.updated)
             cloud_id = body.get("id") if op.action == CloudAction.create and isinstance(body, dict) else op.cloud_id
             return CloudResult(op, outcome, cloud_id)
         code, message = error_of(body)

@@ -63,8 +63,8 @@ def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None 
         return (f"Conflict: {result.message}", f"Resolve the duplicate value. {RETRY}")
     if result.outcome == Outcome.not_found:
         return ("Its cloud object was deleted outside DirSync.",
-                "The next run creates it again; to keep its cloud data, restore it from deleted items "
-                "in Microsoft 365 first.")
+                "The next run restores it from deleted items while Microsoft 365 keeps it there (30 days), "
+                "or creates it again.")
     if result.outcome == Outcome.throttled:
         return ("Microsoft 365 kept throttling the requests (HTTP 429) until the retries ran out.",
                 f"Nothing to do unless it persists. {RETRY}")

@@ -57,7 +57,8 @@ def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool) 
     plan = Plan()
     for row in pending.doomed:
         found = matches.by_anchor.get(row.anchor)
-        cloud_id = row.cloud_id or (found.cloud_id if found else None)
+        # An object in deleted items is as gone as a delete would leave it: nothing to do.
+        cloud_id = row.cloud_id or (found.cloud_id if found and not found.deleted else None)
         if cloud_id:
             plan.changes.append(Change(PlanAction.delete, row.cloud_kind, row.anchor, row.dn, cloud_id=cloud_id))
         else:
@@ -86,15 +87,17 @@ def _plan_properties(plan: Plan, row: StagedObject, matches: CloudMatches, soft_
         # Soft match adopts only a cloud-only user: one that no directory anchors yet.
         found = candidate if candidate and not candidate.anchor else None
     if found:
-        plan.changes.append(Change(PlanAction.adopt, row.cloud_kind, row.anchor, row.dn, desired,
-                                   cloud_id=found.cloud_id))
+        # Restored, not created anew: the same id, with its memberships, mailbox and licences.
+        action = PlanAction.restore if found.deleted else PlanAction.adopt
+        plan.changes.append(Change(action, row.cloud_kind, row.anchor, row.dn, desired, cloud_id=found.cloud_id))
     else:
         plan.changes.append(Change(PlanAction.add, row.cloud_kind, row.anchor, row.dn, desired))
 
 
 def _plan_links(pending: PendingWork, plan: Plan) -> None:
     deleted = {c.anchor for c in plan.of(PlanAction.delete)}
-    live = (set(pending.live) | {c.anchor for c in plan.of(PlanAction.add, PlanAction.adopt)}) - deleted
+    live = (set(pending.live) | {c.anchor for c in plan.of(PlanAction.add, PlanAction.adopt, PlanAction.restore)}
+            ) - deleted
     managers: dict[str, list] = {}
     for link in pending.links:
         if link.src not in live:

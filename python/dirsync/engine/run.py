@@ -36,14 +36,16 @@ STAGED_RULES = "staged-sync-rules"  # the rules the staged import was decided un
 
 # An adoption is an update of the object found: its properties and the anchor it now carries.
 _CLOUD_OP = {PlanAction.add: CloudAction.create, PlanAction.adopt: CloudAction.update,
+             PlanAction.restore: CloudAction.restore,
              PlanAction.update: CloudAction.update, PlanAction.delete: CloudAction.delete,
              PlanAction.add_member: CloudAction.add_member, PlanAction.remove_member: CloudAction.remove_member,
              PlanAction.set_manager: CloudAction.set_manager, PlanAction.remove_manager: CloudAction.remove_manager}
-_COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.update: "updated",
+_COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.restore: "restored",
+          PlanAction.update: "updated",
           PlanAction.delete: "deleted", PlanAction.add_member: "membershipChanges",
           PlanAction.remove_member: "membershipChanges", PlanAction.set_manager: "managerChanges",
           PlanAction.remove_manager: "managerChanges"}
-COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "updated", "deleted",
+COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "restored", "updated", "deleted",
               "membershipChanges", "managerChanges", "skipped", "errors")
 
 
@@ -217,9 +219,9 @@ class _Run:
             store.record_create_intent(c.anchor for c in creates)
         self._apply(creates)
         with store.transaction():
-            for change in plan.of(PlanAction.adopt):
+            for change in plan.of(PlanAction.adopt, PlanAction.restore):
                 store.record_adoption(change.anchor, _required(change.cloud_id, change))
-        self._apply(plan.of(PlanAction.adopt, PlanAction.update))
+        self._apply(plan.of(PlanAction.restore, PlanAction.adopt, PlanAction.update))
         # References last: both ends exist in the cloud by now.
         self._apply(plan.of(*LINK_ACTIONS))
         self.events.progress_done("Exporting to Microsoft 365")
@@ -275,7 +277,8 @@ class _Run:
                 _COMMITS[change.action](store, change, result)
                 store.record_outcome(change.anchor, result.outcome)
             else:
-                if change.action in (PlanAction.adopt, PlanAction.update) and result.outcome == Outcome.not_found:
+                if (change.action in (PlanAction.adopt, PlanAction.restore, PlanAction.update)
+                        and result.outcome == Outcome.not_found):
                     store.record_lost_in_cloud(change.anchor)
                 if change.action == PlanAction.add and result.outcome == Outcome.conflict:
                     store.record_create_refused(change.anchor)
@@ -320,7 +323,8 @@ def _commit_manager(store: StateRepository, change: Change, result: CloudResult)
 
 
 _COMMITS: dict[PlanAction, Callable[[StateRepository, Change, CloudResult], None]] = {
-    PlanAction.add: _commit_properties, PlanAction.adopt: _commit_properties, PlanAction.update: _commit_properties,
+    PlanAction.add: _commit_properties, PlanAction.adopt: _commit_properties, PlanAction.restore: _commit_properties,
+    PlanAction.update: _commit_properties,
     PlanAction.delete: _commit_delete, PlanAction.add_member: _commit_member, PlanAction.remove_member: _commit_member,
     PlanAction.set_manager: _commit_manager, PlanAction.remove_manager: _commit_manager}
 

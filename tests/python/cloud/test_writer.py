@@ -154,3 +154,39 @@ def test_the_cli_registers_an_app_with_a_generated_certificate(tenant, tmp_path)
     target = GraphTarget(settings, (tmp_path / "client.key").read_text())
     assert target.verified_domains()
     target.close()
+
+
+def test_deleted_users_and_groups_are_found_in_deleted_items_restored_and_purged_after_retention(
+        tenant, target, graph, domain):
+    alice = create_user(target, domain)
+    [group] = target.apply([CloudOp("create", "group", anchor=unique("g"), properties={
+        "displayName": "Team", "mailNickname": unique("team")})])
+    target.apply([CloudOp(CloudAction.add_member, "group", group.op.anchor, group.cloud_id, ref_id=alice.cloud_id)])
+    target.apply([CloudOp(CloudAction.delete, "user", alice.op.anchor, alice.cloud_id),
+                  CloudOp(CloudAction.delete, "group", group.op.anchor, group.cloud_id)])
+    # Security groups go to deleted items too (https://learn.microsoft.com/graph/api/group-delete), anchor kept.
+    listed = graph.get(f"{graph.base}/directory/deletedItems/microsoft.graph.group",
+                       params={"$select": f"id,{target.group_anchor_property}"}).json()["value"]
+    assert {"id": group.cloud_id, target.group_anchor_property: group.op.anchor} in [
+        {k: v for k, v in g.items() if k != "deletedDateTime"} for g in listed]
+    users = target.find_by_anchors("user", [alice.op.anchor])
+    groups = target.find_by_anchors("group", [group.op.anchor])
+    assert (users[alice.op.anchor].cloud_id, users[alice.op.anchor].deleted) == (alice.cloud_id, True)
+    assert (groups[group.op.anchor].cloud_id, groups[group.op.anchor].deleted) == (group.cloud_id, True)
+    results = list(target.apply([
+        CloudOp(CloudAction.restore, "user", alice.op.anchor, alice.cloud_id, properties={"jobTitle": "Back"}),
+        CloudOp(CloudAction.restore, "group", group.op.anchor, group.cloud_id)]))
+    assert [(r.outcome, r.cloud_id) for r in results] == [(Outcome.restored, alice.cloud_id),
+                                                           (Outcome.restored, group.cloud_id)]
+    got = graph.get(f"{graph.base}/users/{alice.cloud_id}", params={"$select": "jobTitle"}).json()
+    assert got["jobTitle"] == "Back"
+    assert not target.find_by_anchors("user", [alice.op.anchor])[alice.op.anchor].deleted
+    # After the retention period (a tenant setting) deleted items are gone for good.
+    target.apply([CloudOp(CloudAction.delete, "user", alice.op.anchor, alice.cloud_id)])
+    tenant.configure(deleted_item_retention_seconds=0)
+    try:
+        assert target.find_by_anchors("user", [alice.op.anchor]) == {}
+    finally:
+        tenant.configure(deleted_item_retention_seconds=30 * 24 * 3600)
+    [gone] = target.apply([CloudOp(CloudAction.restore, "user", alice.op.anchor, alice.cloud_id)])
+    assert gone.outcome == Outcome.not_found

@@ -48,6 +48,25 @@ def test_a_new_object_whose_anchor_the_cloud_has_is_adopted_not_created_again():
     assert (change.action, change.cloud_id, change.properties) == (PlanAction.adopt, "cloud-1", ALICE)
 
 
+def test_an_object_whose_anchor_waits_in_deleted_items_is_restored_with_its_properties_and_links():
+    gone = CloudObject("cloud-1", "user", "alice", "alice@contoso.com", deleted=True)
+    group = CloudObject("cloud-2", "group", "team", deleted=True)
+    work = pending(work=[obj("alice", pending=ALICE), obj("team", "group", pending={"displayName": "Team"})],
+                   links=[link("team", "member", "alice", wanted=True, exported=False)])
+    plan = plan_of(work, CloudMatches(by_anchor={"alice": gone, "team": group}))
+    assert [(c.action, c.anchor, c.cloud_id) for c in plan.changes[:2]] == [
+        (PlanAction.restore, "alice", "cloud-1"), (PlanAction.restore, "team", "cloud-2")]
+    assert plan.changes[0].properties == ALICE  # then updated to what AD says, as an adoption is
+    assert actions(plan)[2:] == [(PlanAction.add_member, "team", "alice")]
+
+
+def test_a_live_match_is_adopted_and_a_deleted_one_is_not_deleted_again():
+    doomed = [obj("gone", pending_delete=True)]
+    plan = plan_of(pending(doomed=doomed), CloudMatches(by_anchor={"gone": CloudObject("c1", "user", "gone",
+                                                                                       deleted=True)}))
+    assert plan.changes == [] and plan.forget == ["gone"]
+
+
 def test_soft_match_adopts_only_a_cloud_only_user_and_only_when_on():
     work = pending(work=[obj("alice", pending=ALICE)])
     cloud_only = CloudMatches(by_upn={"alice@contoso.com": CloudObject("cloud-9", "user", None)})
