@@ -103,7 +103,7 @@ class CloudResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome.ok
+        return self.outcome in (Outcome.created, Outcome.restored, Outcome.updated, Outcome.deleted)
 
 
 @dataclass(frozen=True)

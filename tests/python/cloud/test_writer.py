@@ -176,8 +176,8 @@ def test_deleted_users_and_groups_are_found_in_deleted_items_restored_and_purged
     results = list(target.apply([
         CloudOp(CloudAction.restore, "user", alice.op.anchor, alice.cloud_id, properties={"jobTitle": "Back"}),
         CloudOp(CloudAction.restore, "group", group.op.anchor, group.cloud_id)]))
-    assert [(r.outcome, r.cloud_id) for r in results] == [(Outcome.restored, alice.cloud_id),
-                                                           (Outcome.restored, group.cloud_id)]
+    assert [(r.outcome, r.cloud_id) for r in results] == [
+        (Outcome.restored, alice.cloud_id), (Outcome.restored, group.cloud_id)]
     got = graph.get(f"{graph.base}/users/{alice.cloud_id}", params={"$select": "jobTitle"}).json()
     assert got["jobTitle"] == "Back"
     assert not target.find_by_anchors("user", [alice.op.anchor])[alice.op.anchor].deleted

@@ -189,7 +189,7 @@ def test_deletes_over_the_threshold_stop_the_run_until_the_threshold_is_raised_o
     conn = lab.ldap()  # back in, and out once more: this time the deletes are allowed once
     for user_dn in leaving:
         conn.modify_dn(f"{user_dn.split(',')[0]},{LEAVERS}", user_dn.split(",")[0], new_superior=BULK)
-    assert lab.sync()["counts"]["added"] == 600
+    assert lab.sync()["counts"]["restored"] == 600  # from deleted items, not created anew
     for user_dn in leaving:
         conn.modify_dn(user_dn, user_dn.split(",")[0], new_superior=LEAVERS)
     conn.unbind()
@@ -217,3 +217,47 @@ def test_a_staging_mode_run_does_not_count_as_the_last_sync(lab):
         assert report["pendingChanges"] == {"update": 1}
     finally:
         lab.configure(staging_mode=False)
+
+
+def test_a_user_and_a_group_back_in_scope_are_restored_with_their_ids_and_memberships_until_purged(lab):
+    conn = lab.ldap()
+    user_dn = _new_user(conn, "comeback")
+    group_dn = f"CN=Returners,{ENG}"
+    conn.add(group_dn, "group", {"sAMAccountName": "Returners", "groupType": -2147483646, "member": [user_dn]})
+    assert conn.result["result"] == 0, conn.result
+    conn.modify(dn("engineering"), {"member": [(ldap3.MODIFY_ADD, [user_dn])]})
+    assert lab.sync()["status"] == "success"
+    user, group = lab.anchor(user_dn), lab.anchor(group_dn)
+    first = lab.users()[user]["id"], lab.groups()[group]["id"]
+
+    def leave_and_return(meanwhile=lambda: None) -> dict:
+        for moved in (user_dn, group_dn):  # out of scope: an excluded OU
+            conn.modify_dn(moved, moved.split(",")[0], new_superior=LEAVERS)
+        gone = lab.sync()
+        assert gone["status"] == "success" and gone["counts"]["deleted"] == 2, gone
+        assert user not in lab.users() and group not in lab.groups()
+        meanwhile()
+        for moved in (user_dn, group_dn):
+            conn.modify_dn(f"{moved.split(',')[0]},{LEAVERS}", moved.split(",")[0], new_superior=ENG)
+        back = lab.sync()
+        assert back["status"] == "success", back
+        return back
+
+    back = leave_and_return()
+    assert (back["counts"]["restored"], back["counts"]["added"]) == (2, 0)
+    users, groups = lab.users(), lab.groups()
+    assert (users[user]["id"], groups[group]["id"]) == first  # the same cloud objects
+    assert users[user]["id"] in lab.members(groups[group]["id"])
+    assert users[user]["id"] in lab.members(groups[lab.anchor(dn("engineering"))]["id"])
+
+    # After the retention period (a tenant setting, here 0 s) deleted items are purged: created anew.
+    try:
+        again = leave_and_return(lambda: lab.tenant.configure(deleted_item_retention_seconds=0))
+    finally:
+        lab.tenant.configure(deleted_item_retention_seconds=30 * 24 * 3600)
+    conn.unbind()
+    assert (again["counts"]["restored"], again["counts"]["added"]) == (0, 2)
+    users, groups = lab.users(), lab.groups()
+    assert users[user]["id"] != first[0] and groups[group]["id"] != first[1]
+    assert users[user]["id"] in lab.members(groups[group]["id"])
+    assert users[user]["id"] in lab.members(groups[lab.anchor(dn("engineering"))]["id"])
