@@ -65,6 +65,8 @@ class GraphRoutes:
         """One Graph request (top level or a $batch part) after authentication: forced faults, the write
         quota, the handler. Returns (status, headers, body, late fault) where a late fault ("5xx"/"reset")
         strikes after the handler committed."""
+        if self.faults.refuse_path and self.faults.refuse_path in req.path:
+            raise self.refusal()
         fault = self.faults.roll(can_reset=not part)
         late = None
         if fault:
@@ -90,6 +92,18 @@ class GraphRoutes:
         if late:
             self.count("faults_" + late + "_after_commit")
         return status, {**headers, **more}, body, late
+
+    def refusal(self) -> GraphError:
+        """A refusal the fault settings ask for (e.g. extensionProperties of an app the caller does not own)."""
+        status = self.faults.refuse_status
+        code, message = {
+            # https://learn.microsoft.com/graph/resolve-auth-errors
+            403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+            404: ("Request_ResourceNotFound", "Resource does not exist or one of its queried reference-property "
+                                              "objects are not present."),
+            400: ("Request_UnsupportedQuery", "Unsupported query (injected refusal)."),
+        }[status]
+        return GraphError(status, code, message)
 
     def server_error(self) -> GraphError:
         status = self.faults.status()

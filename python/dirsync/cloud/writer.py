@@ -3,7 +3,9 @@
 Users are known by onPremisesImmutableId (the sourceAnchor). Groups have no such property in Graph, so
 their anchor lives in a directory extension property registered on DirSync's own app,
 extension_{appIdWithoutHyphens}_dirSyncAnchor (https://learn.microsoft.com/graph/extensibility-overview),
-created on first use.
+created on first use. With Application.ReadWrite.OwnedBy the app must own its own registration to read or
+register it; when that (or the lookup) is refused, GroupAnchorError says why and how to fix it, and the run
+syncs the users without the groups (docs/administrator-guide.md).
 
 A create whose answer was lost (a reset connection, a 5xx after the write) is sent again and meets
 ObjectConflict; the writer then looks the anchor up, and if the object is there it is the one DirSync
@@ -19,12 +21,15 @@ from typing import Iterable, Iterator
 from urllib.parse import quote
 
 from ..engine.ports import CloudKind, CloudObject, CloudOp, CloudResult
-from ..errors import CloudError
+from ..errors import CloudError, GroupAnchorError
 from ..events import Events
 from ..vocabulary import CloudAction, Outcome
 from .graph import DOCUMENTED_WRITE_QUOTA, GraphClient, RetryPolicy, error_of
 
 ANCHOR_EXTENSION = "dirSyncAnchor"
+ANCHOR_FIX = ("Make DirSync's app an owner of its own app registration (Entra admin center > App registrations > "
+              "DirSync > Owners: add the DirSync enterprise application; or POST /applications/{id}/owners/$ref "
+              "with its service principal), or grant it Application.ReadWrite.All; the next run syncs the groups.")
 FILTER_IN_LIMIT = 15  # values in one `in (...)` (https://learn.microsoft.com/graph/filter-query-parameter)
 COLLECTION = {"user": "users", "group": "groups"}
 
@@ -78,16 +83,23 @@ class GraphTarget:
             name = response.json()["name"] if response.status_code == 201 else self._find_extension(app)
             if name is None:
                 code, message = error_of(response.json())
-                raise CloudError(f"DirSync could not register its group anchor property on app "
-                                 f"{self.client_id}: {code}: {message}",
-                                 fix="Grant the app Application.ReadWrite.OwnedBy and make it the app's owner.")
+                raise GroupAnchorError(f"DirSync could not register its group anchor property on app "
+                                       f"{self.client_id}: {response.status_code} {code}: {message}",
+                                       fix=ANCHOR_FIX)
         self._anchor_property = name
         return name
 
     def _find_extension(self, url: str) -> str | None:
+        response = self.graph.request("GET", url)
+        if response.status_code != 200:
+            code, message = error_of(response.json())
+            text = (f"DirSync cannot read its group anchor property on app {self.client_id}: "
+                    f"{response.status_code} {code}: {message}")
+            if response.status_code in (400, 403, 404):  # not the app's owner, no such app, a refused query
+                raise GroupAnchorError(text, fix=ANCHOR_FIX)
+            raise CloudError(text)
         suffix = "_" + ANCHOR_EXTENSION
-        return next((e["name"] for e in self.graph.get_json(url).get("value", []) if e["name"].endswith(suffix)),
-                    None)
+        return next((e["name"] for e in response.json().get("value", []) if e["name"].endswith(suffix)), None)
 
     def _anchor_field(self, kind: CloudKind) -> str:
         return "onPremisesImmutableId" if kind == "user" else self.group_anchor_property
@@ -124,7 +136,10 @@ class GraphTarget:
             deleted = "deletedItems" in part["url"]
             if answer["status"] != 200:
                 code, message = error_of(answer.get("body"))
-                raise CloudError(f"Looking up {kind}s by anchor failed: {answer['status']} {code}: {message}")
+                text = f"Looking up {kind}s by anchor failed: {answer['status']} {code}: {message}"
+                if kind == "group" and answer["status"] in (400, 403, 404):
+                    raise GroupAnchorError(text, fix=ANCHOR_FIX)
+                raise CloudError(text)
             for item in answer["body"].get("value", []):
                 # The directory compares case-insensitively; anchors are base64, so compare exactly here.
                 anchor = item.get(prop)

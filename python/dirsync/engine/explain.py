@@ -25,6 +25,11 @@ def export_errors(count: int) -> str:
             "them at every run.")
 
 
+def groups_waiting(err: Exception) -> str:
+    """The run-level word when the group anchor property is refused: users synced, groups did not."""
+    return f"Users were synchronized; groups that Microsoft 365 may already have wait: {err}"
+
+
 def not_yet(change: Change) -> str:
     """A link not written because one end is not in the cloud (its own export failed and is reported)."""
     return f"Not yet: {change.action} {change.dn} → {change.ref_dn}."

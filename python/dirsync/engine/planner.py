@@ -53,9 +53,25 @@ def soft_match_upns(pending: PendingWork, by_anchor: dict[str, CloudObject]) -> 
             if not row.cloud_id and row.kind == "user" and row.anchor not in by_anchor]
 
 
-def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool) -> Plan:
+@dataclass(frozen=True)
+class Unmatchable:
+    """Why the objects of a kind could not be looked up (the group anchor property refused), and the fix."""
+
+    reason: str
+    fix: str
+    code: str
+
+
+def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool,
+              unmatchable_groups: Unmatchable | None = None) -> Plan:
+    """`unmatchable_groups`: the groups' lookup failed; the groups the cloud may already have wait, each
+    reported with the fix, and everything else is planned as usual."""
     plan = Plan()
+    waiting = {row.anchor for row in [*pending.work, *pending.doomed]
+               if unmatchable_groups and row.kind == "group" and not row.cloud_id}
     for row in pending.doomed:
+        if row.anchor in waiting:
+            continue
         found = matches.by_anchor.get(row.anchor)
         # An object in deleted items is as gone as a delete would leave it: nothing to do.
         cloud_id = row.cloud_id or (found.cloud_id if found and not found.deleted else None)
@@ -64,10 +80,15 @@ def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool) 
         else:
             plan.forget.append(row.anchor)
     for row in pending.work:
-        _plan_properties(plan, row, matches, soft_match)
+        if row.anchor in waiting and unmatchable_groups:
+            plan.errors.append(ObjectError(row.anchor, row.dn, row.kind, unmatchable_groups.reason,
+                                           unmatchable_groups.fix, action=PlanAction.add,
+                                           code=unmatchable_groups.code))
+        else:
+            _plan_properties(plan, row, matches, soft_match)
     _plan_links(pending, plan)
-    plan.errors = [ObjectError(r.anchor, r.dn, r.kind, r.last_error, r.last_fix, action=CHECK)
-                   for r in pending.invalid]
+    plan.errors += [ObjectError(r.anchor, r.dn, r.kind, r.last_error, r.last_fix, action=CHECK)
+                    for r in pending.invalid]
     return plan
 
 

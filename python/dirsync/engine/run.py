@@ -19,12 +19,12 @@ from typing import Callable
 
 from ..clock import now
 from ..config import Configuration
-from ..errors import DirSyncError, ServerUnreachableError
+from ..errors import DirSyncError, GroupAnchorError, ServerUnreachableError
 from ..events import Cancelled, Events
 from ..vocabulary import LINK_ACTIONS, CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus, Trigger
 from . import explain, guard
 from .mapping import Mapper, value_hash
-from .planner import CloudMatches, Plan, hard_match_anchors, make_plan, soft_match_upns
+from .planner import CloudMatches, Plan, Unmatchable, hard_match_anchors, make_plan, soft_match_upns
 from .ports import (Change, CloudOp, CloudResult, ObjectError, RunResult, SkippedObject, Source,
                     StateRepository, Target)
 from .scope import Scope
@@ -88,6 +88,7 @@ class _Run:
         self.done: list[Change] = []
         self.mode = RunMode.full if options.full else RunMode.delta
         self.progress = (0, 0)  # export steps done, of how many
+        self.group_anchor_error: GroupAnchorError | None = None
 
     def perform(self) -> RunResult:
         start = now()
@@ -114,6 +115,8 @@ class _Run:
         if status == RunStatus.success and self.errors:
             status = RunStatus.export_errors
             message = message or explain.export_errors(len(self.errors))
+        if status.synchronized and self.group_anchor_error:
+            message = explain.groups_waiting(self.group_anchor_error)
         end = now()  # one end time, in the history and in the result
         if run_id is not None:
             self.store.end_run(run_id, mode=self.mode, status=status, counts=dict(self.counts),
@@ -164,11 +167,18 @@ class _Run:
         """Fetch what the plan needs of the cloud, then plan (a pure function of the two)."""
         pending = self.store.pending_work()
         by_anchor = {}
+        unmatchable = None
         for kind, anchors in hard_match_anchors(pending).items():
-            by_anchor.update(self.target.find_by_anchors(kind, anchors))
+            try:
+                by_anchor.update(self.target.find_by_anchors(kind, anchors))
+            except GroupAnchorError as err:  # users still sync; the groups wait, each reported with the fix
+                self.group_anchor_error = err
+                self.events.warning(explain.groups_waiting(err))
+                unmatchable = Unmatchable(err.message, err.fix, err.error_id)
         by_upn = ({upn: self.target.find_user_by_upn(upn) for upn in soft_match_upns(pending, by_anchor)}
                   if soft_match else {})
-        return make_plan(pending, CloudMatches(by_anchor, by_upn), soft_match=soft_match)
+        return make_plan(pending, CloudMatches(by_anchor, by_upn), soft_match=soft_match,
+                         unmatchable_groups=unmatchable)
 
     # --- import ------------------------------------------------------------------------------------
 

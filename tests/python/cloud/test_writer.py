@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from dirsync.cloud.writer import random_password
 from dirsync.engine.ports import CloudOp
 from dirsync.events import Events
@@ -49,6 +51,27 @@ def test_groups_carry_their_anchor_in_the_apps_extension_property(target, graph,
     assert target.find_by_anchors("group", ["G+1=="])["G+1=="].cloud_id == group.cloud_id
     got = graph.get(f"{graph.base}/groups/{group.cloud_id}", params={"$select": target.group_anchor_property})
     assert got.json()[target.group_anchor_property] == "G+1=="
+
+
+def test_groups_are_looked_up_with_eq_or_as_documented_for_extensions_and_in_is_refused(target, graph):
+    prop = target.group_anchor_property
+    refused = graph.get(f"{graph.base}/groups", params={"$filter": f"{prop} in ('a','b')"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "Request_UnsupportedQuery")
+    assert graph.get(f"{graph.base}/groups", params={"$filter": f"{prop} eq 'a' or {prop} eq 'b'"}).ok
+
+
+def test_a_refused_group_anchor_property_is_a_group_anchor_error_with_the_fix(tenant, cert_app, client_cert):
+    from dirsync.cloud.writer import GraphTarget
+    from dirsync.errors import GroupAnchorError
+    app, cert_file = cert_app
+    # A new connector has no cached property name: it asks for it, as every run does.
+    fresh = GraphTarget(tenant.tenant_settings(app, "certificate", cert_file), client_cert.key_pem)
+    tenant.set_faults(refuse_path="extensionProperties", refuse_status=403)
+    with pytest.raises(GroupAnchorError) as caught:
+        fresh.find_by_anchors("group", ["G+1=="])
+    assert "403 Authorization_RequestDenied" in caught.value.message and "Owners" in caught.value.fix
+    assert fresh.find_by_anchors("user", ["nobody"]) == {}  # users do not need it
+    fresh.close()
 
 
 def test_membership_manager_update_and_delete(target, graph, domain):

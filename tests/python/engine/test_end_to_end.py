@@ -261,3 +261,33 @@ def test_a_user_and_a_group_back_in_scope_are_restored_with_their_ids_and_member
     assert users[user]["id"] != first[0] and groups[group]["id"] != first[1]
     assert users[user]["id"] in lab.members(groups[group]["id"])
     assert users[user]["id"] in lab.members(groups[lab.anchor(dn("engineering"))]["id"])
+
+
+def test_with_the_group_anchor_property_refused_users_still_sync_and_each_group_names_the_cause_and_fix(lab):
+    conn = lab.ldap()
+    user_dn = _new_user(conn, "anchorless")
+    group_dn = f"CN=Waiting Room,{ENG}"
+    conn.add(group_dn, "group", {"sAMAccountName": "WaitingRoom", "groupType": -2147483646, "member": [user_dn]})
+    assert conn.result["result"] == 0, conn.result
+    conn.modify(dn("olga"), {"title": [(ldap3.MODIFY_REPLACE, ["Chief Sales Officer"])]})
+    conn.unbind()
+    user, group = lab.anchor(user_dn), lab.anchor(group_dn)
+    # Graph refuses an app's extensionProperties unless the app owns its registration (Application.ReadWrite.OwnedBy).
+    lab.tenant.set_faults(refuse_path="extensionProperties", refuse_status=403)
+    try:
+        result = lab.sync()
+    finally:
+        lab.tenant.set_faults()
+    assert result["status"] == "completed-export-errors", result
+    users = lab.users()
+    assert user in users and users[lab.anchor(dn("olga"))]["jobTitle"] == "Chief Sales Officer"
+    [error] = [e for e in result["errors"] if e["anchor"] == group]
+    assert "Authorization_RequestDenied" in error["reason"] and "owner" in error["fix"]
+    assert error["code"] == "DirSync.GroupAnchorUnavailable" and len(result["errors"]) == 1
+    assert "Users were synchronized" in result["message"] and "Owners" in result["message"]
+    assert group not in lab.groups()
+
+    healed = lab.sync()  # the fix made: the group and its member follow
+    assert healed["status"] == "success", healed
+    assert healed["counts"]["added"] == 1
+    assert lab.users()[user]["id"] in lab.members(lab.groups()[group]["id"])
