@@ -74,6 +74,13 @@ def _new_user(conn, sam: str, ou: str = ENG, **attrs) -> str:
     return user_dn
 
 
+def _new_user_in_new_group(conn, sam: str, group: str) -> tuple[str, str]:
+    user_dn, group_dn = _new_user(conn, sam), f"CN={group},{ENG}"
+    conn.add(group_dn, "group", {"sAMAccountName": group, "groupType": -2147483646, "member": [user_dn]})
+    assert conn.result["result"] == 0, conn.result
+    return user_dn, group_dn
+
+
 def test_every_kind_of_change_reaches_the_tenant_after_one_run(lab):
     conn = lab.ldap()
     added = _new_user(conn, "newhire")
@@ -221,10 +228,7 @@ def test_a_staging_mode_run_does_not_count_as_the_last_sync(lab):
 
 def test_a_user_and_a_group_back_in_scope_are_restored_with_their_ids_and_memberships_until_purged(lab):
     conn = lab.ldap()
-    user_dn = _new_user(conn, "comeback")
-    group_dn = f"CN=Returners,{ENG}"
-    conn.add(group_dn, "group", {"sAMAccountName": "Returners", "groupType": -2147483646, "member": [user_dn]})
-    assert conn.result["result"] == 0, conn.result
+    user_dn, group_dn = _new_user_in_new_group(conn, "comeback", "Returners")
     conn.modify(dn("engineering"), {"member": [(ldap3.MODIFY_ADD, [user_dn])]})
     assert lab.sync()["status"] == "success"
     user, group = lab.anchor(user_dn), lab.anchor(group_dn)
@@ -265,10 +269,7 @@ def test_a_user_and_a_group_back_in_scope_are_restored_with_their_ids_and_member
 
 def test_with_the_group_anchor_property_refused_users_still_sync_and_each_group_names_the_cause_and_fix(lab):
     conn = lab.ldap()
-    user_dn = _new_user(conn, "anchorless")
-    group_dn = f"CN=Waiting Room,{ENG}"
-    conn.add(group_dn, "group", {"sAMAccountName": "WaitingRoom", "groupType": -2147483646, "member": [user_dn]})
-    assert conn.result["result"] == 0, conn.result
+    user_dn, group_dn = _new_user_in_new_group(conn, "anchorless", "WaitingRoom")
     conn.modify(dn("olga"), {"title": [(ldap3.MODIFY_REPLACE, ["Chief Sales Officer"])]})
     conn.unbind()
     user, group = lab.anchor(user_dn), lab.anchor(group_dn)
