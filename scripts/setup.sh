@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything DirSync needs on a new Debian machine, unattended; quick and harmless to re-run.
 #   Debian packages (Python libraries, libpython, Samba for the test domain, cron for the schedule), PowerShell 7.6.9 as a .NET
-#   global tool, pythonnet 3.2.1 and Pester 5.7.1 from NuGet, the lint tools (flake8 from Debian, pyright from npm into
+#   global tool, pythonnet 3.2.1, Pester 5.7.1 and the Graph SDK probe's packages from NuGet, the lint tools (flake8 from Debian, pyright from npm into
 #   node_modules/), and DirSync and its lab installed for Debian's python3.
 # Run as root (or with sudo available). Prints what it does; exits non-zero on the first failure.
 # Run at a terminal on a machine where DirSync is not configured yet, it ends as the original setup did,
@@ -60,6 +60,14 @@ if [ ! -f "$runtime_dll" ] || [ ! -d "$pester_dir" ]; then
 </Project>
 EOF
   dotnet restore "$tmp/fetch.csproj" >/dev/null
+  rm -rf "$tmp"
+fi
+# Microsoft.Graph and Azure.Identity for the Graph SDK probe (tests/dotnet/GraphSdkProbe), from the same source;
+# its test builds it, with the restore's output outside the work tree.
+if [ ! -d "$nuget_root/microsoft.graph/6.10.0" ] || [ ! -d "$nuget_root/azure.identity/1.21.0" ]; then
+  step "Downloading Microsoft.Graph and Azure.Identity from NuGet"
+  tmp="$(mktemp -d)"
+  dotnet restore "$here/tests/dotnet/GraphSdkProbe/GraphSdkProbe.csproj" --artifacts-path "$tmp" >/dev/null
   rm -rf "$tmp"
 fi
 # The module finds Python.Runtime.dll beside itself (powershell/lib, not tracked by git).

@@ -185,6 +185,8 @@ class Handler(BaseHTTPRequestHandler):
                 result = service.run_batch(req)
                 if fault:  # the parts ran, then the answer was lost
                     service.count("faults_" + fault[0] + "_after_commit")
+                    service.count_lost_creates([(p["method"].upper(), urlsplit(p["url"]).path, r["status"])
+                                                for p, r in zip(req.json()["requests"], result["responses"])])
                     if fault[0] == "reset":
                         return self._reset()
                     raise service.server_error()

@@ -52,6 +52,16 @@ class AuthFailure(Exception):
     """Graph refuses the bearer token: 401 InvalidAuthenticationToken."""
 
 
+def _numeric_date(value) -> float | None:
+    """A JWT NumericDate (RFC 7519): a number, or a string of digits as MSAL.NET writes nbf and exp in its
+    client assertions (Entra accepts those, or MSAL.NET's certificate sign-in would fail); else None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return float(value)
+    return None
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
@@ -171,7 +181,10 @@ class Identity:
         if claims.get("aud") not in (token_endpoint, token_endpoint.replace(self.store.tenant_id, "organizations")):
             raise TokenError(401, "invalid_client", 700021, "Client assertion audience claim does not match "
                              f"Realm issuer. Expected '{token_endpoint}'.")
-        if not (claims.get("nbf", 0) - 300 <= now < claims.get("exp", 0) + 300):
+        nbf, exp = _numeric_date(claims.get("nbf", 0)), _numeric_date(claims.get("exp", 0))
+        if nbf is None or exp is None:
+            raise TokenError(401, "invalid_client", 50027, "JWT token is invalid or malformed.")
+        if not (nbf - 300 <= now < exp + 300):
             raise TokenError(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")
 
     def _resource(self, scope: str) -> str:

@@ -29,6 +29,19 @@ def bad_request(message: str, code: str = "Request_BadRequest", **kw) -> GraphEr
 _TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^']|'')*')|(?P<punct>[(),])|(?P<word>[A-Za-z0-9_.@/+:-]+))""")
 
 
+def take_type_annotation(body: dict, entity_type: str) -> dict:
+    """Removes the @odata.type annotation that Microsoft's SDKs put in every body they send, as Graph's own
+    examples do (https://learn.microsoft.com/graph/api/intune-mam-user-create); only the entity's own type is
+    assignable (the v1.0 types the tenant serves have no derived types it creates)."""
+    annotated = body.pop("@odata.type", f"#microsoft.graph.{entity_type}")
+    if annotated != f"#microsoft.graph.{entity_type}":
+        raise bad_request(f"A resource with type '{str(annotated).lstrip('#')}' was found, but it is not "
+                          f"assignable to the expected type 'microsoft.graph.{entity_type}'. The type specified "
+                          "in the resource must be equal to either the expected type or a derived type.",
+                          code="BadRequest")
+    return body
+
+
 def _tokens(text: str) -> list[tuple[str, str]]:
     pos, out = 0, []
     text = text.strip()

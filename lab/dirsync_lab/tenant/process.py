@@ -200,6 +200,14 @@ class LocalTenant:
     def approve_device_code(self, user_code: str) -> bool:
         return self._admin("POST", "devicecode/approve", {"userCode": user_code})["approved"]
 
+    def assign_role(self, user: str, role: str) -> dict:
+        """Give a user (id or UPN) a directory role, e.g. "Global Administrator"."""
+        return self._admin("POST", "roles", {"userId": user, "role": role})
+
+    def mark_synced(self, user: str, enabled: bool = True) -> dict:
+        """Mark a user (id or UPN) as synchronized by Entra Connect (onPremisesSyncEnabled true)."""
+        return self._admin("POST", "synced", {"userId": user, "enabled": enabled})
+
     def stats(self) -> dict:
         return self._admin("GET", "stats")
 

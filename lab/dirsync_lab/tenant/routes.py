@@ -5,6 +5,7 @@ the same way; the admin API's actions change apps, domains, settings and faults 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
@@ -13,13 +14,29 @@ from urllib.parse import parse_qsl, urlsplit
 from .directory import Directory, Request
 from .odata import GraphError, bad_request
 from .store import Store
-from .throttle import Faults, WriteQuota
+from .throttle import Faults, Limit, Quota
 
 if TYPE_CHECKING:
     from .server import TenantService
 
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 MAX_BATCH = 20  # https://learn.microsoft.com/graph/json-batching
+
+
+# https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits : base request costs
+# (any other request costs 1)
+READ_COSTS = [(re.compile(r"(users|applications)"), 2),
+              (re.compile(r"applications(/[^/]+|\(appId='[^']+'\))/extensionProperties"), 2),
+              (re.compile(r"groups/[^/]+/members"), 3), (re.compile(r"groups/[^/]+/transitiveMembers"), 5)]
+
+
+def request_cost(req: Request) -> float:
+    """Resource units: the base cost, $select -1, $expand +1, $top under 20 -1, never below 1."""
+    path = req.path.rstrip("/")
+    base = next((cost for pattern, cost in READ_COSTS if pattern.fullmatch(path)), 1) if req.method == "GET" else 1
+    top = req.query.get("$top", "")
+    return float(max(1, base - ("$select" in req.query) + ("$expand" in req.query)
+                     - (top.isdigit() and int(top) < 20)))
 
 
 def graph_error_body(err: GraphError, request_id: str, client_request_id: str | None) -> dict:
@@ -44,15 +61,31 @@ class GraphRoutes:
     store: Store
     directory: Directory
     faults: Faults
-    quota: WriteQuota
+    quota: Quota
     count: Callable[..., None]
 
-    def quota_scopes(self, app_id: str) -> list[tuple[str, int, float]]:
-        settings, tid = self.store.settings(), self.store.tenant_id
-        limit, seconds = settings["write_quota_app_tenant"]
-        tenant_limit, tenant_seconds = settings["write_quota_tenant"]
-        return [(f"Tenant_Application/Write/{app_id}/{tid}", int(limit), float(seconds)),
-                (f"Tenant/Write/{app_id}/{tid}", int(tenant_limit), float(tenant_seconds))]
+    def quota_limits(self, req: Request) -> list[Limit]:
+        """The documented limits this request counts against (throttle.py)."""
+        settings, tid, app = self.store.settings(), self.store.tenant_id, req.caller.get("appid", "")
+        units, unit_seconds = settings["resource_units_app_tenant"] or (self.tenant_resource_units(), 10.0)
+        limits = [Limit(f"units/{app}", f"Tenant_Application/ReadWrite/{app}/{tid}", "ResourceUnitLimitExceeded",
+                        float(units), float(unit_seconds), request_cost(req))]
+        if req.method in WRITES:
+            limit, seconds = settings["write_quota_app_tenant"]
+            tenant_limit, tenant_seconds = settings["write_quota_tenant"]
+            limits += [Limit(f"writes/{app}", f"Tenant_Application/Write/{app}/{tid}", "WriteLimitExceeded",
+                             float(limit), float(seconds)),
+                       Limit("writes/tenant", f"Tenant/Write/{app}/{tid}", "WriteLimitExceeded",
+                             float(tenant_limit), float(tenant_seconds),
+                             background=float(settings["other_apps_write_rate"]))]
+        return limits
+
+    def tenant_resource_units(self) -> int:
+        """Resource units per 10 s per app+tenant by tenant size: under 50 users, up to 500, more."""
+        with self.store.lock:
+            users = self.store.db.execute("SELECT COUNT(*) FROM objects WHERE kind='user' AND state='active'"
+                                          ).fetchone()[0]
+        return 3500 if users < 50 else 5000 if users <= 500 else 8000
 
     def forced_throttle(self, req: Request) -> GraphError:
         """A 429 the fault settings ask for, worded as Graph's resource-unit throttling."""
@@ -79,18 +112,21 @@ class GraphRoutes:
                     raise self.server_error()
                 return 0, {}, None, "reset"
             late = kind
-        headers = {}
+        limits = self.quota_limits(req)
+        refused, retry, usage = self.quota.take(limits)
+        if refused is not None:
+            self.count("quota_429")
+            raise throttled(retry, refused.scope, refused.reason)
         if req.method in WRITES:
-            retry, scope, usage = self.quota.take(self.quota_scopes(req.caller.get("appid", "")))
-            if retry is not None:
-                self.count("quota_429")
-                raise throttled(retry, scope, "WriteLimitExceeded")
             self.count("writes")
-            if usage > 0.8:
-                headers["x-ms-throttle-limit-percentage"] = f"{usage:.2f}"
+        # https://learn.microsoft.com/graph/throttling-limits#regular-responses-requests
+        headers = {"x-ms-resource-unit": str(int(limits[0].cost))}
+        if usage > 0.8:
+            headers["x-ms-throttle-limit-percentage"] = f"{usage:.2f}"
         status, more, body = self.directory.handle(req)
         if late:
             self.count("faults_" + late + "_after_commit")
+            self.count_lost_creates([(req.method, req.path, status)])
         return status, {**headers, **more}, body, late
 
     def refusal(self) -> GraphError:
@@ -104,6 +140,14 @@ class GraphRoutes:
             400: ("Request_UnsupportedQuery", "Unsupported query (injected refusal)."),
         }[status]
         return GraphError(status, code, message)
+
+    def count_lost_creates(self, writes: list[tuple[str, str, int]]) -> None:
+        """Counts users and groups created whose answer a fault then lost (tests check recovery by it)."""
+        lost = sum(1 for method, path, status in writes
+                   if method == "POST" and path.strip("/").removeprefix("v1.0/") in ("users", "groups")
+                   and status == 201)
+        if lost:
+            self.count("lost_create_answers", lost)
 
     def server_error(self) -> GraphError:
         status = self.faults.status()
@@ -192,11 +236,18 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
     if action == "faults":
         if method == "PUT":
             service.faults = Faults.from_dict(data)
+            service.directory.replicate_now()
         return service.faults.to_dict()
     if action == "settings":
         return store.update_settings(data) if method == "PUT" else store.settings()
     if (method, action) == ("POST", "devicecode/approve"):
         return {"approved": service.identity.approve_device_code(data["userCode"])}
+    if (method, action) == ("POST", "roles"):  # directory/roles.py
+        with store.lock:
+            return service.directory.assign_role(data["userId"], data["role"])
+    if (method, action) == ("POST", "synced"):
+        with store.lock:
+            return service.directory.mark_synced(data["userId"], bool(data.get("enabled", True)))
     if (method, action) == ("GET", "stats"):
         with service._counters_lock:
             return dict(service.counters)
@@ -205,5 +256,6 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
             service.counters.clear()
         service.quota.reset()
         service.faults = Faults()
+        service.directory.replicate_now()
         return {}
     return None

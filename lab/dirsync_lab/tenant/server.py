@@ -20,7 +20,7 @@ from .identity import Identity
 from .pki import ensure_pki
 from .routes import GraphRoutes
 from .store import Store
-from .throttle import Faults, WriteQuota
+from .throttle import Faults, Quota
 
 HOST = "127.0.0.1"
 ENDPOINT_FILE = "endpoint.json"
@@ -45,7 +45,8 @@ class TenantService(GraphRoutes):
         self.identity = Identity(self.store, self.pki, self.url)
         self.directory = Directory(self.store, self.url)
         self.faults = Faults()
-        self.quota = WriteQuota()
+        self.directory.lag = lambda: self.faults.replication_lag()
+        self.quota = Quota()
         self._counters_lock = threading.Lock()
         self.counters: dict[str, int] = {}
         self._thread: threading.Thread | None = None

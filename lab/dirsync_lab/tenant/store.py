@@ -38,6 +38,8 @@ CREATE INDEX IF NOT EXISTS objects_display ON objects(display_name);
 CREATE TABLE IF NOT EXISTS members(group_id TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY(group_id, member_id));
 CREATE INDEX IF NOT EXISTS members_member ON members(member_id);
 CREATE TABLE IF NOT EXISTS managers(user_id TEXT PRIMARY KEY, manager_id TEXT NOT NULL);
+-- directory roles held by users (directory/roles.py)
+CREATE TABLE IF NOT EXISTS role_members(role_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY(role_id, user_id));
 """
 
 DEFAULT_SETTINGS = {
@@ -46,6 +48,8 @@ DEFAULT_SETTINGS = {
     # https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits
     "write_quota_app_tenant": [3000, 150.0],
     "write_quota_tenant": [18000, 300.0],
+    "other_apps_write_rate": 0.0,          # writes per second other apps make, counted in the tenant's quota
+    "resource_units_app_tenant": None,     # [units, seconds]; None: 3,500/5,000/8,000 per 10 s by tenant size
     "device_code_interval": 5,
     "page_size": 100,
     # https://learn.microsoft.com/graph/api/resources/directory : deleted items are purged after 30 days

@@ -1,8 +1,10 @@
 """Throttling and fault injection of the local tenant.
 
-Write quotas follow https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits
-(3,000 writes per 150 s per app+tenant, 18,000 per 300 s per tenant; both configurable). Each write in a
-$batch counts on its own (https://learn.microsoft.com/graph/json-batching#batch-size-limitations).
+Quotas follow https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits:
+3,000 writes per 150 s per app+tenant; 18,000 writes per 300 s per tenant, shared by every app (other apps'
+steady load is a setting); resource units per 10 s per app+tenant (3,500 / 5,000 / 8,000 for tenants of
+under 50, up to 500 and more users), each request costing what the page's table says. All configurable.
+Each request in a $batch counts on its own (https://learn.microsoft.com/graph/json-batching#batch-size-limitations).
 
 Faults are for tests and demos (docs/local-tenant.md, "Fault injection"): set at runtime through the admin
 endpoint PUT /_admin/faults or LocalTenant.set_faults().
@@ -17,29 +19,55 @@ from collections import deque
 from dataclasses import asdict, dataclass, fields
 
 
-class WriteQuota:
-    """A sliding window of write timestamps per scope."""
+@dataclass(frozen=True)
+class Limit:
+    """One documented limit: `limit` units per `seconds`, in the window `key` (shared by every app for the
+    tenant-wide ones); a request costs `cost` units of it; `background` units per second are other apps'."""
+
+    key: str
+    scope: str            # x-ms-throttle-scope when it refuses
+    reason: str           # x-ms-throttle-information
+    limit: float
+    seconds: float
+    cost: float = 1.0
+    background: float = 0.0
+
+
+class Quota:
+    """Sliding windows of (time, cost) per limit key."""
 
     def __init__(self):
-        self._windows: dict[str, deque] = {}
+        self._windows: dict[str, deque[tuple[float, float]]] = {}
         self._lock = threading.Lock()
 
-    def take(self, scopes: list[tuple[str, int, float]]) -> tuple[float | None, str, float]:
-        """Counts one write against every scope (key, limit, seconds) unless one is full.
-        Returns (retry_after or None, the scope that refused, the highest usage ratio)."""
+    def take(self, limits: list[Limit]) -> tuple[Limit | None, float, float]:
+        """Counts one request against every limit unless one is full. Returns (the limit that refused or
+        None, its Retry-After, the highest share of a limit in use once this request is counted)."""
         now = time.monotonic()
         with self._lock:
             usage = 0.0
-            for key, limit, seconds in scopes:
-                window = self._windows.setdefault(key, deque())
-                while window and window[0] <= now - seconds:
+            for lim in limits:
+                window = self._windows.setdefault(lim.key, deque())
+                while window and window[0][0] <= now - lim.seconds:
                     window.popleft()
-                if len(window) >= limit:
-                    return max(0.001, window[0] + seconds - now), key, len(window) / limit
-                usage = max(usage, (len(window) + 1) / limit)
-            for key, _, _ in scopes:
-                self._windows[key].append(now)
-            return None, "", usage
+                used = sum(c for _, c in window) + lim.background * lim.seconds
+                if used + lim.cost > lim.limit:
+                    return lim, self._retry_after(window, used + lim.cost - lim.limit, lim.seconds, now), \
+                        used / lim.limit
+                usage = max(usage, (used + lim.cost) / lim.limit)
+            for lim in limits:
+                self._windows[lim.key].append((now, lim.cost))
+            return None, 0.0, usage
+
+    @staticmethod
+    def _retry_after(window: deque[tuple[float, float]], excess: float, seconds: float, now: float) -> float:
+        """When enough of the window has expired for the request to fit (a whole window if it never will)."""
+        freed = 0.0
+        for sent, cost in window:
+            freed += cost
+            if freed >= excess:
+                return max(0.001, sent + seconds - now)
+        return seconds
 
     def reset(self) -> None:
         with self._lock:
@@ -58,6 +86,7 @@ class Faults:
     retry_after: float = 1.0       # the Retry-After sent with forced 429s and 503s (seconds, may be fractional)
     refuse_path: str = ""          # requests whose path contains this are refused with refuse_status
     refuse_status: int = 403       # 403 Authorization_RequestDenied, 404 or 400, as Graph words them
+    replication_delay_ms: int = 0  # a new object stays unseen by reads and references for random(0, N) ms
     seed: int | None = None
 
     def __post_init__(self):
@@ -101,6 +130,11 @@ class Faults:
     def retry_after_now(self) -> float:
         """Retry-After for a forced 429: the configured value, or what is left of a storm."""
         return max(self.retry_after, self._storm_until - time.monotonic())
+
+    def replication_lag(self) -> float:
+        """Seconds the object created now stays unseen (directory/replication.py)."""
+        with self._lock:
+            return self._random.uniform(0, self.replication_delay_ms / 1000) if self.replication_delay_ms else 0.0
 
     def status(self) -> int:
         with self._lock:

@@ -8,7 +8,10 @@ The policy (https://learn.microsoft.com/graph/throttling#best-practices-to-handl
 - a bounded number of attempts, then GraphUnavailableError (for a $batch part: its last answer).
 A write-rate governor keeps DirSync under the documented write quota of its app+tenant pair
 (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits) so that it does
-not have to bounce off 429s.
+not have to bounce off 429s. The limits it cannot count (resource units, the tenant's write quota shared
+with other apps) Graph reports in `x-ms-throttle-limit-percentage` once more than 80 % is used: DirSync
+then slows down before it is throttled, up to one request a second at 100 % (20 batched writes a second,
+the app+tenant write quota's own rate).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 RETRYABLE = {500, 502, 503, 504}
 BATCH_LIMIT = 20  # https://learn.microsoft.com/graph/json-batching
 DOCUMENTED_WRITE_QUOTA = (3000, 150.0)  # writes per 2 min 30 s per app+tenant pair
+# https://learn.microsoft.com/graph/throttling-limits#regular-responses-requests : sent above 0.8 of a limit
+SLOW_DOWN_FROM = 0.8
+SLOW_DOWN_AT_LIMIT = 1.0  # seconds of pause after an answer at 100 % of a limit; in proportion from 80 %
 
 
 class GraphUnavailableError(CloudError):
@@ -45,6 +51,9 @@ class RetryPolicy:
     max_attempts: int = 8
     base_delay: float = 0.5     # seconds; backoff is random(0, min(max_delay, base * 2**attempt))
     max_delay: float = 30.0
+    # How long a write may stay unseen by the next read or reference (replication delay): the bound for
+    # retrying references to objects created in this run and for looking up a create whose answer was lost.
+    replication_window: float = 30.0
     timeout: tuple[float, float] = (10.0, 120.0)  # connect, read
 
 
@@ -60,6 +69,7 @@ class GraphStats:
     connection_errors: int = 0
     wait_seconds: float = 0.0   # Retry-After and backoff
     governor_seconds: float = 0.0  # held back by the write-rate governor
+    slowdown_seconds: float = 0.0  # paused because Graph said a limit was nearly used up
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **amounts) -> None:
@@ -124,6 +134,15 @@ def retry_after(headers) -> float | None:
         return None  # an HTTP date: not sent by Graph; fall back to backoff
 
 
+def limit_used(headers) -> float:
+    """The share of a throttling limit in use that Graph reported (x-ms-throttle-limit-percentage), or 0."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "x-ms-throttle-limit-percentage"), None)
+    try:
+        return float(value or 0)  # $batch parts' headers are a plain dict: any case
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def error_of(body) -> tuple[str, str]:
     """Graph's error code and message from a response body (https://learn.microsoft.com/graph/errors)."""
     error = body.get("error") if isinstance(body, dict) else None
@@ -159,6 +178,20 @@ class GraphClient:
             self.events.verbose(f"Microsoft Graph: {why}; waiting {seconds:.2f} s.")
             self._sleep(seconds)
             self.stats.add(wait_seconds=seconds)
+
+    def pause(self, attempt: int, why: str, at_most: float) -> None:
+        """Waits the backoff of `attempt`, `at_most` seconds at most (replication delay: writer.py)."""
+        self._wait(min(at_most, self._backoff(attempt)), why)
+
+    def _slow_down(self, used: float) -> None:
+        """Pause in proportion to how far above 80 % of a limit Graph says this app is."""
+        if used > SLOW_DOWN_FROM:
+            pause = min(self.policy.max_delay,
+                        SLOW_DOWN_AT_LIMIT * (used - SLOW_DOWN_FROM) / (1.0 - SLOW_DOWN_FROM))
+            self.events.verbose(f"Microsoft Graph: {used:.0%} of a throttling limit used; slowing down "
+                                f"{pause:.2f} s.")
+            self._sleep(pause)
+            self.stats.add(slowdown_seconds=pause)
 
     def _govern(self, writes: int) -> None:
         if writes:
@@ -207,6 +240,7 @@ class GraphClient:
                 continue
             status = response.status_code
             if status != 429 and status not in RETRYABLE:
+                self._slow_down(limit_used(response.headers))
                 return response
             self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
             if attempt >= self.policy.max_attempts:
@@ -239,13 +273,19 @@ class GraphClient:
             body = self.get_json(next_link, headers=headers)
 
     # --- $batch ------------------------------------------------------------------------------------------
-    def batch(self, parts: list[dict]) -> dict[str, dict]:
+    def batch(self, parts: list[dict], *, send_once: frozenset[str] = frozenset()) -> dict[str, dict]:
         """Runs independent requests {id, method, url, body?} in $batch requests of 20 and returns each
         part's final answer {status, headers, body} by id. A throttled or failed part, or every part of a
         throttled or failed $batch, is sent again after its Retry-After (else backoff) until it succeeds or
-        has used its attempts."""
+        has used its attempts.
+
+        A 5xx or a lost answer may come after the write was done. The final answer of a part that met one
+        carries "uncertain": the monotonic time of the last such failure. Parts in `send_once` (creates
+        that nothing in Graph would refuse a second time) are not sent again after one: their uncertain
+        answer is returned, for the caller to look the object up first (writer.py)."""
         results: dict[str, dict] = {}
         attempts: dict[str, int] = {}
+        uncertain: dict[str, float] = {}
         queue = list(parts)
         while queue:
             chunk, queue = queue[:BATCH_LIMIT], queue[BATCH_LIMIT:]
@@ -255,10 +295,15 @@ class GraphClient:
                 answer = answers[part["id"]]
                 status = answer["status"]
                 attempts[part["id"]] = attempts.get(part["id"], 0) + 1
+                if status in RETRYABLE or status == 0:
+                    uncertain[part["id"]] = time.monotonic()
+                if part["id"] in uncertain:
+                    answer = {**answer, "uncertain": uncertain[part["id"]]}
                 if status == 429 or status in RETRYABLE or status == 0:
                     if answer.get("part"):  # envelope failures were counted once, as a request
                         self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
-                    if attempts[part["id"]] < self.policy.max_attempts:
+                    if attempts[part["id"]] < self.policy.max_attempts and not (
+                            part["id"] in send_once and part["id"] in uncertain):
                         again.append(part)
                         wait = retry_after(answer.get("headers") or {})
                         waits.append(wait if wait is not None else self._backoff(attempts[part["id"]]))
@@ -292,6 +337,8 @@ class GraphClient:
             code, message = error_of(payload)
             raise CloudError(f"Microsoft Graph refused a $batch: {status} {code}: {message}")
         answers = {a["id"]: {**a, "part": True} for a in payload.get("responses", [])}
+        self._slow_down(max([limit_used(response.headers)] + [limit_used(a.get("headers")) for a in answers.values()
+                                                              if a.get("status") != 429]))
         missing = {"status": 0, "headers": {}, "body": {"error": {"code": "MissingResponse",
                                                                   "message": "No answer in the $batch."}}}
         return {p["id"]: answers.get(p["id"], missing) for p in chunk}

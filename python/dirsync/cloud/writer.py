@@ -7,15 +7,26 @@ created on first use. With Application.ReadWrite.OwnedBy the app must own its ow
 register it; when that (or the lookup) is refused, GroupAnchorError says why and how to fix it, and the run
 syncs the users without the groups (docs/administrator-guide.md).
 
-A create whose answer was lost (a reset connection, a 5xx after the write) is sent again and meets
-ObjectConflict; the writer then looks the anchor up, and if the object is there it is the one DirSync
-created: the result is "created", never a duplicate and never a false conflict.
+A create whose answer was lost (a reset connection, a 5xx after the write) may have been done. A user
+create is sent again: onPremisesImmutableId and userPrincipalName are unique, so a second attempt meets
+ObjectConflict and the writer finds the first by its anchor. Nothing is unique for a security group
+(https://learn.microsoft.com/graph/api/resources/group: mailNickname only for Microsoft 365 groups), so a
+group create is looked up by its anchor before it is sent again. Either way the result is "created" and
+counted as recovered: never a duplicate, never a false conflict.
+
+Graph's replication delay (https://learn.microsoft.com/graph/api/group-post-members) means the first
+attempt, though done, may stay unseen by that lookup for a while. A lookup that finds nothing is therefore
+repeated with backoff until the replication window (RetryPolicy.replication_window) has passed since the
+failure; only then is the object taken as not created and sent again. For the same reason a reference
+(members, manager) to or from an object created in this run that answers 400 "... do not exist" or 404 is
+sent again with backoff within that window; a 404 for any other object is a real answer, reported as such.
 """
 
 from __future__ import annotations
 
 import secrets
 import string
+import time
 from dataclasses import replace
 from typing import Iterable, Iterator
 from urllib.parse import quote
@@ -32,6 +43,9 @@ ANCHOR_FIX = ("Make DirSync's app an owner of its own app registration (Entra ad
               "with its service principal), or grant it Application.ReadWrite.All; the next run syncs the groups.")
 FILTER_IN_LIMIT = 15  # values in one `in (...)` (https://learn.microsoft.com/graph/filter-query-parameter)
 COLLECTION = {"user": "users", "group": "groups"}
+REFERENCES = (CloudAction.add_member, CloudAction.set_manager)
+# https://learn.microsoft.com/graph/api/group-post-members (replication delays of recently created groups)
+REPLICATION_MESSAGE = "do not exist"
 
 
 def random_password(length: int = 24) -> str:
@@ -56,6 +70,7 @@ class GraphTarget:
         self.graph = GraphClient(settings, credential, policy=policy, write_quota=write_quota, events=events)
         self.client_id = settings.client_id
         self._anchor_property: str | None = None
+        self._created: set[str] = set()  # cloud ids created in this run (replication delay)
 
     @property
     def stats(self):
@@ -153,6 +168,16 @@ class GraphTarget:
             "$select": "id,userPrincipalName,onPremisesImmutableId"}).get("value", [])
         return self._object("user", items[0]) if items else None
 
+    def directory_roles(self, cloud_id: str) -> list[str]:
+        """https://learn.microsoft.com/graph/api/user-list-memberof : only to word an error, so a refused
+        lookup gives no names rather than stopping the run."""
+        try:
+            items = list(self.graph.pages(f"users/{cloud_id}/memberOf", params={"$select": "id,displayName"}))
+        except CloudError:
+            return []
+        return [i.get("displayName") or i.get("id", "") for i in items
+                if i.get("@odata.type") == "#microsoft.graph.directoryRole"]
+
     # --- writing -----------------------------------------------------------------------------------------
     def _part(self, op: CloudOp, part_id: str) -> dict:
         ref = f"{self.graph.base}/directoryObjects/{op.ref_id}"
@@ -183,33 +208,101 @@ class GraphTarget:
 
     def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:
         """Does all the writes before returning (not lazily: the writes happen even if nobody iterates)."""
-        ops = list(ops)
-        answers = self.graph.batch([self._part(op, str(i)) for i, op in enumerate(ops)])
-        results = [self._result(op, answers[str(i)]) for i, op in enumerate(ops)]
-        return iter(self._update_restored(self._settle_conflicts(results)))
+        ops_by_id = {str(i): op for i, op in enumerate(ops)}
+        parts = {i: self._part(op, i) for i, op in ops_by_id.items()}
+        answers = self._create_groups_once(ops_by_id, parts)
+        results = self._settle_conflicts({i: self._result(op, answers[i]) for i, op in ops_by_id.items()},
+                                         answers)
+        self._created.update(r.cloud_id for r in results.values() if r.outcome == Outcome.created and r.cloud_id)
+        results = self._retry_references(ops_by_id, parts, results)
+        return iter(self._update_restored(results).values())
 
-    def _update_restored(self, results: list[CloudResult]) -> list[CloudResult]:
+    def _update_restored(self, results: dict[str, CloudResult]) -> dict[str, CloudResult]:
         """A restored object then gets the properties the plan gave it (the restore itself takes no body)."""
-        restored = [(i, r) for i, r in enumerate(results) if r.op.action == CloudAction.restore
-                    and r.outcome == Outcome.restored and r.op.properties]
+        restored = {i: r for i, r in results.items() if r.op.action == CloudAction.restore
+                    and r.outcome == Outcome.restored and r.op.properties}
         if not restored:
             return results
-        updates = [replace(r.op, action=CloudAction.update) for _, r in restored]
-        answers = self.graph.batch([self._part(op, str(n)) for n, op in enumerate(updates)])
-        for n, (i, result) in enumerate(restored):
-            update = self._result(updates[n], answers[str(n)])
+        updates = {i: replace(r.op, action=CloudAction.update) for i, r in restored.items()}
+        answers = self.graph.batch([self._part(op, i) for i, op in updates.items()])
+        for i, result in restored.items():
+            update = self._result(updates[i], answers[i])
             results[i] = result if update.ok else replace(update, op=result.op)
         return results
 
-    def _settle_conflicts(self, results: list[CloudResult]) -> list[CloudResult]:
-        """A create that conflicts with an object holding the same anchor met its own earlier attempt."""
+    def _create_groups_once(self, ops: dict[str, CloudOp], parts: dict[str, dict]) -> dict[str, dict]:
+        """Every part's answer; a group create that may have been done is looked up before it is sent again."""
+        once = frozenset(i for i, op in ops.items() if op.action == CloudAction.create and op.kind == "group")
+        answers = self.graph.batch(list(parts.values()), send_once=once)
+        for _ in range(self.graph.policy.max_attempts):
+            lost = [i for i in once if "uncertain" in answers[i] and not 200 <= answers[i]["status"] < 300]
+            if not lost:
+                break
+            found = self._find_created("group", {ops[i].anchor for i in lost},
+                                       max(answers[i]["uncertain"] for i in lost))
+            for i in lost:
+                if ops[i].anchor in found:
+                    answers[i] = {"status": 201, "body": {"id": found[ops[i].anchor].cloud_id}, "recovered": True}
+            again = [i for i in lost if not answers[i].get("recovered")]
+            if again:
+                answers.update(self.graph.batch([parts[i] for i in again], send_once=frozenset(again)))
+        return answers
+
+    def _find_created(self, kind: CloudKind, anchors: set[str], since: float) -> dict[str, CloudObject]:
+        """The objects of `anchors` in the cloud, looked for until the replication window has passed since
+        `since` (the monotonic time of the failure after which they may have been created)."""
+        deadline = since + self.graph.policy.replication_window
+        found: dict[str, CloudObject] = {}
+        attempt = 0
+        while True:
+            # An object in deleted items is not one this create made.
+            found.update({a: o for a, o in self.find_by_anchors(kind, anchors - found.keys()).items()
+                          if not o.deleted})
+            remaining = deadline - time.monotonic()
+            if len(found) == len(anchors) or remaining <= 0:
+                return found
+            attempt += 1
+            self.graph.pause(attempt, f"{len(anchors) - len(found)} {kind}s whose create may be done are not "
+                             "seen yet (replication delay)", remaining)
+
+    def _settle_conflicts(self, results: dict[str, CloudResult], answers: dict[str, dict]) -> dict[str, CloudResult]:
+        """A create that conflicts with an object holding the same anchor met its own earlier attempt, in
+        this run (then it may not be seen yet) or in an earlier one."""
         for kind in ("user", "group"):
-            conflicts = [r for r in results if r.outcome == Outcome.conflict and r.op.action == CloudAction.create
-                         and r.op.kind == kind]
-            existing = self.find_by_anchors(kind, [c.op.anchor for c in conflicts]) if conflicts else {}
-            results = [CloudResult(r.op, Outcome.created, existing[r.op.anchor].cloud_id)
-                       if r in conflicts and r.op.anchor in existing else r for r in results]
+            conflicts = {i: r for i, r in results.items() if r.outcome == Outcome.conflict
+                         and r.op.action == CloudAction.create and r.op.kind == kind}
+            if not conflicts:
+                continue
+            retried = [answers[i]["uncertain"] for i in conflicts if "uncertain" in answers[i]]
+            since = max(retried) if retried else time.monotonic() - self.graph.policy.replication_window
+            existing = self._find_created(kind, {r.op.anchor for r in conflicts.values()}, since)
+            for i, r in conflicts.items():
+                if r.op.anchor in existing:
+                    results[i] = CloudResult(r.op, Outcome.created, existing[r.op.anchor].cloud_id,
+                                             recovered="uncertain" in answers[i])
         return results
+
+    def _retry_references(self, ops: dict[str, CloudOp], parts: dict[str, dict],
+                          results: dict[str, CloudResult]) -> dict[str, CloudResult]:
+        """References that met the replication delay of an object created in this run, sent again with
+        backoff until they are done or the replication window has passed."""
+        def delayed(r: CloudResult) -> bool:
+            return (r.op.action in REFERENCES and bool({r.op.cloud_id, r.op.ref_id} & self._created)
+                    and (r.outcome == Outcome.not_found
+                         or (r.outcome == Outcome.failed and REPLICATION_MESSAGE in r.message)))
+
+        deadline = time.monotonic() + self.graph.policy.replication_window
+        attempt = 0
+        while True:
+            waiting = [i for i, r in results.items() if delayed(r)]
+            remaining = deadline - time.monotonic()
+            if not waiting or remaining <= 0:
+                return results
+            attempt += 1
+            self.graph.pause(attempt, f"{len(waiting)} references to objects just created are not seen yet "
+                             "(replication delay)", remaining)
+            answers = self.graph.batch([parts[i] for i in waiting])
+            results.update({i: self._result(ops[i], answers[i]) for i in waiting})
 
     @staticmethod
     def _result(op: CloudOp, answer: dict) -> CloudResult:
@@ -218,7 +311,7 @@ class GraphTarget:
             outcome = {CloudAction.create: Outcome.created, CloudAction.restore: Outcome.restored,
                        CloudAction.delete: Outcome.deleted}.get(op.action, Outcome.updated)
             cloud_id = body.get("id") if op.action == CloudAction.create and isinstance(body, dict) else op.cloud_id
-            return CloudResult(op, outcome, cloud_id)
+            return CloudResult(op, outcome, cloud_id, recovered=bool(answer.get("recovered")))
         code, message = error_of(body)
         details = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
         if status == 400 and any(d.get("code") == "ObjectConflict" for d in details):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..vocabulary import Outcome
+from ..vocabulary import Outcome, PlanAction
 from .ports import Change, CloudObject, CloudResult
 
 RETRY = "DirSync retries at every run."
@@ -35,6 +35,26 @@ def not_yet(change: Change) -> str:
     return f"Not yet: {change.action} {change.dn} → {change.ref_dn}."
 
 
+# Graph's answer to a write of an on-premises-mastered property of an object another engine synchronizes
+# (microsoftgraph/microsoft-graph-docs issues 7301 and 18038).
+_SYNCED_ELSEWHERE = "on-premises mastered Directory Sync objects"
+MANAGED_ELSEWHERE_FIX = ("Turn off directory synchronization in the tenant first "
+                         "(https://learn.microsoft.com/microsoft-365/enterprise/turn-off-directory-synchronization), "
+                         "wait until the objects are cloud-managed, then run DirSync again.")
+
+
+def managed_elsewhere(result: CloudResult) -> bool:
+    """The object is synchronized by Entra Connect or Cloud Sync: Graph refuses what they master."""
+    return _SYNCED_ELSEWHERE in (result.message or "")
+
+
+def managed_elsewhere_message(count: int) -> str:
+    """The run's one message for every object refused because another engine synchronizes it."""
+    return (f"{count} object(s) are managed by Entra Connect or Cloud Sync (onPremisesSyncEnabled), so Microsoft "
+            f"365 refuses DirSync's changes to them: turn off directory synchronization in the tenant first. "
+            f"{MANAGED_ELSEWHERE_FIX}")
+
+
 def _conflicting_property(result: CloudResult) -> str:
     match = re.search(r"property (\w+)", result.message or "")
     return match[1] if match else ""
@@ -48,8 +68,17 @@ def conflicting_upn(change: Change, result: CloudResult) -> str | None:
     return None
 
 
-def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None) -> tuple[str, str]:
-    """(reason, fix) of a failed write. `upn_holder`: the cloud user holding conflicting_upn()."""
+def protected_user(change: Change, result: CloudResult) -> bool:
+    """Graph refused to delete or change a user as app-only User.ReadWrite.All may not (an administrator).
+    https://learn.microsoft.com/graph/api/user-delete : the caller looks up the user's roles for the wording."""
+    return (result.error_code == "Authorization_RequestDenied" and change.kind == "user"
+            and change.action in (PlanAction.delete, PlanAction.update, PlanAction.adopt, PlanAction.restore))
+
+
+def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None,
+            roles: list[str] | None = None) -> tuple[str, str]:
+    """(reason, fix) of a failed write. `upn_holder`: the cloud user holding conflicting_upn(); `roles`: the
+    Microsoft Entra roles of a protected_user()."""
     if result.outcome == Outcome.conflict:
         prop = _conflicting_property(result)
         props = change.properties or {}
@@ -61,6 +90,11 @@ def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None 
                     "Rename or delete that cloud user, or give this user another UPN in Active Directory; "
                     "to let DirSync take over a cloud-only user with the same UPN, turn on soft matching "
                     f"(Set-CoexistenceConfiguration -SoftMatch $true). {RETRY}")
+        if prop == "proxyAddresses":  # computed from mail (https://learn.microsoft.com/graph/api/resources/user)
+            return (f"Conflict: another object in Microsoft 365 already has the address '{props.get('mail', '')}' "
+                    "(its mail or one of its proxyAddresses).",
+                    f"Change mail of this object in Active Directory, or remove the address from the other object. "
+                    f"{RETRY}")
         if prop:
             value = props.get(prop, "")
             return (f"Conflict: another object in Microsoft 365 already has {prop} '{value}'.",
@@ -70,6 +104,16 @@ def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None 
         return ("Its cloud object was deleted outside DirSync.",
                 "The next run restores it from deleted items while Microsoft 365 keeps it there (30 days), "
                 "or creates it again.")
+    if protected_user(change, result):
+        held = (f"the Microsoft Entra role {' and '.join(roles)}" if roles else
+                "a Microsoft Entra administrator role (such as Global Administrator or User Administrator)")
+        return (f"This user holds {held}; an app with User.ReadWrite.All cannot delete it, disable it or "
+                "change its sign-in name, phones or anchor.",
+                "Remove the role from this user in the Microsoft Entra admin center, or make this change to the "
+                f"user in the admin center yourself. {RETRY}")
+    if managed_elsewhere(result):
+        return ("It is managed by Entra Connect or Cloud Sync (onPremisesSyncEnabled), so Microsoft 365 refuses "
+                "changes to what Active Directory masters.", MANAGED_ELSEWHERE_FIX)
     if result.outcome == Outcome.throttled:
         return ("Microsoft 365 kept throttling the requests (HTTP 429) until the retries ran out.",
                 f"Nothing to do unless it persists. {RETRY}")

@@ -60,6 +60,13 @@ _USER_SIMPLE = {
     "country": "co", "mobilePhone": "mobile", "faxNumber": "facsimiletelephonenumber",
     "employeeId": "employeeid",
 }
+# https://learn.microsoft.com/graph/api/resources/user : the longest values Graph accepts. Active Directory's
+# ranges for the attributes they come from are the same, but a domain controller need not enforce them.
+MAX_LENGTH = {"employeeId": 16, "givenName": 64, "surname": 64, "department": 64, "companyName": 64,
+              "jobTitle": 128, "city": 128, "state": 128, "country": 128, "postalCode": 40, "displayName": 256}
+EXTENSION_ATTRIBUTE_MAX = 1024
+# Same page: usageLocation is not nullable and displayName can't be cleared; an update leaves them as they are.
+NOT_CLEARABLE = frozenset({"usageLocation", "displayName"})
 # Graph's documented limit for user and group aliases; users may keep dots (jane.doe).
 _ALIAS_BAD_USER = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]")
 _ALIAS_BAD_GROUP = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]")
@@ -126,6 +133,20 @@ def _alias(value: str, bad: re.Pattern) -> str:
     return bad.sub("", ascii_only).strip(".")[:64]
 
 
+def _too_long(props: dict) -> tuple[str, str] | None:
+    """(reason, fix) for the first value longer than Graph accepts, else None."""
+    values = {**{p: props.get(p) for p in MAX_LENGTH},
+              **{name: v for name, v in props["onPremisesExtensionAttributes"].items()}}
+    for prop, value in values.items():
+        limit = MAX_LENGTH.get(prop, EXTENSION_ATTRIBUTE_MAX)
+        if value is not None and len(value) > limit:
+            source = {"displayName": "displayname (or cn)"}.get(prop) or _USER_SIMPLE.get(prop) or prop.lower()
+            return (f"Its {prop} is {len(value)} characters long; Microsoft 365 accepts at most {limit}.",
+                    f"Shorten {source} of this user in Active Directory to {limit} characters; the next sync "
+                    "writes it.")
+    return None
+
+
 class Mapper:
     def __init__(self, verified_domains: list[str]):
         self.verified = {d.lower() for d in verified_domains}
@@ -169,6 +190,7 @@ class Mapper:
         }
         error = None
         prefix = upn.rpartition("@")[0]
+        mail = props["mail"]
         if not _UPN_PREFIX.match(prefix):
             error = (f"Its userPrincipalName '{upn}' has characters Microsoft 365 does not accept before the "
                      "@ (allowed: letters A-Z, digits and ' . - _ ! # ^ ~).",
@@ -176,6 +198,13 @@ class Mapper:
         elif not props["mailNickname"]:
             error = ("It has no usable mail alias (mailNickname or sAMAccountName).",
                      "Give the user a sAMAccountName or mailNickname in Active Directory.")
+        elif mail and not (mail.isascii() and mail.rpartition("@")[0] and mail.rpartition("@")[2]):
+            # https://learn.microsoft.com/graph/api/resources/user : mail can't contain accent characters
+            error = (f"Its mail '{mail}' is not an address Microsoft 365 accepts: it must be name@domain, without "
+                     "accented or other non-ASCII characters.",
+                     "Correct mail of this user in Active Directory; the next sync writes it.")
+        else:
+            error = _too_long(props)
         return Projection("user", props, manager=_text(obj, "manager"), error=error)
 
     def _group(self, obj: SourceObject) -> Projection:

@@ -100,6 +100,7 @@ class CloudResult:
     cloud_id: str | None = None
     error_code: str = ""
     message: str = ""
+    recovered: bool = False  # a create whose answer was lost, found in the cloud instead of sent again
 
     @property
     def ok(self) -> bool:
@@ -126,6 +127,10 @@ class Target(Protocol):
 
     def find_user_by_upn(self, user_principal_name: str) -> CloudObject | None:
         """Soft match candidate (the engine only adopts one whose anchor is empty)."""
+        ...
+
+    def directory_roles(self, cloud_id: str) -> list[str]:
+        """The names of the Microsoft Entra roles a cloud user holds, to explain a refusal ([] if unknown)."""
         ...
 
     def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:

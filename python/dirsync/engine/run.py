@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..clock import now
@@ -23,7 +23,7 @@ from ..errors import DirSyncError, GroupAnchorError, ServerUnreachableError
 from ..events import Cancelled, Events
 from ..vocabulary import LINK_ACTIONS, CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus, Trigger
 from . import explain, guard
-from .mapping import Mapper, value_hash
+from .mapping import NOT_CLEARABLE, Mapper, value_hash
 from .planner import CloudMatches, Plan, Unmatchable, hard_match_anchors, make_plan, soft_match_upns
 from .ports import (Change, CloudOp, CloudResult, ObjectError, RunResult, SkippedObject, Source,
                     StateRepository, Target)
@@ -46,7 +46,7 @@ _COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.resto
           PlanAction.remove_member: "membershipChanges", PlanAction.set_manager: "managerChanges",
           PlanAction.remove_manager: "managerChanges"}
 COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "restored", "updated", "deleted",
-              "membershipChanges", "managerChanges", "skipped", "errors")
+              "membershipChanges", "managerChanges", "recoveredCreates", "skipped", "errors")
 
 
 @dataclass
@@ -89,6 +89,7 @@ class _Run:
         self.mode = RunMode.full if options.full else RunMode.delta
         self.progress = (0, 0)  # export steps done, of how many
         self.group_anchor_error: GroupAnchorError | None = None
+        self.managed_elsewhere = 0  # objects refused as synchronized by another engine: one error, one message
 
     def perform(self) -> RunResult:
         start = now()
@@ -114,7 +115,8 @@ class _Run:
         self.counts["skipped"] = len(self.skipped)
         if status == RunStatus.success and self.errors:
             status = RunStatus.export_errors
-            message = message or explain.export_errors(len(self.errors))
+            message = message or (explain.managed_elsewhere_message(self.managed_elsewhere)
+                                  if self.managed_elsewhere else explain.export_errors(len(self.errors)))
         if status.synchronized and self.group_anchor_error:
             message = explain.groups_waiting(self.group_anchor_error)
         end = now()  # one end time, in the history and in the result
@@ -265,6 +267,10 @@ class _Run:
         if change.action == PlanAction.add:
             properties = {k: v for k, v in change.properties.items() if v is not None}
             return CloudOp(action, kind, change.anchor, properties=properties)
+        if change.properties:
+            # Graph refuses to clear these: the cloud keeps the last value written.
+            properties = {k: v for k, v in change.properties.items() if v is not None or k not in NOT_CLEARABLE}
+            change = replace(change, properties=properties)
         cloud_id = change.cloud_id if change.action == PlanAction.delete else ids.get(change.anchor)
         ref_id = ids.get(change.ref) if change.ref else None
         if cloud_id is None or (change.ref and ref_id is None):
@@ -280,7 +286,10 @@ class _Run:
         if not ok:
             upn = explain.conflicting_upn(change, result)
             holder = self.target.find_user_by_upn(upn) if upn is not None else None
-            reason, fix = explain.explain(change, result, holder)
+            cloud_id = result.cloud_id or change.cloud_id
+            roles = self.target.directory_roles(cloud_id) if explain.protected_user(change, result) and cloud_id \
+                else None
+            reason, fix = explain.explain(change, result, holder, roles)
         store = self.store
         with store.transaction():
             if ok:
@@ -295,10 +304,16 @@ class _Run:
                 store.record_error(change.anchor, reason, fix)
         if ok:
             self.counts[_COUNT[change.action]] += 1
+            self.counts["recoveredCreates"] += result.recovered  # of those added: found, not sent twice
             self.done.append(change)
-        else:
-            self.errors.append(ObjectError(change.anchor, change.dn, change.kind, reason, fix,
-                                           action=change.action, code=result.error_code))
+            return
+        if explain.managed_elsewhere(result):
+            # Reported once, by the run's message and the first such object; each keeps its own error in state.
+            self.managed_elsewhere += 1
+            if self.managed_elsewhere > 1:
+                return
+        self.errors.append(ObjectError(change.anchor, change.dn, change.kind, reason, fix,
+                                       action=change.action, code=result.error_code))
 
 
 def _harmless(change: Change, result: CloudResult) -> bool:

@@ -25,7 +25,8 @@ def tenant(tmp_path_factory):
         for domain in DOC_DOMAINS:
             local.add_domain(domain)
         # The documented quota would make a 2,000-user test take minutes; quota tests set their own.
-        local.configure(write_quota_app_tenant=[1_000_000, 150.0], write_quota_tenant=[1_000_000, 300.0])
+        local.configure(write_quota_app_tenant=[1_000_000, 150.0], write_quota_tenant=[1_000_000, 300.0],
+                        resource_units_app_tenant=[1_000_000, 10.0])
         yield local
 
 
@@ -36,6 +37,7 @@ def _clean_faults(request):
         tenant = request.getfixturevalue("tenant")
         tenant.reset()
         tenant.configure(write_quota_app_tenant=[1_000_000, 150.0], write_quota_tenant=[1_000_000, 300.0],
+                         resource_units_app_tenant=[1_000_000, 10.0], other_apps_write_rate=0.0,
                          token_lifetime=3600)
 
 

@@ -41,12 +41,12 @@ def test_a_certificate_gets_a_token_that_graph_accepts(tenant, cert_app, client_
     assert graph_get(tenant, result["access_token"]).status_code == 200
 
 
-def ps256_assertion(tenant, app_id: str, cert_pem: str, key_pem: str) -> str:
+def ps256_assertion(tenant, app_id: str, cert_pem: str, key_pem: str, **override) -> str:
     """What newer MSAL and Entra use: PS256 with the SHA-256 thumbprint in x5t#S256 (signed by PyJWT)."""
     _, sha256 = thumbprints(x509.load_pem_x509_certificate(cert_pem.encode()))
     now = int(time.time())
     claims = {"aud": f"{tenant.authority}/oauth2/v2.0/token", "iss": app_id, "sub": app_id,
-              "jti": str(uuid.uuid4()), "nbf": now, "exp": now + 600}
+              "jti": str(uuid.uuid4()), "nbf": now, "exp": now + 600, **override}
     return jwt.encode(claims, key_pem, algorithm="PS256", headers={"x5t#S256": sha256})
 
 
@@ -157,3 +157,21 @@ def test_device_code_sign_in_for_an_administrator(tenant):
     result = public.acquire_token_by_device_flow(flow)
     assert "access_token" in result, result.get("error_description")
     assert graph_get(tenant, result["access_token"]).status_code == 200
+
+
+def test_an_assertion_with_nbf_and_exp_as_digit_strings_is_accepted(tenant, cert_app, client_cert):
+    """MSAL.NET (Azure.Identity's ClientCertificateCredential) writes the times as strings."""
+    app, _ = cert_app
+    now = int(time.time())
+    response = client_assertion_token(tenant, app.app_id, ps256_assertion(
+        tenant, app.app_id, client_cert.cert_pem, client_cert.key_pem, nbf=str(now), exp=str(now + 600)))
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("times", [{"exp": "soon"}, {"nbf": None}, {"exp": True}])
+def test_an_assertion_with_times_that_are_no_numeric_dates_is_refused(tenant, cert_app, client_cert, times):
+    app, _ = cert_app
+    response = client_assertion_token(tenant, app.app_id, ps256_assertion(
+        tenant, app.app_id, client_cert.cert_pem, client_cert.key_pem, **times))
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_client" and response.json()["error_codes"] == [50027]

@@ -43,6 +43,8 @@ def test_2000_users_through_a_429_storm_and_20_percent_5xx(tenant, target, domai
     # The faults did happen, and what they cost is reported.
     assert server.get("forced_429", 0) > 0 and server.get("faults_5xx", 0) > 0
     assert server.get("faults_5xx_after_commit", 0) + server.get("faults_reset_after_commit", 0) > 0
+    # Each create whose answer was lost met its first attempt (ObjectConflict) and was recovered, not repeated.
+    assert sum(r.recovered for r in results) == server["lost_create_answers"] > 0
     assert stats["throttled"] > 0 and stats["server_errors"] > 0 and stats["wait_seconds"] > 0
     with capsys.disabled():
         print(f"\n2,000 users in {elapsed:.1f} s: {stats['requests']} HTTP requests, "

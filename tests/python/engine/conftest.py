@@ -142,7 +142,8 @@ def lab(tmp_path_factory):
     with SambaDomain.create(root / "dc", seeded=True) as domain, \
             LocalTenant(root / "tenant", subprocess=True) as tenant:
         tenant.add_domain(MAIL_DOMAIN)
-        tenant.configure(write_quota_app_tenant=[1_000_000, 150.0], write_quota_tenant=[1_000_000, 300.0])
+        tenant.configure(write_quota_app_tenant=[1_000_000, 150.0], write_quota_tenant=[1_000_000, 300.0],
+                         resource_units_app_tenant=[1_000_000, 10.0])
         app = tenant.register_app("DirSync", secret=True)
         reader = tenant.register_app("Test reader", secret=True)
         home = root / "home"

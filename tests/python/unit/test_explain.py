@@ -52,3 +52,33 @@ def test_run_messages():
     assert explain.export_errors(2).startswith("2 object(s) could not be exported")
     link = Change(PlanAction.add_member, "group", "g", "CN=Team", ref="u", ref_dn="CN=bob")
     assert explain.not_yet(link) == "Not yet: addMember CN=Team → CN=bob."
+
+
+def test_a_protected_administrator_is_explained_with_the_way_out():
+    for action in (PlanAction.delete, PlanAction.update):
+        change = Change(action, "user", "a1", "CN=boss", {"accountEnabled": False})
+        reason, fix = explain.explain(change, result(Outcome.failed, "Insufficient privileges to complete the "
+                                                     "operation.", "Authorization_RequestDenied"))
+        assert "holds a Microsoft Entra administrator role" in reason and "User.ReadWrite.All" in reason
+        assert fix.startswith("Remove the role from this user") and "admin center" in fix
+    reason, _ = explain.explain(Change(PlanAction.delete, "user", "a1", "CN=boss"),
+                                result(Outcome.failed, "", "Authorization_RequestDenied"), roles=["Global Administrator"])
+    assert reason.startswith("This user holds the Microsoft Entra role Global Administrator; an app with")
+
+
+def test_an_object_synced_by_entra_connect_is_explained_once_for_the_run():
+    refused = result(Outcome.failed, "Unable to update the specified properties for on-premises mastered "
+                     "Directory Sync objects or objects currently undergoing migration.", "Request_BadRequest")
+    assert explain.managed_elsewhere(refused)
+    reason, fix = explain.explain(Change(PlanAction.adopt, "user", "a1", "CN=bob", {}), refused)
+    assert "Entra Connect or Cloud Sync" in reason and "Turn off directory synchronization" in fix
+    message = explain.managed_elsewhere_message(300)
+    assert message.startswith("300 object(s) are managed by Entra Connect or Cloud Sync")
+    assert "turn off directory synchronization in the tenant first" in message
+
+
+def test_a_proxy_address_conflict_names_the_mail():
+    change = Change(PlanAction.add, "user", "a1", "CN=bob", {"mail": "bob@contoso.com"})
+    reason, fix = explain.explain(change, result(Outcome.conflict, "Another object with the same value for "
+                                                 "property proxyAddresses already exists."))
+    assert "'bob@contoso.com'" in reason and fix.startswith("Change mail")

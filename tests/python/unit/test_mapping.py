@@ -132,3 +132,26 @@ def test_value_hash_is_stable_and_ignores_key_order():
     assert mapping.value_hash({"a": 1, "b": [2]}) == mapping.value_hash({"b": [2], "a": 1})
     assert mapping.value_hash("x") != mapping.value_hash("y")
     assert len(mapping.value_hash("x")) == 16
+
+
+@pytest.mark.parametrize("attr,prop,limit", [("employeeID", "employeeId", 16), ("givenName", "givenName", 64),
+                                             ("title", "jobTitle", 128), ("postalCode", "postalCode", 40),
+                                             ("displayName", "displayName", 256),
+                                             ("extensionAttribute7", "extensionAttribute7", 1024)])
+def test_a_value_longer_than_graph_accepts_is_reported_with_its_fix(attr, prop, limit):
+    # https://learn.microsoft.com/graph/api/resources/user : a DC that does not enforce AD's ranges
+    assert mapper.project(user(**{attr: "x" * limit})).error is None
+    reason, fix = mapper.project(user(**{attr: "x" * (limit + 1)})).error
+    assert f"Its {prop} is {limit + 1} characters long; Microsoft 365 accepts at most {limit}." == reason
+    assert attr.lower() in fix and str(limit) in fix
+
+
+@pytest.mark.parametrize("mail", ["josé@contoso.com", "no-at-sign", "jane@"])
+def test_a_mail_graph_refuses_is_reported_with_its_fix(mail):
+    reason, fix = mapper.project(user(mail=mail)).error
+    assert mail in reason and "non-ASCII" in reason and "mail" in fix
+
+
+def test_clearing_a_not_nullable_property_is_not_sent():
+    assert mapper.project(user()).properties["usageLocation"] is None  # absent in AD
+    assert {"usageLocation", "displayName"} == mapping.NOT_CLEARABLE

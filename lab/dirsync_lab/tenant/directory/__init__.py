@@ -30,6 +30,8 @@ class Directory(Users, Groups, DeletedItems, Applications):
         self.db = store.db
         self.base = base_url.rstrip("/")
         self.meta = f"{self.base}/v1.0/$metadata"
+        self.lag = lambda: 0.0
+        self._unseen = {}
         m = r"(?P<oid>[^/()]+)"
         app = r"applications(?:/(?P<app_oid>[0-9a-fA-F-]{36})|\(appId='(?P<app_id>[^']+)'\))"
         self.routes = [
@@ -39,6 +41,7 @@ class Directory(Users, Groups, DeletedItems, Applications):
             (r"users/\$count", {"GET": self.count_users}),
             (rf"users/{m}", {"GET": self.get_user, "PATCH": self.update_user, "DELETE": self.delete_user}),
             (rf"users/{m}/manager", {"GET": self.get_manager}),
+            (rf"users/{m}/memberOf", {"GET": self.list_member_of}),
             (rf"users/{m}/manager/\$ref", {"PUT": self.set_manager, "DELETE": self.remove_manager}),
             (r"groups", {"GET": self.list_groups, "POST": self.create_group}),
             (rf"groups/{m}", {"GET": self.get_group, "PATCH": self.update_group, "DELETE": self.delete_group}),

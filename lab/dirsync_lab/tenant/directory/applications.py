@@ -7,7 +7,7 @@ import re
 import sqlite3
 import uuid
 
-from ..odata import FilterTranslator, GraphError, bad_request
+from ..odata import FilterTranslator, GraphError, bad_request, take_type_annotation
 from .base import Request, Response
 from .query import QueryOptions
 
@@ -67,7 +67,7 @@ class Applications(QueryOptions):
     def create_extension(self, req: Request, app_oid: str | None = None, app_id: str | None = None) -> Response:
         """https://learn.microsoft.com/graph/api/application-post-extensionproperty"""
         app = self._app(app_oid, app_id)
-        body = req.json()
+        body = take_type_annotation(req.json(), "extensionProperty")
         name, data_type, targets = body.get("name"), body.get("dataType"), body.get("targetObjects")
         if set(body) - {"name", "dataType", "targetObjects", "isMultiValued"}:
             raise bad_request("Invalid extension property definition: unknown property.")

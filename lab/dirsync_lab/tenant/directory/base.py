@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..odata import GraphError, bad_request
+from ..odata import GraphError, bad_request, take_type_annotation
 from ..store import Store
 
 ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
@@ -48,9 +48,23 @@ OBJECT_PROPS = {"passwordProfile", "onPremisesExtensionAttributes", "employeeOrg
 # Columns that hold lower-cased copies of indexed properties (store.SCHEMA).
 INDEXED = {"userPrincipalName": "upn", "mailNickname": "nick", "onPremisesImmutableId": "immutable_id",
            "displayName": "display_name", "id": "id"}
+DOCUMENTED_BASE = "https://graph.microsoft.com"
+REF_URL = re.compile(r"^(?P<base>https://[^/]+)/v1\.0/(?:directoryObjects|users|groups)"
+                     r"(?:/(?P<id>[0-9a-fA-F-]{36})|\('(?P<key>[0-9a-fA-F-]{36})'\))/?$")
 UPN_LOCAL = re.compile(r"^[A-Za-z0-9'._!#^~-]+$")  # https://learn.microsoft.com/graph/api/user-post-users
 USER_NICK_BAD = set('@()\\[]";:<>, ')
 GROUP_NICK_BAD = USER_NICK_BAD | {"."}  # https://learn.microsoft.com/graph/api/group-post-groups
+# https://learn.microsoft.com/graph/api/resources/user#properties and /resources/group#properties:
+# documented maximum lengths (onPremisesExtensionAttributes: each value).
+USER_MAX_LENGTH = {"employeeId": 16, "givenName": 64, "surname": 64, "department": 64, "companyName": 64,
+                   "jobTitle": 128, "city": 128, "state": 128, "country": 128, "postalCode": 40,
+                   "displayName": 256, "mailNickname": 64}
+GROUP_MAX_LENGTH = {"displayName": 256, "mailNickname": 64}
+EXTENSION_ATTRIBUTE_MAX = 1024
+# Same pages: usageLocation is "Not nullable"; displayName "can't be cleared during updates".
+USER_NOT_NULLABLE = {"displayName", "usageLocation", "accountEnabled", "userPrincipalName", "mailNickname"}
+GROUP_NOT_NULLABLE = {"displayName", "mailEnabled", "mailNickname", "securityEnabled"}
+IMMUTABLE_ID_BAD = set("$_")  # user resource, onPremisesImmutableId: "The $ and _ characters can't be used"
 EXTENSION_TYPES = {"String": str, "Boolean": bool, "Integer": int, "LargeInteger": int, "DateTime": str,
                    "Binary": str}
 
@@ -127,6 +141,7 @@ class DirectoryBase:
         readonly = USER_READONLY if kind == "user" else GROUP_READONLY
         extensions = self._extensions("User" if kind == "user" else "Group")
         resource = "User" if kind == "user" else "Group"
+        take_type_annotation(body, kind)
         for name, value in body.items():
             if name.endswith("@odata.bind") and kind == "group":
                 continue
@@ -144,14 +159,36 @@ class DirectoryBase:
                          isinstance(value, list) if name in COLLECTION_PROPS else
                          isinstance(value, dict) if name in OBJECT_PROPS else
                          isinstance(value, str)))
+            if valid and name not in extensions:
+                valid = self._value_allowed(kind, name, value)
             if not valid:
-                raise bad_request(f"Invalid value specified for property '{name}' of resource '{resource}'.")
+                raise bad_request(f"Invalid value specified for property '{name}' of resource '{resource}'.",
+                                  details=[{"code": "InvalidValue", "target": name}])
         if creating:
             for name in USER_REQUIRED if kind == "user" else GROUP_REQUIRED:
                 if body.get(name) in (None, ""):
                     raise bad_request(f"Invalid value specified for property '{name}' of resource '{resource}'.",
                                       details=[{"code": "InvalidValue", "target": name}])
         return body
+
+    @staticmethod
+    def _value_allowed(kind: str, name: str, value) -> bool:
+        """The documented limits of one property's value (type already checked)."""
+        if value is None:
+            return name not in (USER_NOT_NULLABLE if kind == "user" else GROUP_NOT_NULLABLE)
+        limit = (USER_MAX_LENGTH if kind == "user" else GROUP_MAX_LENGTH).get(name)
+        if isinstance(value, str) and (limit and len(value) > limit or name == "displayName" and not value):
+            return False
+        if kind == "user" and name == "onPremisesImmutableId":
+            return not IMMUTABLE_ID_BAD & set(value) and value.isascii()
+        if kind == "user" and name == "mail":
+            # The user page: mail and userPrincipalName can't contain accent characters.
+            local, at, domain = value.rpartition("@")
+            return bool(at and local and domain and value.isascii())
+        if name == "onPremisesExtensionAttributes":
+            return isinstance(value, dict) and all(
+                v is None or isinstance(v, str) and len(v) <= EXTENSION_ATTRIBUTE_MAX for v in value.values())
+        return True
 
     def _conflict(self, prop: str, column: str, value: str | None, exclude: str | None) -> None:
         if not value:
@@ -181,8 +218,19 @@ class DirectoryBase:
         if usage is not None and not re.fullmatch(r"[A-Z]{2}", usage):
             raise bad_request("Invalid value specified for property 'usageLocation' of resource 'User'.")
         self._conflict("userPrincipalName", "upn", upn, exclude)
-        self._conflict("mailNickname", "nick", nick, exclude)
+        # mailNickname is not unique for users (user resource); proxyAddresses are (computed from mail).
+        self._proxy_conflict(data.get("proxyAddresses") or [], exclude)
         self._conflict("onPremisesImmutableId", "immutable_id", data.get("onPremisesImmutableId"), exclude)
+
+    def _proxy_conflict(self, addresses: list[str], exclude: str | None) -> None:
+        for address in addresses:
+            bare = address.split(":", 1)[-1].lower()
+            row = self.db.execute("SELECT o.id FROM objects o, json_each(o.data, '$.proxyAddresses') p "
+                                  "WHERE o.state='active' AND o.id IS NOT ? AND lower(substr(p.value, "
+                                  "instr(p.value, ':') + 1))=?", (exclude, bare)).fetchone()
+            if row:
+                raise bad_request("Another object with the same value for property proxyAddresses already "
+                                  "exists.", details=[{"target": "proxyAddresses", "code": "ObjectConflict"}])
 
     def _write(self, row_id: str, kind: str, data: dict, *, state: str = "active", insert: bool = False) -> None:
         cols = (data.get("userPrincipalName"), data.get("mailNickname"), data.get("onPremisesImmutableId"),
@@ -199,10 +247,15 @@ class DirectoryBase:
                             (state, self.store.next_seq(), *lowered, json.dumps(data), row_id))
 
     def _ref_id(self, body: dict, key: str = "@odata.id") -> str:
+        """The object id in a reference: a directory object URL of this service, as the reference pages
+        show it (https://learn.microsoft.com/graph/api/group-post-members : `{base}/v1.0/directoryObjects/{id}`;
+        the typed sets users/groups too; the pages' own https://graph.microsoft.com form works as written);
+        anything else is refused as Graph does (msgraph-sdk-dotnet#1846)."""
         ref = body.get(key)
-        if not isinstance(ref, str) or not ref.strip("/"):
-            raise bad_request(f"Invalid value specified for property '{key}'.")
-        return ref.rstrip("/").rsplit("/", 1)[-1].split("(")[-1].strip("')").lower()
+        match = REF_URL.match(ref) if isinstance(ref, str) else None
+        if match is None or match["base"] not in (self.base, DOCUMENTED_BASE):
+            raise bad_request("Invalid URL format specified in payload.", code="BadRequest")
+        return (match["id"] or match["key"]).lower()
 
     def _purge(self, row: sqlite3.Row) -> None:
         # A tombstone stays so that delta can report {"@removed": {"reason": "deleted"}}.

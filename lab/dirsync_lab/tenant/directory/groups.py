@@ -22,7 +22,7 @@ class Groups(QueryOptions):
         """https://learn.microsoft.com/graph/api/group-get"""
         select = self._select(req)
         return self._ok(200, {"@odata.context": self._context("groups", select, entity=True),
-                              **self._shape(self._row(oid, "group"), select)})
+                              **self._shape(self._readable(self._row(oid, "group")), select)})
 
     def _bind_members(self, body: dict) -> list[str]:
         refs = body.pop("members@odata.bind", None) or []
@@ -33,8 +33,8 @@ class Groups(QueryOptions):
             raise bad_request(f"The request contains {len(refs)} values for 'members@odata.bind'; at most "
                               f"{MAX_BIND} can be added in one request.")
         ids = [self._ref_id({"r": r}, "r") for r in refs]
-        for member in ids:
-            self._row(member)  # all-or-nothing: a missing member fails the whole request
+        # all-or-nothing: a missing member fails the whole request
+        self._referable(*[self._row(member) for member in ids])
         return ids
 
     def _add_members(self, group_id: str, ids: list[str]) -> None:
@@ -66,6 +66,7 @@ class Groups(QueryOptions):
                 "visibility": None, **body}
         self._write(oid, "group", data, insert=True)
         self._add_members(oid, members)
+        self._replicating(oid)
         return self._ok(201, {"@odata.context": self._context("groups", None, entity=True),
                               **self._shape(self._row(oid, "group"), None)},
                         Location=f"{self.base}/v1.0/groups/{oid}")
@@ -75,6 +76,8 @@ class Groups(QueryOptions):
         row = self._row(oid, "group")
         body = self._validate(req.json(), "group", creating=False)
         members = self._bind_members(body)
+        if members:
+            self._referable(row)
         if body.get("mailEnabled") or "Unified" in (body.get("groupTypes") or []):
             raise bad_request("The local tenant keeps groups as security groups only.")
         data = json.loads(row["data"])
@@ -105,6 +108,7 @@ class Groups(QueryOptions):
         """https://learn.microsoft.com/graph/api/group-post-members"""
         group = self._row(oid, "group")
         member = self._row(self._ref_id(req.json()))
+        self._referable(group, member)
         self._add_members(group["id"], [member["id"]])
         self._write(group["id"], "group", json.loads(group["data"]))
         return 204, {}, None

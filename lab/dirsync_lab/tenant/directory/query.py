@@ -11,10 +11,12 @@ from urllib.parse import quote, urlencode
 from ..odata import FilterTranslator, bad_request
 from ..store import ext_column
 from .base import (BOOLEAN_PROPS, COLLECTION_PROPS, GROUP_READONLY, GROUP_WRITABLE, INDEXED, OBJECT_PROPS,
-                   USER_DEFAULT, USER_READONLY, USER_WRITABLE, DirectoryBase, Request, Response)
+                   USER_DEFAULT, USER_READONLY, USER_WRITABLE, Request, Response)
+from .replication import Replication
 
 MAX_TOP = 999
 QUERY_SAFE = "$,()'"  # keep nextLinks readable, as Graph does
+DEFAULT_ORDER_BY = {"user": {"displayName", "userPrincipalName"}, "group": {"displayName"}}
 
 
 def page_token(data: dict) -> str:
@@ -29,7 +31,7 @@ def read_page_token(text: str) -> dict:
                           "your request.", code="Directory_ExpiredPageToken") from None
 
 
-class QueryOptions(DirectoryBase):
+class QueryOptions(Replication):
     def _select(self, req: Request) -> list[str] | None:
         raw = req.query.get("$select")
         return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
@@ -83,35 +85,65 @@ class QueryOptions(DirectoryBase):
                               code="BadRequest")
         return column
 
-    def _page(self, req: Request, base_sql: str, params: list, context: str, *, typed: bool = False) -> Response:
+    def _page(self, req: Request, base_sql: str, params: list, context: str, *, typed: bool = False,
+              order_by: str = "") -> Response:
         """Keyset paging over objects' rid; @odata.nextLink keeps the query and adds a $skiptoken."""
         top = self._top(req, self.store.settings()["page_size"])
-        after = read_page_token(req.query["$skiptoken"])["rid"] if "$skiptoken" in req.query else 0
+        token = read_page_token(req.query["$skiptoken"]) if "$skiptoken" in req.query else {}
         select = self._select(req)
-        rows = self.db.execute(f"{base_sql} AND o.rid > ? ORDER BY o.rid LIMIT ?",
-                               [*params, after, top + 1]).fetchall()
+        if order_by:  # sorted pages: the token holds the offset
+            offset = int(token.get("offset", 0))
+            rows = self.db.execute(f"{base_sql} ORDER BY {order_by}, o.rid LIMIT ? OFFSET ?",
+                                   [*params, top + 1, offset]).fetchall()
+        else:  # keyset paging over rid
+            rows = self.db.execute(f"{base_sql} AND o.rid > ? ORDER BY o.rid LIMIT ?",
+                                   [*params, token.get("rid", 0), top + 1]).fetchall()
         body: dict[str, object] = {"@odata.context": context}
-        if req.query.get("$count", "").lower() == "true":
-            if req.headers.get("consistencylevel", "").lower() != "eventual":
-                # https://learn.microsoft.com/graph/aad-advanced-queries : $count needs ConsistencyLevel
-                raise bad_request("$count is not currently supported.", code="Request_BadRequest")
+        # https://learn.microsoft.com/graph/aad-advanced-queries : without ConsistencyLevel, $count=true
+        # is silently ignored
+        if (req.query.get("$count", "").lower() == "true"
+                and req.headers.get("consistencylevel", "").lower() == "eventual"):
             body["@odata.count"] = self.db.execute(base_sql.replace("o.*", "COUNT(*)", 1),
                                                    params).fetchone()[0]
         if len(rows) > top:
             rows = rows[:top]
             query = {k: v for k, v in req.query.items() if k != "$skiptoken"}
-            query["$skiptoken"] = page_token({"rid": rows[-1]["rid"]})
+            query["$skiptoken"] = page_token({"offset": int(token.get("offset", 0)) + top} if order_by
+                                             else {"rid": rows[-1]["rid"]})
             body["@odata.nextLink"] = (f"{self.base}/v1.0/{req.path}?"
                                        f"{urlencode(query, safe=QUERY_SAFE, quote_via=quote)}")
         body["value"] = [self._shape(r, select, typed=typed) for r in rows]
         return self._ok(200, body)
 
-    def _list(self, req: Request, kind: str, entity_set: str, state: str = "active") -> Response:
+    def _filtered(self, req: Request, kind: str, *, advanced: bool, state: str = "active") -> tuple[str, list]:
+        """The objects of a kind (active, or deleted) that $filter keeps: SQL selecting o.*, and its parameters."""
         sql, params = f"SELECT o.* FROM objects o WHERE o.kind='{kind}' AND o.state='{state}'", []
+        unseen = self._unseen_ids()
+        if unseen:  # not yet replicated: lists leave them out
+            sql, params = f"{sql} AND o.id NOT IN ({','.join('?' * len(unseen))})", unseen
         if "$filter" in req.query:
-            where, params = FilterTranslator(self._column(kind), advanced=self._advanced(req)).translate(
+            where, where_params = FilterTranslator(self._column(kind), advanced=advanced).translate(
                 req.query["$filter"])
-            sql += f" AND {where}"
-        if "$orderby" in req.query and not self._advanced(req):
-            raise bad_request("Sorting not supported for current query.", code="Request_UnsupportedQuery")
-        return self._page(req, sql, params, self._context(entity_set, self._select(req)))
+            sql, params = f"{sql} AND {where}", [*params, *where_params]
+        return sql, params
+
+    def _list(self, req: Request, kind: str, entity_set: str, state: str = "active") -> Response:
+        sql, params = self._filtered(req, kind, advanced=self._advanced(req), state=state)
+        order_by = self._order_by(req, kind) if "$orderby" in req.query else ""
+        return self._page(req, sql, params, self._context(entity_set, self._select(req)), order_by=order_by)
+
+    def _order_by(self, req: Request, kind: str) -> str:
+        """https://learn.microsoft.com/graph/aad-advanced-queries : $orderby on displayName and
+        userPrincipalName (users) or displayName (groups) is a default query; any other property needs an
+        advanced query, and is refused with $filter or $search unless it is one."""
+        default = DEFAULT_ORDER_BY[kind]
+        terms = []
+        for term in req.query["$orderby"].split(","):
+            name, _, direction = term.strip().partition(" ")
+            direction = direction.strip().lower() or "asc"
+            if direction not in ("asc", "desc") or not name:
+                raise bad_request(f"Invalid $orderby clause '{term.strip()}'.", code="BadRequest")
+            if (name not in default or "$filter" in req.query) and not self._advanced(req):
+                raise bad_request("Sorting not supported for current query.", code="Request_UnsupportedQuery")
+            terms.append(f"{self._column(kind)(name)} {direction}")
+        return ", ".join(terms)

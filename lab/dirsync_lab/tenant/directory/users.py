@@ -10,39 +10,50 @@ from urllib.parse import quote, urlencode
 from ..odata import GraphError, bad_request
 from .base import Request, Response, now_iso
 from .query import QUERY_SAFE, QueryOptions, page_token, read_page_token
+from .roles import DirectoryRoles
 
 DELTA_PAGE = 200
 
 
-class Users(QueryOptions):
+def _proxy_addresses(mail: str | None) -> list[str]:
+    """https://learn.microsoft.com/graph/api/resources/user (mail): changing mail updates proxyAddresses with
+    the value as the SMTP address. The tenant keeps just that primary address (older ones are not kept)."""
+    return [f"SMTP:{mail}"] if mail else []
+
+
+class Users(QueryOptions, DirectoryRoles):
     def list_users(self, req: Request) -> Response:
         """https://learn.microsoft.com/graph/api/user-list"""
         return self._list(req, "user", "users")
 
     def count_users(self, req: Request) -> Response:
-        """https://learn.microsoft.com/graph/api/user-list (GET /users/$count, text/plain)"""
+        """https://learn.microsoft.com/graph/api/user-list (GET /users/$count, text/plain); $filter counts only
+        what it keeps (https://learn.microsoft.com/graph/aad-advanced-queries: /users/$count?$filter=...)."""
         if req.headers.get("consistencylevel", "").lower() != "eventual":
             raise bad_request("Count is not currently supported.", code="Request_BadRequest")
-        n = self.db.execute("SELECT COUNT(*) FROM objects WHERE kind='user' AND state='active'").fetchone()[0]
+        sql, params = self._filtered(req, "user", advanced=True)
+        n = self.db.execute(sql.replace("o.*", "COUNT(*)", 1), params).fetchone()[0]
         return 200, {"Content-Type": "text/plain;charset=utf-8"}, str(n)
 
     def get_user(self, req: Request, oid: str) -> Response:
         """https://learn.microsoft.com/graph/api/user-get"""
         select = self._select(req)
         return self._ok(200, {"@odata.context": self._context("users", select, entity=True),
-                              **self._shape(self._row(oid, "user"), select)})
+                              **self._shape(self._readable(self._row(oid, "user")), select)})
 
     def create_user(self, req: Request) -> Response:
         """https://learn.microsoft.com/graph/api/user-post-users"""
         body = self._validate(req.json(), "user", creating=True)
         self._check_password(body["passwordProfile"])
-        self._check_user(body, None)
         oid = str(uuid.uuid4())
         # The password is checked, then dropped: Graph never returns it and the tenant never stores it.
         data = {k: v for k, v in body.items() if k != "passwordProfile"}
         data.update(id=oid, createdDateTime=now_iso(), deletedDateTime=None, onPremisesSyncEnabled=None,
-                    proxyAddresses=[], businessPhones=data.get("businessPhones") or [], passwordProfile=None)
+                    proxyAddresses=_proxy_addresses(data.get("mail")),
+                    businessPhones=data.get("businessPhones") or [], passwordProfile=None)
+        self._check_user(data, None)
         self._write(oid, "user", data, insert=True)
+        self._replicating(oid)
         return self._ok(201, {"@odata.context": self._context("users", None, entity=True),
                               **self._shape(self._row(oid, "user"), None)},
                         Location=f"{self.base}/v1.0/users/{oid}")
@@ -51,10 +62,13 @@ class Users(QueryOptions):
         """https://learn.microsoft.com/graph/api/user-update"""
         row = self._row(oid, "user")
         body = self._validate(req.json(), "user", creating=False)
+        self._guard_user_write(req, row, set(body))
         if "passwordProfile" in body:
             self._check_password(body["passwordProfile"] or {})
         data = json.loads(row["data"])
         data.update({k: v for k, v in body.items() if k != "passwordProfile"})
+        if "mail" in body:
+            data["proxyAddresses"] = _proxy_addresses(body["mail"])
         self._check_user(data, row["id"])
         self._write(row["id"], "user", data)
         return 204, {}, None
@@ -62,6 +76,7 @@ class Users(QueryOptions):
     def delete_user(self, req: Request, oid: str) -> Response:
         """https://learn.microsoft.com/graph/api/user-delete : into deletedItems for 30 days"""
         row = self._row(oid, "user")
+        self._guard_user_write(req, row, None)
         data = json.loads(row["data"])
         data["deletedDateTime"] = now_iso()
         self._write(row["id"], "user", data, state="deleted")
@@ -116,6 +131,7 @@ class Users(QueryOptions):
         """https://learn.microsoft.com/graph/api/user-post-manager"""
         user = self._row(oid, "user")
         manager = self._row(self._ref_id(req.json()), "user")
+        self._referable(user, manager)
         if manager["id"] == user["id"]:
             raise bad_request("Invalid value specified for property 'manager' of resource 'User'.")
         self.db.execute("INSERT OR REPLACE INTO managers VALUES (?, ?)", (user["id"], manager["id"]))
