@@ -9,8 +9,9 @@ function Start-OnlineCoexistenceSync {
     such as an employee whose account was disabled or deleted: when the command returns, the account is
     disabled, or deleted, in Microsoft 365.
 
-    The result says how the run ended (Status), when, and how many objects were added, updated and deleted,
-    with each object's error and its fix. Statuses:
+    The result says how the run ended (Status), when, and how many objects were added, restored (from
+    Microsoft 365's deleted items, with their ids and memberships), updated and deleted, with each object's
+    error and its fix. Statuses:
       success                              everything was synchronized
       completed-export-errors              some objects could not be written; each error says why
       stopped-deletion-threshold-exceeded  the run would delete more objects than Set-PreventAccidentalDeletes

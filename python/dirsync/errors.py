@@ -87,6 +87,13 @@ class CloudError(DirSyncError):
     category = "InvalidResult"
 
 
+class GroupAnchorError(CloudError):
+    """The group anchor property cannot be read, registered or filtered on: groups wait, users still sync."""
+
+    error_id = "DirSync.GroupAnchorUnavailable"
+    category = "PermissionDenied"
+
+
 class StateError(DirSyncError):
     """The state store cannot be read or written."""
 

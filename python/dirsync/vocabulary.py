@@ -66,6 +66,7 @@ class PlanAction(StrEnum):
 
     add = "add"
     adopt = "adopt"
+    restore = "restore"  # from deleted items, then updated as an adoption is
     update = "update"
     delete = "delete"
     add_member = "addMember"
@@ -83,6 +84,7 @@ class CloudAction(StrEnum):
     """One write to Microsoft 365. The link writes are spelled as the plan's actions they carry out."""
 
     create = "create"
+    restore = "restore"
     update = "update"
     delete = "delete"
     add_member = "addMember"
@@ -95,6 +97,7 @@ class Outcome(StrEnum):
     """What the cloud said to one write."""
 
     created = "created"
+    restored = "restored"
     updated = "updated"
     deleted = "deleted"
     conflict = "conflict"
@@ -104,4 +107,4 @@ class Outcome(StrEnum):
 
     @property
     def ok(self) -> bool:
-        return self in (Outcome.created, Outcome.updated, Outcome.deleted)
+        return self in (Outcome.created, Outcome.restored, Outcome.updated, Outcome.deleted)

@@ -145,6 +145,11 @@ class FilterTranslator:
         _, op = self._take()
         op = op.lower()
         if op == "in":
+            if name.startswith("extension_"):
+                # Extensions are "Filterable" with `eq` (https://learn.microsoft.com/graph/extensibility-overview);
+                # `in` on them is undocumented: the stricter reading refuses it.
+                raise bad_request(f"Unsupported or invalid query filter clause specified for property '{name}'.",
+                                  code="Request_UnsupportedQuery")
             self._take("(")
             values = [self._literal()]
             while self._peek(","):

@@ -99,6 +99,8 @@ class GraphRoutes:
         """One Graph request (top level or a $batch part) after authentication: forced faults, the write
         quota, the handler. Returns (status, headers, body, late fault) where a late fault ("5xx"/"reset")
         strikes after the handler committed."""
+        if self.faults.refuse_path and self.faults.refuse_path in req.path:
+            raise self.refusal()
         fault = self.faults.roll(can_reset=not part)
         late = None
         if fault:
@@ -130,6 +132,18 @@ class GraphRoutes:
             self.count("faults_" + late + "_after_commit")
             self.count_lost_creates([(req.method, req.path, status)])
         return status, {**headers, **more}, body, late
+
+    def refusal(self) -> GraphError:
+        """A refusal the fault settings ask for (e.g. extensionProperties of an app the caller does not own)."""
+        status = self.faults.refuse_status
+        code, message = {
+            # https://learn.microsoft.com/graph/resolve-auth-errors
+            403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+            404: ("Request_ResourceNotFound", "Resource does not exist or one of its queried reference-property "
+                                              "objects are not present."),
+            400: ("Request_UnsupportedQuery", "Unsupported query (injected refusal)."),
+        }[status]
+        return GraphError(status, code, message)
 
     def count_lost_creates(self, writes: list[tuple[str, str, int]]) -> None:
         """Counts users and groups created whose answer a fault then lost (tests check recovery by it)."""

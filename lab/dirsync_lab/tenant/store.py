@@ -58,6 +58,8 @@ DEFAULT_SETTINGS = {
     "resource_units_app_tenant": None,     # [units, seconds]; None: 3,500/5,000/8,000 per 10 s by tenant size
     "device_code_interval": 5,
     "page_size": 100,
+    # https://learn.microsoft.com/graph/api/resources/directory : deleted items are purged after 30 days
+    "deleted_item_retention_seconds": 30 * 24 * 3600,
 }
 
 

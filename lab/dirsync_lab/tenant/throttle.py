@@ -84,10 +84,14 @@ class Faults:
     throttle_next: int = 0         # the next N requests and parts are answered 429
     throttle_for: float = 0.0      # a 429 storm: every request and part for this many seconds from now
     retry_after: float = 1.0       # the Retry-After sent with forced 429s and 503s (seconds, may be fractional)
+    refuse_path: str = ""          # requests whose path contains this are refused with refuse_status
+    refuse_status: int = 403       # 403 Authorization_RequestDenied, 404 or 400, as Graph words them
     replication_delay_ms: int = 0  # a new object stays unseen by reads and references for random(0, N) ms
     seed: int | None = None
 
     def __post_init__(self):
+        if self.refuse_status not in (400, 403, 404):
+            raise ValueError("refuse_status must be 400, 403 or 404.")
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
         self._storm_until = time.monotonic() + self.throttle_for

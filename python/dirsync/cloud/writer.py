@@ -3,7 +3,9 @@
 Users are known by onPremisesImmutableId (the sourceAnchor). Groups have no such property in Graph, so
 their anchor lives in a directory extension property registered on DirSync's own app,
 extension_{appIdWithoutHyphens}_dirSyncAnchor (https://learn.microsoft.com/graph/extensibility-overview),
-created on first use.
+created on first use. With Application.ReadWrite.OwnedBy the app must own its own registration to read or
+register it; when that (or the lookup) is refused, GroupAnchorError says why and how to fix it, and the run
+syncs the users without the groups (docs/administrator-guide.md).
 
 A create whose answer was lost (a reset connection, a 5xx after the write) may have been done. A user
 create is sent again: onPremisesImmutableId and userPrincipalName are unique, so a second attempt meets
@@ -25,16 +27,20 @@ from __future__ import annotations
 import secrets
 import string
 import time
+from dataclasses import replace
 from typing import Iterable, Iterator
 from urllib.parse import quote
 
 from ..engine.ports import CloudKind, CloudObject, CloudOp, CloudResult
-from ..errors import CloudError
+from ..errors import CloudError, GroupAnchorError
 from ..events import Events
 from ..vocabulary import CloudAction, Outcome
 from .graph import DOCUMENTED_WRITE_QUOTA, GraphClient, RetryPolicy, error_of
 
 ANCHOR_EXTENSION = "dirSyncAnchor"
+ANCHOR_FIX = ("Make DirSync's app an owner of its own app registration (Entra admin center > App registrations > "
+              "DirSync > Owners: add the DirSync enterprise application; or POST /applications/{id}/owners/$ref "
+              "with its service principal), or grant it Application.ReadWrite.All; the next run syncs the groups.")
 FILTER_IN_LIMIT = 15  # values in one `in (...)` (https://learn.microsoft.com/graph/filter-query-parameter)
 COLLECTION = {"user": "users", "group": "groups"}
 REFERENCES = (CloudAction.add_member, CloudAction.set_manager)
@@ -92,16 +98,23 @@ class GraphTarget:
             name = response.json()["name"] if response.status_code == 201 else self._find_extension(app)
             if name is None:
                 code, message = error_of(response.json())
-                raise CloudError(f"DirSync could not register its group anchor property on app "
-                                 f"{self.client_id}: {code}: {message}",
-                                 fix="Grant the app Application.ReadWrite.OwnedBy and make it the app's owner.")
+                raise GroupAnchorError(f"DirSync could not register its group anchor property on app "
+                                       f"{self.client_id}: {response.status_code} {code}: {message}",
+                                       fix=ANCHOR_FIX)
         self._anchor_property = name
         return name
 
     def _find_extension(self, url: str) -> str | None:
+        response = self.graph.request("GET", url)
+        if response.status_code != 200:
+            code, message = error_of(response.json())
+            text = (f"DirSync cannot read its group anchor property on app {self.client_id}: "
+                    f"{response.status_code} {code}: {message}")
+            if response.status_code in (400, 403, 404):  # not the app's owner, no such app, a refused query
+                raise GroupAnchorError(text, fix=ANCHOR_FIX)
+            raise CloudError(text)
         suffix = "_" + ANCHOR_EXTENSION
-        return next((e["name"] for e in self.graph.get_json(url).get("value", []) if e["name"].endswith(suffix)),
-                    None)
+        return next((e["name"] for e in response.json().get("value", []) if e["name"].endswith(suffix)), None)
 
     def _anchor_field(self, kind: CloudKind) -> str:
         return "onPremisesImmutableId" if kind == "user" else self.group_anchor_property
@@ -111,6 +124,9 @@ class GraphTarget:
                            user_principal_name=item.get("userPrincipalName"))
 
     def find_by_anchors(self, kind: CloudKind, anchors: Iterable[str]) -> dict[str, CloudObject]:
+        """Live objects and those in deleted items (restorable until purged); a live one wins. Deleted items
+        take the query parameters of the resource named by the cast
+        (https://learn.microsoft.com/graph/api/directory-deleteditems-list), so the same filter serves both."""
         wanted = list(dict.fromkeys(anchors))
         if not wanted:
             return {}
@@ -118,20 +134,32 @@ class GraphTarget:
         select = f"id,{prop}" + (",userPrincipalName" if kind == "user" else "")
         parts = []
         for i in range(0, len(wanted), FILTER_IN_LIMIT):
-            values = ",".join(_literal(a) for a in wanted[i:i + FILTER_IN_LIMIT])
-            flt = quote(f"{prop} in ({values})", safe="(),'")
-            parts.append({"id": str(len(parts)), "method": "GET",
-                          "url": f"/{COLLECTION[kind]}?$filter={flt}&$select={select}&$top=999"})
+            values = [_literal(a) for a in wanted[i:i + FILTER_IN_LIMIT]]
+            # `in` is documented for onPremisesImmutableId; for a directory extension only `eq` is
+            # (https://learn.microsoft.com/graph/extensibility-overview), so groups use `eq ... or eq ...`.
+            text = (f"{prop} in ({','.join(values)})" if kind == "user"
+                    else " or ".join(f"{prop} eq {v}" for v in values))
+            flt = quote(text, safe="(),'")
+            for collection in (COLLECTION[kind], f"directory/deletedItems/microsoft.graph.{kind}"):
+                parts.append({"id": str(len(parts)), "method": "GET",
+                              "url": f"/{collection}?$filter={flt}&$select={select}&$top=999"})
         found: dict[str, CloudObject] = {}
         wanted_set = set(wanted)
-        for answer in self.graph.batch(parts).values():
+        answers = self.graph.batch(parts)
+        for part in parts:
+            answer = answers[part["id"]]
+            deleted = "deletedItems" in part["url"]
             if answer["status"] != 200:
                 code, message = error_of(answer.get("body"))
-                raise CloudError(f"Looking up {kind}s by anchor failed: {answer['status']} {code}: {message}")
+                text = f"Looking up {kind}s by anchor failed: {answer['status']} {code}: {message}"
+                if kind == "group" and answer["status"] in (400, 403, 404):
+                    raise GroupAnchorError(text, fix=ANCHOR_FIX)
+                raise CloudError(text)
             for item in answer["body"].get("value", []):
                 # The directory compares case-insensitively; anchors are base64, so compare exactly here.
-                if item.get(prop) in wanted_set:
-                    found[item[prop]] = self._object(kind, item)
+                anchor = item.get(prop)
+                if anchor in wanted_set and not (deleted and anchor in found and not found[anchor].deleted):
+                    found[anchor] = replace(self._object(kind, item), deleted=deleted)
         return found
 
     def find_user_by_upn(self, user_principal_name: str) -> CloudObject | None:
@@ -164,6 +192,7 @@ class GraphTarget:
             return {"id": part_id, "method": "POST", "url": f"/{collection}", "body": body}
         target = f"/{collection}/{op.cloud_id}"
         parts = {
+            CloudAction.restore: ("POST", f"/directory/deletedItems/{op.cloud_id}/restore", None),
             CloudAction.update: ("PATCH", target, dict(op.properties or {})),
             CloudAction.delete: ("DELETE", target, None),
             CloudAction.add_member: ("POST", f"{target}/members/$ref", {"@odata.id": ref}),
@@ -186,7 +215,20 @@ class GraphTarget:
                                          answers)
         self._created.update(r.cloud_id for r in results.values() if r.outcome == Outcome.created and r.cloud_id)
         results = self._retry_references(ops_by_id, parts, results)
-        return iter(results.values())
+        return iter(self._update_restored(results).values())
+
+    def _update_restored(self, results: dict[str, CloudResult]) -> dict[str, CloudResult]:
+        """A restored object then gets the properties the plan gave it (the restore itself takes no body)."""
+        restored = {i: r for i, r in results.items() if r.op.action == CloudAction.restore
+                    and r.outcome == Outcome.restored and r.op.properties}
+        if not restored:
+            return results
+        updates = {i: replace(r.op, action=CloudAction.update) for i, r in restored.items()}
+        answers = self.graph.batch([self._part(op, i) for i, op in updates.items()])
+        for i, result in restored.items():
+            update = self._result(updates[i], answers[i])
+            results[i] = result if update.ok else replace(update, op=result.op)
+        return results
 
     def _create_groups_once(self, ops: dict[str, CloudOp], parts: dict[str, dict]) -> dict[str, dict]:
         """Every part's answer; a group create that may have been done is looked up before it is sent again."""
@@ -213,7 +255,9 @@ class GraphTarget:
         found: dict[str, CloudObject] = {}
         attempt = 0
         while True:
-            found.update(self.find_by_anchors(kind, anchors - found.keys()))
+            # An object in deleted items is not one this create made.
+            found.update({a: o for a, o in self.find_by_anchors(kind, anchors - found.keys()).items()
+                          if not o.deleted})
             remaining = deadline - time.monotonic()
             if len(found) == len(anchors) or remaining <= 0:
                 return found
@@ -264,8 +308,8 @@ class GraphTarget:
     def _result(op: CloudOp, answer: dict) -> CloudResult:
         status, body = answer["status"], answer.get("body")
         if 200 <= status < 300:
-            outcome = {CloudAction.create: Outcome.created, CloudAction.delete: Outcome.deleted}.get(
-                op.action, Outcome.updated)
+            outcome = {CloudAction.create: Outcome.created, CloudAction.restore: Outcome.restored,
+                       CloudAction.delete: Outcome.deleted}.get(op.action, Outcome.updated)
             cloud_id = body.get("id") if op.action == CloudAction.create and isinstance(body, dict) else op.cloud_id
             return CloudResult(op, outcome, cloud_id, recovered=bool(answer.get("recovered")))
         code, message = error_of(body)

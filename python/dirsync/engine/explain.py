@@ -25,6 +25,11 @@ def export_errors(count: int) -> str:
             "them at every run.")
 
 
+def groups_waiting(err: Exception) -> str:
+    """The run-level word when the group anchor property is refused: users synced, groups did not."""
+    return f"Users were synchronized; groups that Microsoft 365 may already have wait: {err}"
+
+
 def not_yet(change: Change) -> str:
     """A link not written because one end is not in the cloud (its own export failed and is reported)."""
     return f"Not yet: {change.action} {change.dn} → {change.ref_dn}."
@@ -67,7 +72,7 @@ def protected_user(change: Change, result: CloudResult) -> bool:
     """Graph refused to delete or change a user as app-only User.ReadWrite.All may not (an administrator).
     https://learn.microsoft.com/graph/api/user-delete : the caller looks up the user's roles for the wording."""
     return (result.error_code == "Authorization_RequestDenied" and change.kind == "user"
-            and change.action in (PlanAction.delete, PlanAction.update, PlanAction.adopt))
+            and change.action in (PlanAction.delete, PlanAction.update, PlanAction.adopt, PlanAction.restore))
 
 
 def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None,
@@ -97,8 +102,8 @@ def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None 
         return (f"Conflict: {result.message}", f"Resolve the duplicate value. {RETRY}")
     if result.outcome == Outcome.not_found:
         return ("Its cloud object was deleted outside DirSync.",
-                "The next run creates it again; to keep its cloud data, restore it from deleted items "
-                "in Microsoft 365 first.")
+                "The next run restores it from deleted items while Microsoft 365 keeps it there (30 days), "
+                "or creates it again.")
     if protected_user(change, result):
         held = (f"the Microsoft Entra role {' and '.join(roles)}" if roles else
                 "a Microsoft Entra administrator role (such as Global Administrator or User Administrator)")

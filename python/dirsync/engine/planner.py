@@ -53,20 +53,42 @@ def soft_match_upns(pending: PendingWork, by_anchor: dict[str, CloudObject]) -> 
             if not row.cloud_id and row.kind == "user" and row.anchor not in by_anchor]
 
 
-def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool) -> Plan:
+@dataclass(frozen=True)
+class Unmatchable:
+    """Why the objects of a kind could not be looked up (the group anchor property refused), and the fix."""
+
+    reason: str
+    fix: str
+    code: str
+
+
+def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool,
+              unmatchable_groups: Unmatchable | None = None) -> Plan:
+    """`unmatchable_groups`: the groups' lookup failed; the groups the cloud may already have wait, each
+    reported with the fix, and everything else is planned as usual."""
     plan = Plan()
+    waiting = {row.anchor for row in [*pending.work, *pending.doomed]
+               if unmatchable_groups and row.kind == "group" and not row.cloud_id}
     for row in pending.doomed:
+        if row.anchor in waiting:
+            continue
         found = matches.by_anchor.get(row.anchor)
-        cloud_id = row.cloud_id or (found.cloud_id if found else None)
+        # An object in deleted items is as gone as a delete would leave it: nothing to do.
+        cloud_id = row.cloud_id or (found.cloud_id if found and not found.deleted else None)
         if cloud_id:
             plan.changes.append(Change(PlanAction.delete, row.cloud_kind, row.anchor, row.dn, cloud_id=cloud_id))
         else:
             plan.forget.append(row.anchor)
     for row in pending.work:
-        _plan_properties(plan, row, matches, soft_match)
+        if row.anchor in waiting and unmatchable_groups:
+            plan.errors.append(ObjectError(row.anchor, row.dn, row.kind, unmatchable_groups.reason,
+                                           unmatchable_groups.fix, action=PlanAction.add,
+                                           code=unmatchable_groups.code))
+        else:
+            _plan_properties(plan, row, matches, soft_match)
     _plan_links(pending, plan)
-    plan.errors = [ObjectError(r.anchor, r.dn, r.kind, r.last_error, r.last_fix, action=CHECK)
-                   for r in pending.invalid]
+    plan.errors += [ObjectError(r.anchor, r.dn, r.kind, r.last_error, r.last_fix, action=CHECK)
+                    for r in pending.invalid]
     return plan
 
 
@@ -86,15 +108,17 @@ def _plan_properties(plan: Plan, row: StagedObject, matches: CloudMatches, soft_
         # Soft match adopts only a cloud-only user: one that no directory anchors yet.
         found = candidate if candidate and not candidate.anchor else None
     if found:
-        plan.changes.append(Change(PlanAction.adopt, row.cloud_kind, row.anchor, row.dn, desired,
-                                   cloud_id=found.cloud_id))
+        # Restored, not created anew: the same id, with its memberships, mailbox and licences.
+        action = PlanAction.restore if found.deleted else PlanAction.adopt
+        plan.changes.append(Change(action, row.cloud_kind, row.anchor, row.dn, desired, cloud_id=found.cloud_id))
     else:
         plan.changes.append(Change(PlanAction.add, row.cloud_kind, row.anchor, row.dn, desired))
 
 
 def _plan_links(pending: PendingWork, plan: Plan) -> None:
     deleted = {c.anchor for c in plan.of(PlanAction.delete)}
-    live = (set(pending.live) | {c.anchor for c in plan.of(PlanAction.add, PlanAction.adopt)}) - deleted
+    live = (set(pending.live) | {c.anchor for c in plan.of(PlanAction.add, PlanAction.adopt, PlanAction.restore)}
+            ) - deleted
     managers: dict[str, list] = {}
     for link in pending.links:
         if link.src not in live:

@@ -104,7 +104,7 @@ class CloudResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in (Outcome.created, Outcome.updated, Outcome.deleted)
+        return self.outcome in (Outcome.created, Outcome.restored, Outcome.updated, Outcome.deleted)
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ class CloudObject:
     kind: CloudKind
     anchor: str | None  # onPremisesImmutableId for users, the extension property for groups
     user_principal_name: str | None = None
+    deleted: bool = False  # in deleted items: restorable, with its id and memberships, until purged
 
 
 class Target(Protocol):

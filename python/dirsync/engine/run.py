@@ -19,12 +19,12 @@ from typing import Callable
 
 from ..clock import now
 from ..config import Configuration
-from ..errors import DirSyncError, ServerUnreachableError
+from ..errors import DirSyncError, GroupAnchorError, ServerUnreachableError
 from ..events import Cancelled, Events
 from ..vocabulary import LINK_ACTIONS, CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus, Trigger
 from . import explain, guard
 from .mapping import NOT_CLEARABLE, Mapper, value_hash
-from .planner import CloudMatches, Plan, hard_match_anchors, make_plan, soft_match_upns
+from .planner import CloudMatches, Plan, Unmatchable, hard_match_anchors, make_plan, soft_match_upns
 from .ports import (Change, CloudOp, CloudResult, ObjectError, RunResult, SkippedObject, Source,
                     StateRepository, Target)
 from .scope import Scope
@@ -36,14 +36,16 @@ STAGED_RULES = "staged-sync-rules"  # the rules the staged import was decided un
 
 # An adoption is an update of the object found: its properties and the anchor it now carries.
 _CLOUD_OP = {PlanAction.add: CloudAction.create, PlanAction.adopt: CloudAction.update,
+             PlanAction.restore: CloudAction.restore,
              PlanAction.update: CloudAction.update, PlanAction.delete: CloudAction.delete,
              PlanAction.add_member: CloudAction.add_member, PlanAction.remove_member: CloudAction.remove_member,
              PlanAction.set_manager: CloudAction.set_manager, PlanAction.remove_manager: CloudAction.remove_manager}
-_COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.update: "updated",
+_COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.restore: "restored",
+          PlanAction.update: "updated",
           PlanAction.delete: "deleted", PlanAction.add_member: "membershipChanges",
           PlanAction.remove_member: "membershipChanges", PlanAction.set_manager: "managerChanges",
           PlanAction.remove_manager: "managerChanges"}
-COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "updated", "deleted",
+COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "restored", "updated", "deleted",
               "membershipChanges", "managerChanges", "recoveredCreates", "skipped", "errors")
 
 
@@ -86,6 +88,7 @@ class _Run:
         self.done: list[Change] = []
         self.mode = RunMode.full if options.full else RunMode.delta
         self.progress = (0, 0)  # export steps done, of how many
+        self.group_anchor_error: GroupAnchorError | None = None
         self.managed_elsewhere = 0  # objects refused as synchronized by another engine: one error, one message
 
     def perform(self) -> RunResult:
@@ -114,6 +117,8 @@ class _Run:
             status = RunStatus.export_errors
             message = message or (explain.managed_elsewhere_message(self.managed_elsewhere)
                                   if self.managed_elsewhere else explain.export_errors(len(self.errors)))
+        if status.synchronized and self.group_anchor_error:
+            message = explain.groups_waiting(self.group_anchor_error)
         end = now()  # one end time, in the history and in the result
         if run_id is not None:
             self.store.end_run(run_id, mode=self.mode, status=status, counts=dict(self.counts),
@@ -164,11 +169,18 @@ class _Run:
         """Fetch what the plan needs of the cloud, then plan (a pure function of the two)."""
         pending = self.store.pending_work()
         by_anchor = {}
+        unmatchable = None
         for kind, anchors in hard_match_anchors(pending).items():
-            by_anchor.update(self.target.find_by_anchors(kind, anchors))
+            try:
+                by_anchor.update(self.target.find_by_anchors(kind, anchors))
+            except GroupAnchorError as err:  # users still sync; the groups wait, each reported with the fix
+                self.group_anchor_error = err
+                self.events.warning(explain.groups_waiting(err))
+                unmatchable = Unmatchable(err.message, err.fix, err.error_id)
         by_upn = ({upn: self.target.find_user_by_upn(upn) for upn in soft_match_upns(pending, by_anchor)}
                   if soft_match else {})
-        return make_plan(pending, CloudMatches(by_anchor, by_upn), soft_match=soft_match)
+        return make_plan(pending, CloudMatches(by_anchor, by_upn), soft_match=soft_match,
+                         unmatchable_groups=unmatchable)
 
     # --- import ------------------------------------------------------------------------------------
 
@@ -219,9 +231,9 @@ class _Run:
             store.record_create_intent(c.anchor for c in creates)
         self._apply(creates)
         with store.transaction():
-            for change in plan.of(PlanAction.adopt):
+            for change in plan.of(PlanAction.adopt, PlanAction.restore):
                 store.record_adoption(change.anchor, _required(change.cloud_id, change))
-        self._apply(plan.of(PlanAction.adopt, PlanAction.update))
+        self._apply(plan.of(PlanAction.restore, PlanAction.adopt, PlanAction.update))
         # References last: both ends exist in the cloud by now.
         self._apply(plan.of(*LINK_ACTIONS))
         self.events.progress_done("Exporting to Microsoft 365")
@@ -284,7 +296,8 @@ class _Run:
                 _COMMITS[change.action](store, change, result)
                 store.record_outcome(change.anchor, result.outcome)
             else:
-                if change.action in (PlanAction.adopt, PlanAction.update) and result.outcome == Outcome.not_found:
+                if (change.action in (PlanAction.adopt, PlanAction.restore, PlanAction.update)
+                        and result.outcome == Outcome.not_found):
                     store.record_lost_in_cloud(change.anchor)
                 if change.action == PlanAction.add and result.outcome == Outcome.conflict:
                     store.record_create_refused(change.anchor)
@@ -335,7 +348,8 @@ def _commit_manager(store: StateRepository, change: Change, result: CloudResult)
 
 
 _COMMITS: dict[PlanAction, Callable[[StateRepository, Change, CloudResult], None]] = {
-    PlanAction.add: _commit_properties, PlanAction.adopt: _commit_properties, PlanAction.update: _commit_properties,
+    PlanAction.add: _commit_properties, PlanAction.adopt: _commit_properties, PlanAction.restore: _commit_properties,
+    PlanAction.update: _commit_properties,
     PlanAction.delete: _commit_delete, PlanAction.add_member: _commit_member, PlanAction.remove_member: _commit_member,
     PlanAction.set_manager: _commit_manager, PlanAction.remove_manager: _commit_manager}
 

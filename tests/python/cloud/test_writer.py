@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from dirsync.cloud.writer import random_password
 from dirsync.engine.ports import CloudOp
 from dirsync.events import Events
@@ -49,6 +51,27 @@ def test_groups_carry_their_anchor_in_the_apps_extension_property(target, graph,
     assert target.find_by_anchors("group", ["G+1=="])["G+1=="].cloud_id == group.cloud_id
     got = graph.get(f"{graph.base}/groups/{group.cloud_id}", params={"$select": target.group_anchor_property})
     assert got.json()[target.group_anchor_property] == "G+1=="
+
+
+def test_groups_are_looked_up_with_eq_or_as_documented_for_extensions_and_in_is_refused(target, graph):
+    prop = target.group_anchor_property
+    refused = graph.get(f"{graph.base}/groups", params={"$filter": f"{prop} in ('a','b')"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "Request_UnsupportedQuery")
+    assert graph.get(f"{graph.base}/groups", params={"$filter": f"{prop} eq 'a' or {prop} eq 'b'"}).ok
+
+
+def test_a_refused_group_anchor_property_is_a_group_anchor_error_with_the_fix(tenant, cert_app, client_cert):
+    from dirsync.cloud.writer import GraphTarget
+    from dirsync.errors import GroupAnchorError
+    app, cert_file = cert_app
+    # A new connector has no cached property name: it asks for it, as every run does.
+    fresh = GraphTarget(tenant.tenant_settings(app, "certificate", cert_file), client_cert.key_pem)
+    tenant.set_faults(refuse_path="extensionProperties", refuse_status=403)
+    with pytest.raises(GroupAnchorError) as caught:
+        fresh.find_by_anchors("group", ["G+1=="])
+    assert "403 Authorization_RequestDenied" in caught.value.message and "Owners" in caught.value.fix
+    assert fresh.find_by_anchors("user", ["nobody"]) == {}  # users do not need it
+    fresh.close()
 
 
 def test_membership_manager_update_and_delete(target, graph, domain):
@@ -155,3 +178,39 @@ def test_the_cli_registers_an_app_with_a_generated_certificate(tenant, tmp_path)
     target = GraphTarget(settings, (tmp_path / "client.key").read_text())
     assert target.verified_domains()
     target.close()
+
+
+def test_deleted_users_and_groups_are_found_in_deleted_items_restored_and_purged_after_retention(
+        tenant, target, graph, domain):
+    alice = create_user(target, domain)
+    [group] = target.apply([CloudOp("create", "group", anchor=unique("g"), properties={
+        "displayName": "Team", "mailNickname": unique("team")})])
+    target.apply([CloudOp(CloudAction.add_member, "group", group.op.anchor, group.cloud_id, ref_id=alice.cloud_id)])
+    target.apply([CloudOp(CloudAction.delete, "user", alice.op.anchor, alice.cloud_id),
+                  CloudOp(CloudAction.delete, "group", group.op.anchor, group.cloud_id)])
+    # Security groups go to deleted items too (https://learn.microsoft.com/graph/api/group-delete), anchor kept.
+    listed = graph.get(f"{graph.base}/directory/deletedItems/microsoft.graph.group",
+                       params={"$select": f"id,{target.group_anchor_property}"}).json()["value"]
+    assert {"id": group.cloud_id, target.group_anchor_property: group.op.anchor} in [
+        {k: v for k, v in g.items() if k != "deletedDateTime"} for g in listed]
+    users = target.find_by_anchors("user", [alice.op.anchor])
+    groups = target.find_by_anchors("group", [group.op.anchor])
+    assert (users[alice.op.anchor].cloud_id, users[alice.op.anchor].deleted) == (alice.cloud_id, True)
+    assert (groups[group.op.anchor].cloud_id, groups[group.op.anchor].deleted) == (group.cloud_id, True)
+    results = list(target.apply([
+        CloudOp(CloudAction.restore, "user", alice.op.anchor, alice.cloud_id, properties={"jobTitle": "Back"}),
+        CloudOp(CloudAction.restore, "group", group.op.anchor, group.cloud_id)]))
+    assert [(r.outcome, r.cloud_id) for r in results] == [
+        (Outcome.restored, alice.cloud_id), (Outcome.restored, group.cloud_id)]
+    got = graph.get(f"{graph.base}/users/{alice.cloud_id}", params={"$select": "jobTitle"}).json()
+    assert got["jobTitle"] == "Back"
+    assert not target.find_by_anchors("user", [alice.op.anchor])[alice.op.anchor].deleted
+    # After the retention period (a tenant setting) deleted items are gone for good.
+    target.apply([CloudOp(CloudAction.delete, "user", alice.op.anchor, alice.cloud_id)])
+    tenant.configure(deleted_item_retention_seconds=0)
+    try:
+        assert target.find_by_anchors("user", [alice.op.anchor]) == {}
+    finally:
+        tenant.configure(deleted_item_retention_seconds=30 * 24 * 3600)
+    [gone] = target.apply([CloudOp(CloudAction.restore, "user", alice.op.anchor, alice.cloud_id)])
+    assert gone.outcome == Outcome.not_found

@@ -74,6 +74,13 @@ def _new_user(conn, sam: str, ou: str = ENG, **attrs) -> str:
     return user_dn
 
 
+def _new_user_in_new_group(conn, sam: str, group: str) -> tuple[str, str]:
+    user_dn, group_dn = _new_user(conn, sam), f"CN={group},{ENG}"
+    conn.add(group_dn, "group", {"sAMAccountName": group, "groupType": -2147483646, "member": [user_dn]})
+    assert conn.result["result"] == 0, conn.result
+    return user_dn, group_dn
+
+
 def test_every_kind_of_change_reaches_the_tenant_after_one_run(lab):
     conn = lab.ldap()
     added = _new_user(conn, "newhire")
@@ -189,7 +196,7 @@ def test_deletes_over_the_threshold_stop_the_run_until_the_threshold_is_raised_o
     conn = lab.ldap()  # back in, and out once more: this time the deletes are allowed once
     for user_dn in leaving:
         conn.modify_dn(f"{user_dn.split(',')[0]},{LEAVERS}", user_dn.split(",")[0], new_superior=BULK)
-    assert lab.sync()["counts"]["added"] == 600
+    assert lab.sync()["counts"]["restored"] == 600  # from deleted items, not created anew
     for user_dn in leaving:
         conn.modify_dn(user_dn, user_dn.split(",")[0], new_superior=LEAVERS)
     conn.unbind()
@@ -217,3 +224,71 @@ def test_a_staging_mode_run_does_not_count_as_the_last_sync(lab):
         assert report["pendingChanges"] == {"update": 1}
     finally:
         lab.configure(staging_mode=False)
+
+
+def test_a_user_and_a_group_back_in_scope_are_restored_with_their_ids_and_memberships_until_purged(lab):
+    conn = lab.ldap()
+    user_dn, group_dn = _new_user_in_new_group(conn, "comeback", "Returners")
+    conn.modify(dn("engineering"), {"member": [(ldap3.MODIFY_ADD, [user_dn])]})
+    assert lab.sync()["status"] == "success"
+    user, group = lab.anchor(user_dn), lab.anchor(group_dn)
+    first = lab.users()[user]["id"], lab.groups()[group]["id"]
+
+    def leave_and_return(meanwhile=lambda: None) -> dict:
+        for moved in (user_dn, group_dn):  # out of scope: an excluded OU
+            conn.modify_dn(moved, moved.split(",")[0], new_superior=LEAVERS)
+        gone = lab.sync()
+        assert gone["status"] == "success" and gone["counts"]["deleted"] == 2, gone
+        assert user not in lab.users() and group not in lab.groups()
+        meanwhile()
+        for moved in (user_dn, group_dn):
+            conn.modify_dn(f"{moved.split(',')[0]},{LEAVERS}", moved.split(",")[0], new_superior=ENG)
+        back = lab.sync()
+        assert back["status"] == "success", back
+        return back
+
+    back = leave_and_return()
+    assert (back["counts"]["restored"], back["counts"]["added"]) == (2, 0)
+    users, groups = lab.users(), lab.groups()
+    assert (users[user]["id"], groups[group]["id"]) == first  # the same cloud objects
+    assert users[user]["id"] in lab.members(groups[group]["id"])
+    assert users[user]["id"] in lab.members(groups[lab.anchor(dn("engineering"))]["id"])
+
+    # After the retention period (a tenant setting, here 0 s) deleted items are purged: created anew.
+    try:
+        again = leave_and_return(lambda: lab.tenant.configure(deleted_item_retention_seconds=0))
+    finally:
+        lab.tenant.configure(deleted_item_retention_seconds=30 * 24 * 3600)
+    conn.unbind()
+    assert (again["counts"]["restored"], again["counts"]["added"]) == (0, 2)
+    users, groups = lab.users(), lab.groups()
+    assert users[user]["id"] != first[0] and groups[group]["id"] != first[1]
+    assert users[user]["id"] in lab.members(groups[group]["id"])
+    assert users[user]["id"] in lab.members(groups[lab.anchor(dn("engineering"))]["id"])
+
+
+def test_with_the_group_anchor_property_refused_users_still_sync_and_each_group_names_the_cause_and_fix(lab):
+    conn = lab.ldap()
+    user_dn, group_dn = _new_user_in_new_group(conn, "anchorless", "WaitingRoom")
+    conn.modify(dn("olga"), {"title": [(ldap3.MODIFY_REPLACE, ["Chief Sales Officer"])]})
+    conn.unbind()
+    user, group = lab.anchor(user_dn), lab.anchor(group_dn)
+    # Graph refuses an app's extensionProperties unless the app owns its registration (Application.ReadWrite.OwnedBy).
+    lab.tenant.set_faults(refuse_path="extensionProperties", refuse_status=403)
+    try:
+        result = lab.sync()
+    finally:
+        lab.tenant.set_faults()
+    assert result["status"] == "completed-export-errors", result
+    users = lab.users()
+    assert user in users and users[lab.anchor(dn("olga"))]["jobTitle"] == "Chief Sales Officer"
+    [error] = [e for e in result["errors"] if e["anchor"] == group]
+    assert "Authorization_RequestDenied" in error["reason"] and "owner" in error["fix"]
+    assert error["code"] == "DirSync.GroupAnchorUnavailable" and len(result["errors"]) == 1
+    assert "Users were synchronized" in result["message"] and "Owners" in result["message"]
+    assert group not in lab.groups()
+
+    healed = lab.sync()  # the fix made: the group and its member follow
+    assert healed["status"] == "success", healed
+    assert healed["counts"]["added"] == 1
+    assert lab.users()[user]["id"] in lab.members(lab.groups()[group]["id"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dirsync.engine.mapping import value_hash
-from dirsync.engine.planner import CloudMatches, hard_match_anchors, make_plan, soft_match_upns
+from dirsync.engine.planner import CloudMatches, Unmatchable, hard_match_anchors, make_plan, soft_match_upns
 from dirsync.engine.ports import CloudObject, PendingWork, StagedLink, StagedObject
 from dirsync.vocabulary import CHECK, PlanAction
 
@@ -46,6 +46,38 @@ def test_a_new_object_whose_anchor_the_cloud_has_is_adopted_not_created_again():
     plan = plan_of(pending(work=[obj("alice", pending=ALICE)]), CloudMatches(by_anchor={"alice": found}))
     [change] = plan.changes
     assert (change.action, change.cloud_id, change.properties) == (PlanAction.adopt, "cloud-1", ALICE)
+
+
+def test_an_object_whose_anchor_waits_in_deleted_items_is_restored_with_its_properties_and_links():
+    gone = CloudObject("cloud-1", "user", "alice", "alice@contoso.com", deleted=True)
+    group = CloudObject("cloud-2", "group", "team", deleted=True)
+    work = pending(work=[obj("alice", pending=ALICE), obj("team", "group", pending={"displayName": "Team"})],
+                   links=[link("team", "member", "alice", wanted=True, exported=False)])
+    plan = plan_of(work, CloudMatches(by_anchor={"alice": gone, "team": group}))
+    assert [(c.action, c.anchor, c.cloud_id) for c in plan.changes[:2]] == [
+        (PlanAction.restore, "alice", "cloud-1"), (PlanAction.restore, "team", "cloud-2")]
+    assert plan.changes[0].properties == ALICE  # then updated to what AD says, as an adoption is
+    assert actions(plan)[2:] == [(PlanAction.add_member, "team", "alice")]
+
+
+def test_a_live_match_is_adopted_and_a_deleted_one_is_not_deleted_again():
+    doomed = [obj("gone", pending_delete=True)]
+    plan = plan_of(pending(doomed=doomed), CloudMatches(by_anchor={"gone": CloudObject("c1", "user", "gone",
+                                                                                       deleted=True)}))
+    assert plan.changes == [] and plan.forget == ["gone"]
+
+
+def test_groups_that_cannot_be_looked_up_wait_with_the_fix_and_users_are_planned_as_usual():
+    why = Unmatchable("DirSync cannot read its group anchor property", "Make the app its own owner.", "X")
+    work = pending(work=[obj("alice", pending=ALICE), obj("team", "group", pending={"displayName": "Team"}),
+                         obj("known", "group", cloud_id="c9", pending={"displayName": "Known"})],
+                   doomed=[obj("old", "group", pending_delete=True)],
+                   links=[link("team", "member", "alice", wanted=True, exported=False)])
+    plan = make_plan(work, CloudMatches(), soft_match=False, unmatchable_groups=why)
+    assert actions(plan) == [(PlanAction.add, "alice", None), (PlanAction.update, "known", None)]
+    [error] = plan.errors
+    assert (error.anchor, error.reason, error.fix, error.action) == ("team", why.reason, why.fix, PlanAction.add)
+    assert plan.forget == []  # a doomed group the cloud may have is neither deleted nor forgotten
 
 
 def test_soft_match_adopts_only_a_cloud_only_user_and_only_when_on():

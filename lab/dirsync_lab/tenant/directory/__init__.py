@@ -71,6 +71,7 @@ class Directory(Users, Groups, DeletedItems, Applications):
                     raise GraphError(405, "Request_BadRequest",
                                      "Specified HTTP method is not allowed for the request target.")
                 with self.store.lock:
+                    self.purge_expired()
                     return handler(req, **{k: v for k, v in match.groupdict().items() if v is not None})
         segment = req.path.split("/")[0] or req.path
         raise bad_request(f"Resource not found for the segment '{segment}'.", code="BadRequest")

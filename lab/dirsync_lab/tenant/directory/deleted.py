@@ -1,8 +1,10 @@
-"""Deleted items: users wait there for 30 days, to be restored or purged."""
+"""Deleted items: users and security groups wait there for the retention period (30 days, a tenant setting),
+to be restored or purged."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 from .base import Request, Response
 from .query import QueryOptions
@@ -10,9 +12,9 @@ from .query import QueryOptions
 
 class DeletedItems(QueryOptions):
     def list_deleted(self, req: Request, kind: str) -> Response:
-        """https://learn.microsoft.com/graph/api/directory-deleteditems-list"""
-        sql = f"SELECT o.* FROM objects o WHERE o.kind='{kind}' AND o.state='deleted'"
-        return self._page(req, sql, [], f"{self.meta}#directory/deletedItems/microsoft.graph.{kind}")
+        """https://learn.microsoft.com/graph/api/directory-deleteditems-list : the query parameters of the
+        resource named by the cast, $filter included"""
+        return self._list(req, kind, f"directory/deletedItems/microsoft.graph.{kind}", state="deleted")
 
     def get_deleted(self, req: Request, oid: str) -> Response:
         """https://learn.microsoft.com/graph/api/directory-deleteditems-get"""
@@ -24,7 +26,8 @@ class DeletedItems(QueryOptions):
         """https://learn.microsoft.com/graph/api/directory-deleteditems-restore"""
         row = self._row(oid, states=("deleted",))
         data = json.loads(row["data"])
-        self._check_user(data, row["id"])  # a new user may have taken the UPN meanwhile
+        if row["kind"] == "user":
+            self._check_user(data, row["id"])  # a new user may have taken the UPN meanwhile
         data["deletedDateTime"] = None
         self._write(row["id"], row["kind"], data)
         return self._ok(200, {"@odata.context": f"{self.meta}#directoryObjects/$entity",
@@ -35,3 +38,11 @@ class DeletedItems(QueryOptions):
         """https://learn.microsoft.com/graph/api/directory-deleteditems-delete"""
         self._purge(self._row(oid, states=("deleted",)))
         return 204, {}, None
+
+    def purge_expired(self) -> None:
+        """https://learn.microsoft.com/graph/api/resources/directory : purged once the retention period is over"""
+        retention = self.store.settings()["deleted_item_retention_seconds"]
+        cutoff = (datetime.now(timezone.utc) - timedelta(seconds=retention)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for row in self.db.execute("SELECT * FROM objects WHERE state='deleted' AND "
+                                   "json_extract(data, '$.deletedDateTime') <= ?", (cutoff,)).fetchall():
+            self._purge(row)

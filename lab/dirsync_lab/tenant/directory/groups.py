@@ -87,9 +87,14 @@ class Groups(QueryOptions):
         return 204, {}, None
 
     def delete_group(self, req: Request, oid: str) -> Response:
-        """https://learn.microsoft.com/graph/api/group-delete : security groups are deleted for good"""
+        """https://learn.microsoft.com/graph/api/group-delete : security groups go to deleted items too (the
+        current v1.0 text). The docs are silent on a restored security group's members: the stricter reading,
+        it comes back without them (its own memberships in other groups stay, as for users)."""
         row = self._row(oid, "group")
-        self._purge(row)
+        data = json.loads(row["data"])
+        data["deletedDateTime"] = now_iso()
+        self.db.execute("DELETE FROM members WHERE group_id=?", (row["id"],))
+        self._write(row["id"], "group", data, state="deleted")
         return 204, {}, None
 
     def list_members(self, req: Request, oid: str) -> Response:

@@ -115,9 +115,9 @@ class QueryOptions(Replication):
         body["value"] = [self._shape(r, select, typed=typed) for r in rows]
         return self._ok(200, body)
 
-    def _filtered(self, req: Request, kind: str, *, advanced: bool) -> tuple[str, list]:
-        """The active objects of a kind that $filter keeps: SQL selecting o.*, and its parameters."""
-        sql, params = f"SELECT o.* FROM objects o WHERE o.kind='{kind}' AND o.state='active'", []
+    def _filtered(self, req: Request, kind: str, *, advanced: bool, state: str = "active") -> tuple[str, list]:
+        """The objects of a kind (active, or deleted) that $filter keeps: SQL selecting o.*, and its parameters."""
+        sql, params = f"SELECT o.* FROM objects o WHERE o.kind='{kind}' AND o.state='{state}'", []
         unseen = self._unseen_ids()
         if unseen:  # not yet replicated: lists leave them out
             sql, params = f"{sql} AND o.id NOT IN ({','.join('?' * len(unseen))})", unseen
@@ -127,8 +127,8 @@ class QueryOptions(Replication):
             sql, params = f"{sql} AND {where}", [*params, *where_params]
         return sql, params
 
-    def _list(self, req: Request, kind: str, entity_set: str) -> Response:
-        sql, params = self._filtered(req, kind, advanced=self._advanced(req))
+    def _list(self, req: Request, kind: str, entity_set: str, state: str = "active") -> Response:
+        sql, params = self._filtered(req, kind, advanced=self._advanced(req), state=state)
         order_by = self._order_by(req, kind) if "$orderby" in req.query else ""
         return self._page(req, sql, params, self._context(entity_set, self._select(req)), order_by=order_by)
 
