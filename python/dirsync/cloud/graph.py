@@ -190,8 +190,11 @@ class GraphClient:
         return url[len(self.base):] if url.startswith(self.base) else url
 
     def _refused(self, method: str, url: str, status: int, body) -> None:
-        """A 403 Authorization_RequestDenied ends the run with the permission the call needs."""
-        if status == 403 and error_of(body)[0] == "Authorization_RequestDenied":
+        """A 403 Authorization_RequestDenied for a call whose permission the token lacks ends the run with
+        that permission's name. Graph gives the same answer when the token has the permission but the object
+        is protected (a user holding an administrator role): that is about one object, reported on its own."""
+        if (status == 403 and error_of(body)[0] == "Authorization_RequestDenied"
+                and permissions.lacks(self._token, method, self._relative(url))):
             raise permissions.denied_error(method, self._relative(url), self.client_id)
 
     def close(self) -> None:

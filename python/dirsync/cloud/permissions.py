@@ -79,6 +79,15 @@ def check_token(access_token: str, client_id: str) -> None:
                                     target=client_id)
 
 
+def lacks(access_token: str, method: str, path: str) -> bool:
+    """Does the token lack what the call needs (any of DirSync's permissions, for a call the list does not
+    name)?"""
+    permission = permission_for(method, path)
+    if permission is None:
+        return bool(missing_permissions(access_token))
+    return permission.name not in token_roles(access_token)
+
+
 def permission_for(method: str, path: str) -> AppPermission | None:
     """The required permission a call of DirSync's needs; `path` is relative to /v1.0, query dropped."""
     call = f"{method.upper()} {path.split('?')[0].strip('/')}"

@@ -168,16 +168,6 @@ class GraphTarget:
             "$select": "id,userPrincipalName,onPremisesImmutableId"}).get("value", [])
         return self._object("user", items[0]) if items else None
 
-    def directory_roles(self, cloud_id: str) -> list[str]:
-        """https://learn.microsoft.com/graph/api/user-list-memberof : only to word an error, so a refused
-        lookup gives no names rather than stopping the run."""
-        try:
-            items = list(self.graph.pages(f"users/{cloud_id}/memberOf", params={"$select": "id,displayName"}))
-        except CloudError:
-            return []
-        return [i.get("displayName") or i.get("id", "") for i in items
-                if i.get("@odata.type") == "#microsoft.graph.directoryRole"]
-
     # --- writing -----------------------------------------------------------------------------------------
     def _part(self, op: CloudOp, part_id: str) -> dict:
         ref = f"{self.graph.base}/directoryObjects/{op.ref_id}"

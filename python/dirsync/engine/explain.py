@@ -70,15 +70,14 @@ def conflicting_upn(change: Change, result: CloudResult) -> str | None:
 
 def protected_user(change: Change, result: CloudResult) -> bool:
     """Graph refused to delete or change a user as app-only User.ReadWrite.All may not (an administrator).
-    https://learn.microsoft.com/graph/api/user-delete : the caller looks up the user's roles for the wording."""
+    https://learn.microsoft.com/graph/api/user-delete . Which role it holds is not looked up: reading another
+    user's memberOf app-only needs Directory.Read.All (user-list-memberof), beyond DirSync's permissions."""
     return (result.error_code == "Authorization_RequestDenied" and change.kind == "user"
             and change.action in (PlanAction.delete, PlanAction.update, PlanAction.adopt, PlanAction.restore))
 
 
-def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None,
-            roles: list[str] | None = None) -> tuple[str, str]:
-    """(reason, fix) of a failed write. `upn_holder`: the cloud user holding conflicting_upn(); `roles`: the
-    Microsoft Entra roles of a protected_user()."""
+def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None) -> tuple[str, str]:
+    """(reason, fix) of a failed write. `upn_holder`: the cloud user holding conflicting_upn()."""
     if result.outcome == Outcome.conflict:
         prop = _conflicting_property(result)
         props = change.properties or {}
@@ -105,9 +104,8 @@ def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None 
                 "The next run restores it from deleted items while Microsoft 365 keeps it there (30 days), "
                 "or creates it again.")
     if protected_user(change, result):
-        held = (f"the Microsoft Entra role {' and '.join(roles)}" if roles else
-                "a Microsoft Entra administrator role (such as Global Administrator or User Administrator)")
-        return (f"This user holds {held}; an app with User.ReadWrite.All cannot delete it, disable it or "
+        return ("This user holds a Microsoft Entra administrator role (such as Global Administrator or User "
+                "Administrator); an app with User.ReadWrite.All cannot delete it, disable it or "
                 "change its sign-in name, phones or anchor.",
                 "Remove the role from this user in the Microsoft Entra admin center, or make this change to the "
                 f"user in the admin center yourself. {RETRY}")

@@ -129,10 +129,6 @@ class Target(Protocol):
         """Soft match candidate (the engine only adopts one whose anchor is empty)."""
         ...
 
-    def directory_roles(self, cloud_id: str) -> list[str]:
-        """The names of the Microsoft Entra roles a cloud user holds, to explain a refusal ([] if unknown)."""
-        ...
-
     def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:
         """Carry out the writes (batched, retried, throttled as the connector sees fit) and yield one
         result per op, in any order. Never raises for a per-object failure."""

@@ -286,10 +286,7 @@ class _Run:
         if not ok:
             upn = explain.conflicting_upn(change, result)
             holder = self.target.find_user_by_upn(upn) if upn is not None else None
-            cloud_id = result.cloud_id or change.cloud_id
-            roles = self.target.directory_roles(cloud_id) if explain.protected_user(change, result) and cloud_id \
-                else None
-            reason, fix = explain.explain(change, result, holder, roles)
+            reason, fix = explain.explain(change, result, holder)
         store = self.store
         with store.transaction():
             if ok:

@@ -44,7 +44,7 @@ def test_other_apps_share_the_tenant_write_quota(tenant, graph, domain):
     assert created.status_code == 201, created.text
     url = f"{graph.base}/users/{created.json()['id']}"
     assert [graph.patch(url, json={"jobTitle": str(n)}).status_code for n in range(2)] == [204, 204]
-    other_app = tenant.register_app("Another app", secret=True)
+    other_app = tenant.register_app("Another app", secret=True, permissions=["User.ReadWrite.All"])
     token = msal_app(tenant, other_app.app_id, other_app.secret).acquire_token_for_client(
         [f"{tenant.graph_endpoint}/.default"])["access_token"]
     other = http_session(tenant)

@@ -138,9 +138,6 @@ class FakeTenant:
                 return CloudObject(i, "user", o["anchor"], upn)
         return None
 
-    def directory_roles(self, cloud_id):
-        return []
-
     def apply(self, ops):
         for op in ops:
             result = self._apply(op)

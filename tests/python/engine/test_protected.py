@@ -37,8 +37,9 @@ def test_a_cloud_administrator_is_not_disabled_or_deleted_and_the_rest_of_the_ru
     assert result["status"] == "completed-export-errors", result["message"]
     [error] = result["errors"]
     assert error["dn"] == dn("alice") and error["action"] == "update"
-    assert error["reason"].startswith("This user holds the Microsoft Entra role Global Administrator; an app "
-                                      "with User.ReadWrite.All cannot")
+    # Which role is not said: reading a user's memberOf app-only needs Directory.Read.All (user-list-memberof).
+    assert error["reason"].startswith("This user holds a Microsoft Entra administrator role (such as Global "
+                                      "Administrator or User Administrator); an app with User.ReadWrite.All cannot")
     assert error["fix"].startswith("Remove the role from this user in the Microsoft Entra admin center")
     users = lab.users()
     assert users[alice]["accountEnabled"] is True
