@@ -43,10 +43,7 @@ USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Direc
 USER_WRITE = ("User.ReadWrite.All", "Directory.ReadWrite.All")
 GROUP_READ = ("GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All",
               "Directory.ReadWrite.All")
-MEMBER_READ = GROUP_READ + ("GroupMember.ReadWrite.All",)
-MEMBER_WRITE = ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All")
-APP_READ = ("Application.Read.All", OWNED_BY, "Application.ReadWrite.All", "Directory.Read.All",
-            "Directory.ReadWrite.All")
+APP_READ = ("Application.Read.All", OWNED_BY, "Application.ReadWrite.All", "Directory.Read.All")
 EXT_WRITE = (OWNED_BY, "Application.ReadWrite.All", "Directory.ReadWrite.All")
 
 
@@ -72,7 +69,7 @@ TABLE = [
     Rule("GET", r"users/delta(?:\(\))?", USER_READ, "user-delta"),
     Rule("POST", r"users", USER_WRITE, "user-post-users"),
     Rule("GET", rf"users/{_ID}", USER_READ, "user-get"),
-    Rule("PATCH", rf"users/{_ID}", USER_WRITE, "user-update"),
+    Rule("PATCH", rf"users/{_ID}", ("User.ReadUpdate.All",) + USER_WRITE, "user-update"),
     Rule("DELETE", rf"users/{_ID}", ("User.ReadWrite.All",), "user-delete"),
     Rule("GET", rf"users/{_ID}/manager", USER_READ, "user-list-manager"),
     Rule("PUT", rf"users/{_ID}/manager/\$ref", USER_WRITE, "user-post-manager"),
@@ -84,23 +81,26 @@ TABLE = [
     Rule("GET", rf"groups/{_ID}", GROUP_READ, "group-get"),
     Rule("PATCH", rf"groups/{_ID}", ("Group.ReadWrite.All", "Directory.ReadWrite.All"), "group-update"),
     Rule("DELETE", rf"groups/{_ID}", ("Group.ReadWrite.All",), "group-delete"),
-    Rule("GET", rf"groups/{_ID}/members", MEMBER_READ, "group-list-members"),
-    Rule("POST", rf"groups/{_ID}/members/\$ref", MEMBER_WRITE, "group-post-members"),
-    Rule("DELETE", rf"groups/{_ID}/members/[^/]+/\$ref", MEMBER_WRITE, "group-delete-members"),
+    Rule("GET", rf"groups/{_ID}/members", ("GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All",
+                                           "GroupMember.ReadWrite.All", "Directory.Read.All"), "group-list-members"),
+    Rule("POST", rf"groups/{_ID}/members/\$ref",
+         ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"), "group-post-members"),
+    Rule("DELETE", rf"groups/{_ID}/members/[^/]+/\$ref",
+         ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"), "group-delete-members"),
+    # deletedItems pages name one permission per resource type and no higher privileged ones: only that one.
     Rule("GET", r"directory/deletedItems/microsoft\.graph\.user", USER_READ, "directory-deleteditems-list"),
     Rule("GET", r"directory/deletedItems/microsoft\.graph\.group", ("Group.Read.All", "Group.ReadWrite.All",
                                                                     "Directory.Read.All", "Directory.ReadWrite.All"),
          "directory-deleteditems-list"),
     Rule("GET", rf"directory/deletedItems/(?P<oid>{_ID})", (), "directory-deleteditems-get",
-         by_kind={"user": USER_READ, "group": ("Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All",
-                                               "Directory.ReadWrite.All")}),
+         by_kind={"user": ("User.Read.All",), "group": ("Group.Read.All",)}),
     Rule("DELETE", rf"directory/deletedItems/(?P<oid>{_ID})", (), "directory-deleteditems-delete",
-         by_kind={"user": ("User.DeleteRestore.All",), "group": ("Group.ReadWrite.All",)}),
+         by_kind={"user": ("User.DeleteRestore.All",), "group": ()}),  # group, app-only: "Not supported."
     Rule("POST", rf"directory/deletedItems/(?P<oid>{_ID})/(?:microsoft\.graph\.)?restore", (),
          "directory-deleteditems-restore",
          by_kind={"user": ("User.DeleteRestore.All", "User.ReadWrite.All"), "group": ("Group.ReadWrite.All",)}),
     Rule("GET", r"applications", APP_READ, "application-list"),
-    Rule("GET", _APP, APP_READ, "application-get"),
+    Rule("GET", _APP, APP_READ + ("Directory.ReadWrite.All",), "application-get"),
     Rule("GET", _APP + r"/extensionProperties", APP_READ, "application-list-extensionproperty"),
     Rule("POST", _APP + r"/extensionProperties", EXT_WRITE, "application-post-extensionproperty"),
     Rule("DELETE", _APP + r"/extensionProperties/[^/]+", EXT_WRITE, "extensionproperty-delete"),

@@ -49,7 +49,8 @@ def secret_app(tenant):
 # The raw HTTP checks of the tenant call more than DirSync does (purge, other apps' extensions): their app
 # holds every permission those calls' pages accept.
 GRAPH_ADMIN_PERMISSIONS = ("Directory.ReadWrite.All", "User.ReadWrite.All", "Group.ReadWrite.All",
-                           "User.DeleteRestore.All", "Application.ReadWrite.All", "Organization.Read.All")
+                           "User.DeleteRestore.All", "Application.ReadWrite.All", "Organization.Read.All",
+                           "User.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All")
 
 
 @pytest.fixture(scope="session")

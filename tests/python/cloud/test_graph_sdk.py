@@ -20,7 +20,7 @@ PROBE = Path(__file__).resolve().parents[2] / "dotnet" / "GraphSdkProbe"
 # The Graph application permissions the probe's calls need, for when the tenant checks them.
 # signin reads the organization; the rest writes users, groups, deleted items and its own app's extension.
 SDK_PERMISSIONS = ("Organization.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All",
-                   "Application.ReadWrite.OwnedBy")
+                   "Application.ReadWrite.OwnedBy", "User.Read.All")  # User.Read.All: GET deletedItems/{id}
 
 pytestmark = pytest.mark.skipif(shutil.which("dotnet") is None,
                                 reason="needs the .NET SDK (`dotnet`) to build the Graph SDK probe")
