@@ -84,13 +84,13 @@ class CloudAction(StrEnum):
     """One write to Microsoft 365. The link writes are spelled as the plan's actions they carry out."""
 
     create = "create"
-    restore = "restore"
-    update = "update"
-    delete = "delete"
-    add_member = "addMember"
-    remove_member = "removeMember"
-    set_manager = "setManager"
-    remove_manager = "removeManager"
+    restore = PlanAction.restore.value
+    update = PlanAction.update.value
+    delete = PlanAction.delete.value
+    add_member = PlanAction.add_member.value
+    remove_member = PlanAction.remove_member.value
+    set_manager = PlanAction.set_manager.value
+    remove_manager = PlanAction.remove_manager.value
 
 
 class Outcome(StrEnum):
