@@ -123,15 +123,18 @@ class GraphTarget:
         return CloudObject(cloud_id=item["id"], kind=kind, anchor=item.get(self._anchor_field(kind)),
                            user_principal_name=item.get("userPrincipalName"))
 
-    def find_by_anchors(self, kind: CloudKind, anchors: Iterable[str]) -> dict[str, CloudObject]:
+    def find_by_anchors(self, kind: CloudKind, anchors: Iterable[str],
+                        properties: Iterable[str] = ()) -> dict[str, CloudObject]:
         """Live objects and those in deleted items (restorable until purged); a live one wins. Deleted items
         take the query parameters of the resource named by the cast
-        (https://learn.microsoft.com/graph/api/directory-deleteditems-list), so the same filter serves both."""
+        (https://learn.microsoft.com/graph/api/directory-deleteditems-list), so the same filter serves both.
+        `properties` are read in the same query, so an adoption can write only what differs."""
         wanted = list(dict.fromkeys(anchors))
         if not wanted:
             return {}
         prop = self._anchor_field(kind)
-        select = f"id,{prop}" + (",userPrincipalName" if kind == "user" else "")
+        read = list(dict.fromkeys(properties))
+        select = ",".join(dict.fromkeys(["id", prop, *(["userPrincipalName"] if kind == "user" else []), *read]))
         parts = []
         for i in range(0, len(wanted), FILTER_IN_LIMIT):
             values = [_literal(a) for a in wanted[i:i + FILTER_IN_LIMIT]]
@@ -159,7 +162,8 @@ class GraphTarget:
                 # The directory compares case-insensitively; anchors are base64, so compare exactly here.
                 anchor = item.get(prop)
                 if anchor in wanted_set and not (deleted and anchor in found and not found[anchor].deleted):
-                    found[anchor] = replace(self._object(kind, item), deleted=deleted)
+                    found[anchor] = replace(self._object(kind, item), deleted=deleted,
+                                            properties={p: item.get(p) for p in read} if read else None)
         return found
 
     def find_user_by_upn(self, user_principal_name: str) -> CloudObject | None:

@@ -68,6 +68,34 @@ def conflicting_upn(change: Change, result: CloudResult) -> str | None:
     return None
 
 
+def _upn_conflict(upn: str, holder: CloudObject | None, holder_dn: str | None,
+                  source_upn: str | None) -> tuple[str, str]:
+    ours = f"'{upn}'"
+    if source_upn and source_upn.lower() != upn.lower():
+        ours = (f"'{source_upn}' (in Microsoft 365 '{upn}': its suffix is not a verified domain of the tenant, "
+                "so it takes the initial domain)")
+    theirs = f"'{holder.user_principal_name}' (id {holder.cloud_id})" if holder else ""
+    if holder and holder_dn:
+        return (f"UPN conflict: the userPrincipalName {ours} is already used by {theirs}, which DirSync "
+                f"synchronizes from {holder_dn}.",
+                "Change the userPrincipalName of one of the two in Active Directory so that they differ in "
+                f"Microsoft 365; the next sync writes it. {RETRY}")
+    if holder and not holder.anchor:
+        return (f"UPN conflict: the userPrincipalName {ours} is already used by the cloud user {theirs}, which is "
+                "not synchronized from Active Directory.",
+                "Rename or delete the cloud user in Microsoft 365, or give this user another UPN in Active "
+                "Directory; to let DirSync take over that cloud user instead, turn on soft matching "
+                f"(Set-CoexistenceConfiguration -SoftMatch $true). {RETRY}")
+    if holder:
+        return (f"UPN conflict: the userPrincipalName {ours} is already used by {theirs}, which another directory "
+                "synchronization anchors (it has an onPremisesImmutableId that DirSync does not know).",
+                "Give this user another UPN in Active Directory, or rename the other user where it is managed. "
+                f"{RETRY}")
+    return (f"UPN conflict: the userPrincipalName {ours} is already used by another object in Microsoft 365 "
+            "(not found by a lookup now: a deleted user, or one not replicated yet).",
+            f"Give this user another UPN in Active Directory if the conflict persists. {RETRY}")
+
+
 def protected_user(change: Change, result: CloudResult) -> bool:
     """Graph refused to delete or change a user as app-only User.ReadWrite.All may not (an administrator).
     https://learn.microsoft.com/graph/api/user-delete . Which role it holds is not looked up: reading another
@@ -76,19 +104,16 @@ def protected_user(change: Change, result: CloudResult) -> bool:
             and change.action in (PlanAction.delete, PlanAction.update, PlanAction.adopt, PlanAction.restore))
 
 
-def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None) -> tuple[str, str]:
-    """(reason, fix) of a failed write. `upn_holder`: the cloud user holding conflicting_upn()."""
+def explain(change: Change, result: CloudResult, upn_holder: CloudObject | None = None, *,
+            holder_dn: str | None = None, source_upn: str | None = None) -> tuple[str, str]:
+    """(reason, fix) of a failed write. `upn_holder`: the cloud user holding conflicting_upn(); `holder_dn`:
+    its DN when DirSync synchronizes it from Active Directory; `source_upn`: this user's UPN in AD."""
     if result.outcome == Outcome.conflict:
         prop = _conflicting_property(result)
         props = change.properties or {}
         upn = conflicting_upn(change, result)
         if upn is not None:
-            who = (f"a cloud user (id {upn_holder.cloud_id}) that DirSync does not manage"
-                   if upn_holder and not upn_holder.anchor else "another object in Microsoft 365")
-            return (f"UPN conflict: the userPrincipalName '{upn}' is already used by {who}.",
-                    "Rename or delete that cloud user, or give this user another UPN in Active Directory; "
-                    "to let DirSync take over a cloud-only user with the same UPN, turn on soft matching "
-                    f"(Set-CoexistenceConfiguration -SoftMatch $true). {RETRY}")
+            return _upn_conflict(upn, upn_holder, holder_dn, source_upn)
         if prop == "proxyAddresses":  # computed from mail (https://learn.microsoft.com/graph/api/resources/user)
             return (f"Conflict: another object in Microsoft 365 already has the address '{props.get('mail', '')}' "
                     "(its mail or one of its proxyAddresses).",

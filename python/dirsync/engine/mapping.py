@@ -83,6 +83,7 @@ class Projection:
     manager: str | None = None  # the manager's anchor
     skip_reason: str | None = None
     error: tuple[str, str] | None = None  # (reason, fix) when the object cannot be written as it is
+    source_upn: str | None = None  # a user's UPN as Active Directory has it, before the UPN rule
 
 
 def value_hash(value) -> str:
@@ -205,7 +206,8 @@ class Mapper:
                      "Correct mail of this user in Active Directory; the next sync writes it.")
         else:
             error = _too_long(props)
-        return Projection("user", props, manager=_text(obj, "manager"), error=error)
+        return Projection("user", props, manager=_text(obj, "manager"), error=error,
+                          source_upn=_text(obj, "userprincipalname"))
 
     def _group(self, obj: SourceObject) -> Projection:
         group_type = _int(obj, "grouptype") & 0xFFFFFFFF

@@ -22,6 +22,9 @@ class Plan:
     errors: list[ObjectError] = field(default_factory=list)  # objects that cannot be written as they are
     forget: list[str] = field(default_factory=list)   # gone from AD and never reached the cloud
     settled: list[str] = field(default_factory=list)  # pending, but the cloud already has it all
+    # Partial writes sent before the changes, each on its own: disables (a refused property of the same
+    # object must not hold them back) and moves of synced users off a UPN another change takes.
+    steps: list[Change] = field(default_factory=list)
 
     def of(self, *actions: PlanAction) -> list[Change]:
         return [c for c in self.changes if c.action in actions]
@@ -47,6 +50,17 @@ def hard_match_anchors(pending: PendingWork) -> dict[CloudKind, list[str]]:
     return {kind: found for kind, found in anchors.items() if found}
 
 
+def hard_match_properties(pending: PendingWork, kind: CloudKind) -> list[str]:
+    """The properties to read with the hard match: an adoption writes only those the cloud has otherwise."""
+    return sorted({k for row in pending.work if row.kind == kind and not row.cloud_id for k in row.pending or {}})
+
+
+def vacated_upn(anchor: str, initial_domain: str) -> str:
+    """Where a synced user waits while another takes its UPN: unique per anchor, in the initial domain
+    (always verified), and the same at every run, so a rerun after a crash repeats the same harmless write."""
+    return f"dirsync-vacated-{value_hash(anchor)[:12]}@{initial_domain}"
+
+
 def soft_match_upns(pending: PendingWork, by_anchor: dict[str, CloudObject]) -> list[str]:
     """The UPNs of the new users the hard match did not find."""
     return [row.pending["userPrincipalName"] for row in pending.work
@@ -63,9 +77,10 @@ class Unmatchable:
 
 
 def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool,
-              unmatchable_groups: Unmatchable | None = None) -> Plan:
+              unmatchable_groups: Unmatchable | None = None, initial_domain: str = "") -> Plan:
     """`unmatchable_groups`: the groups' lookup failed; the groups the cloud may already have wait, each
-    reported with the fix, and everything else is planned as usual."""
+    reported with the fix, and everything else is planned as usual. `initial_domain`: the tenant's
+    *.onmicrosoft.com domain, where a synced user waits while another takes its UPN (none: no such moves)."""
     plan = Plan()
     waiting = {row.anchor for row in [*pending.work, *pending.doomed]
                if unmatchable_groups and row.kind == "group" and not row.cloud_id}
@@ -86,6 +101,9 @@ def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool,
                                            code=unmatchable_groups.code))
         else:
             _plan_properties(plan, row, matches, soft_match)
+    _plan_disables(plan)
+    if initial_domain:
+        _plan_vacates(pending, plan, initial_domain)
     _plan_links(pending, plan)
     plan.errors += [ObjectError(r.anchor, r.dn, r.kind, r.last_error, r.last_fix, action=CHECK)
                     for r in pending.invalid]
@@ -107,12 +125,54 @@ def _plan_properties(plan: Plan, row: StagedObject, matches: CloudMatches, soft_
         candidate = matches.by_upn.get(desired["userPrincipalName"])
         # Soft match adopts only a cloud-only user: one that no directory anchors yet.
         found = candidate if candidate and not candidate.anchor else None
-    if found:
+    if found and found.deleted:
         # Restored, not created anew: the same id, with its memberships, mailbox and licences.
-        action = PlanAction.restore if found.deleted else PlanAction.adopt
-        plan.changes.append(Change(action, row.cloud_kind, row.anchor, row.dn, desired, cloud_id=found.cloud_id))
+        plan.changes.append(Change(PlanAction.restore, row.cloud_kind, row.anchor, row.dn, desired,
+                                   cloud_id=found.cloud_id))
+    elif found:
+        # Only what the cloud object lacks: a rerun after a crash writes what is missing, nothing more.
+        diff = desired if found.properties is None else {
+            k: v for k, v in desired.items() if _comparable(v) != _comparable(found.properties.get(k))}
+        plan.changes.append(Change(PlanAction.adopt, row.cloud_kind, row.anchor, row.dn, diff,
+                                   cloud_id=found.cloud_id))
     else:
         plan.changes.append(Change(PlanAction.add, row.cloud_kind, row.anchor, row.dn, desired))
+
+
+def _comparable(value):
+    """A value as Graph gives it back: an absent or null member of a complex value is the same as none."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _plan_disables(plan: Plan) -> None:
+    """A disable goes first and alone: in the same PATCH, a property Graph refuses (a UPN in conflict)
+    would keep a leaver's account enabled at every run."""
+    for change in plan.of(PlanAction.update, PlanAction.adopt):
+        props = change.properties or {}
+        if props.get("accountEnabled") is False and len(props) > 1:
+            plan.steps.append(Change(PlanAction.update, change.kind, change.anchor, change.dn,
+                                     {"accountEnabled": False}, cloud_id=change.cloud_id))
+
+
+def _plan_vacates(pending: PendingWork, plan: Plan, initial_domain: str) -> None:
+    """A UPN held by a synced user whose own pending change gives it up (a swap, a chain of renames) is
+    freed first: the holder moves to a UPN of its own, then every change sets the UPN AD gives it. Any
+    order of the writes within a $batch is then safe, and a crash at any point plans the moves again from
+    what was confirmed."""
+    leaving = {row.exported["userPrincipalName"]: row for row in pending.work
+               if row.kind == "user" and row.cloud_id and "userPrincipalName" in row.exported
+               and value_hash((row.pending or {}).get("userPrincipalName")) != row.exported["userPrincipalName"]}
+    vacated: set[str] = set()
+    for change in plan.of(PlanAction.add, PlanAction.adopt, PlanAction.update):
+        upn = (change.properties or {}).get("userPrincipalName") if change.kind == "user" else None
+        holder = leaving.get(value_hash(upn)) if upn else None
+        if holder and holder.anchor != change.anchor and holder.anchor not in vacated:
+            vacated.add(holder.anchor)
+            plan.steps.append(Change(PlanAction.update, "user", holder.anchor, holder.dn,
+                                     {"userPrincipalName": vacated_upn(holder.anchor, initial_domain)},
+                                     cloud_id=holder.cloud_id))
 
 
 def _plan_links(pending: PendingWork, plan: Plan) -> None:

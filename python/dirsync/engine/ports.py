@@ -116,13 +116,16 @@ class CloudObject:
     anchor: str | None  # onPremisesImmutableId for users, the extension property for groups
     user_principal_name: str | None = None
     deleted: bool = False  # in deleted items: restorable, with its id and memberships, until purged
+    properties: dict | None = None  # the current values of the properties asked for (None: not read)
 
 
 class Target(Protocol):
     def verified_domains(self) -> list[str]: ...
 
-    def find_by_anchors(self, kind: CloudKind, anchors: Iterable[str]) -> dict[str, CloudObject]:
-        """Hard match: anchor -> cloud object, for the anchors that exist in the tenant."""
+    def find_by_anchors(self, kind: CloudKind, anchors: Iterable[str],
+                        properties: Iterable[str] = ()) -> dict[str, CloudObject]:
+        """Hard match: anchor -> cloud object, for the anchors that exist in the tenant, with the current
+        values of `properties` (CloudObject.properties) when any are asked for."""
         ...
 
     def find_user_by_upn(self, user_principal_name: str) -> CloudObject | None:
@@ -261,6 +264,7 @@ class StagedObject:
     last_result: str | None = None
     last_error: str | None = None
     last_fix: str | None = None
+    source_upn: str | None = None  # a user's UPN as Active Directory has it (the cloud's may differ)
 
     @property
     def cloud_kind(self) -> CloudKind:

@@ -24,7 +24,8 @@ from ..events import Cancelled, Events
 from ..vocabulary import LINK_ACTIONS, CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus, Trigger
 from . import explain, guard
 from .mapping import NOT_CLEARABLE, Mapper, value_hash
-from .planner import CloudMatches, Plan, Unmatchable, hard_match_anchors, make_plan, soft_match_upns
+from .planner import (CloudMatches, Plan, Unmatchable, hard_match_anchors, hard_match_properties, make_plan,
+                      soft_match_upns)
 from .ports import (Change, CloudOp, CloudResult, ObjectError, RunResult, SkippedObject, Source,
                     StateRepository, Target)
 from .scope import Scope
@@ -46,7 +47,7 @@ _COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.resto
           PlanAction.remove_member: "membershipChanges", PlanAction.set_manager: "managerChanges",
           PlanAction.remove_manager: "managerChanges"}
 COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "restored", "updated", "deleted",
-              "membershipChanges", "managerChanges", "recoveredCreates", "skipped", "errors")
+              "membershipChanges", "managerChanges", "recoveredCreates", "adoptedUnchanged", "skipped", "errors")
 
 
 @dataclass
@@ -90,6 +91,7 @@ class _Run:
         self.progress = (0, 0)  # export steps done, of how many
         self.group_anchor_error: GroupAnchorError | None = None
         self.managed_elsewhere = 0  # objects refused as synchronized by another engine: one error, one message
+        self.steps: set[int] = set()  # ids of the plan's steps: partial writes, counted with their change
 
     def perform(self) -> RunResult:
         start = now()
@@ -149,7 +151,7 @@ class _Run:
         with self.store.rolled_back() if self.options.preview else nullcontext():
             imported = self._import(full, watermark, scope, mapper, rules)
             self.events.progress("Synchronizing", "Planning the changes", activity_id=1)
-            plan = self._plan(sync.soft_match)
+            plan = self._plan(sync.soft_match, mapper.initial)
             self.errors.extend(plan.errors)
             verdict = guard.check(plan, self.config.prevent_accidental_deletes,
                                   allow_deletes=self.options.allow_deletes, preview=self.options.preview,
@@ -165,14 +167,14 @@ class _Run:
             self._commit_watermark(imported.watermark, rules)
         return plan, RunStatus.success, ""
 
-    def _plan(self, soft_match: bool) -> Plan:
+    def _plan(self, soft_match: bool, initial_domain: str) -> Plan:
         """Fetch what the plan needs of the cloud, then plan (a pure function of the two)."""
         pending = self.store.pending_work()
         by_anchor = {}
         unmatchable = None
         for kind, anchors in hard_match_anchors(pending).items():
             try:
-                by_anchor.update(self.target.find_by_anchors(kind, anchors))
+                by_anchor.update(self.target.find_by_anchors(kind, anchors, hard_match_properties(pending, kind)))
             except GroupAnchorError as err:  # users still sync; the groups wait, each reported with the fix
                 self.group_anchor_error = err
                 self.events.warning(explain.groups_waiting(err))
@@ -180,7 +182,7 @@ class _Run:
         by_upn = ({upn: self.target.find_user_by_upn(upn) for upn in soft_match_upns(pending, by_anchor)}
                   if soft_match else {})
         return make_plan(pending, CloudMatches(by_anchor, by_upn), soft_match=soft_match,
-                         unmatchable_groups=unmatchable)
+                         unmatchable_groups=unmatchable, initial_domain=initial_domain)
 
     # --- import ------------------------------------------------------------------------------------
 
@@ -223,17 +225,29 @@ class _Run:
         with store.transaction():
             store.forget(plan.forget)
             store.settle(plan.settled)
-        self.progress = (0, len(plan.changes))
+        adoptions = plan.of(PlanAction.adopt, PlanAction.restore)
+        unchanged = [c for c in adoptions if c.action == PlanAction.adopt and not c.properties]
+        self.progress = (0, len(plan.changes) + len(plan.steps) - len(unchanged))
         # Deletes first: they free names (UPNs, aliases) that adds and renames may take.
         self._apply(plan.of(PlanAction.delete))
+        with store.transaction():
+            for change in adoptions:
+                store.record_adoption(change.anchor, _required(change.cloud_id, change))
+            for change in unchanged:  # the cloud object already is as AD says: nothing to write
+                _commit_properties(store, change, CloudResult(CloudOp(CloudAction.update, change.kind,
+                                                                      change.anchor), Outcome.updated))
+        self.counts["adopted"] += len(unchanged)
+        self.counts["adoptedUnchanged"] += len(unchanged)
+        self.done += unchanged
+        # Then the steps (disables, UPNs freed for others), each on its own, before the writes that need them.
+        self.steps = {id(c) for c in plan.steps}
+        self._apply(plan.steps)
         creates = plan.of(PlanAction.add)
         with store.transaction():
             store.record_create_intent(c.anchor for c in creates)
         self._apply(creates)
-        with store.transaction():
-            for change in plan.of(PlanAction.adopt, PlanAction.restore):
-                store.record_adoption(change.anchor, _required(change.cloud_id, change))
-        self._apply(plan.of(PlanAction.restore, PlanAction.adopt, PlanAction.update))
+        self._apply([c for c in plan.of(PlanAction.restore, PlanAction.adopt, PlanAction.update)
+                     if c.action != PlanAction.adopt or c.properties])
         # References last: both ends exist in the cloud by now.
         self._apply(plan.of(*LINK_ACTIONS))
         self.events.progress_done("Exporting to Microsoft 365")
@@ -286,7 +300,10 @@ class _Run:
         if not ok:
             upn = explain.conflicting_upn(change, result)
             holder = self.target.find_user_by_upn(upn) if upn is not None else None
-            reason, fix = explain.explain(change, result, holder)
+            synced = self.store.staged(holder.anchor) if holder and holder.anchor else None
+            own = self.store.staged(change.anchor) if upn is not None else None
+            reason, fix = explain.explain(change, result, holder, holder_dn=synced.dn if synced else None,
+                                          source_upn=own.source_upn if own else None)
         store = self.store
         with store.transaction():
             if ok:
@@ -299,6 +316,8 @@ class _Run:
                 if change.action == PlanAction.add and result.outcome == Outcome.conflict:
                     store.record_create_refused(change.anchor)
                 store.record_error(change.anchor, reason, fix)
+        if ok and id(change) in self.steps:
+            return
         if ok:
             self.counts[_COUNT[change.action]] += 1
             self.counts["recoveredCreates"] += result.recovered  # of those added: found, not sent twice
@@ -328,9 +347,11 @@ def _commit_delete(store: StateRepository, change: Change, result: CloudResult) 
 
 def _commit_properties(store: StateRepository, change: Change, result: CloudResult) -> None:
     row = store.staged(change.anchor)
-    exported = dict(row.exported) if change.action != PlanAction.add else {}
-    exported.update({k: value_hash(v) for k, v in change.properties.items()})
     desired = row.pending or {}
+    exported = dict(row.exported) if change.action != PlanAction.add else {}
+    # An adoption wrote what differed; the cloud object had the rest already.
+    written = desired if change.action == PlanAction.adopt else change.properties
+    exported.update({k: value_hash(v) for k, v in written.items()})
     settled = all(exported.get(k) == value_hash(v) for k, v in desired.items())
     store.record_properties(change.anchor, cloud_id=result.cloud_id if change.action == PlanAction.add else None,
                             exported=exported, digest=value_hash(exported), pending=None if settled else row.pending)

@@ -59,7 +59,8 @@ class Stager:
         # The result of the last export stays; a verdict of an earlier staging does not.
         last = row if row and row.last_result and row.last_result not in (INVALID, SKIPPED) else None
         self._stage(item, in_scope=True, pending=pending, last_result=last and last.last_result,
-                    last_error=last and last.last_error, last_fix=last and last.last_fix)
+                    last_error=last and last.last_error, last_fix=last and last.last_fix,
+                    source_upn=projection.source_upn)
         if item.kind == "group":
             self._set_links(item.anchor, "member", set(projection.members or ()))
         else:

@@ -18,7 +18,7 @@ from ..clock import now
 INVALID, SKIPPED, ERROR, ADOPTED = "invalid", "skipped", "error", "adopted"
 
 _STAGED = ("kind", "dn", "in_scope", "skip_reason", "pending", "pending_delete", "tombstoned", "last_result",
-           "last_error", "last_fix")
+           "last_error", "last_fix", "source_upn")
 # SQLite's limit is 999 parameters per statement.
 _CHUNK = 900
 
@@ -29,7 +29,8 @@ def _staged(row: sqlite3.Row) -> StagedObject:
         skip_reason=row["skip_reason"], cloud_id=row["cloud_id"], create_intent=row["create_intent"],
         exported=json.loads(row["exported"]), pending=json.loads(row["pending"]) if row["pending"] else None,
         pending_delete=bool(row["pending_delete"]), tombstoned=bool(row["tombstoned"]),
-        last_result=row["last_result"], last_error=row["last_error"], last_fix=row["last_fix"])
+        last_result=row["last_result"], last_error=row["last_error"], last_fix=row["last_fix"],
+        source_upn=row["source_upn"])
 
 
 def _json(value: dict | None) -> str | None:

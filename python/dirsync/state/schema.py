@@ -55,6 +55,9 @@ MIGRATIONS: list[str] = [
     """,
     # links.last_error was never written: a link's failure is its source object's error.
     "ALTER TABLE links DROP COLUMN last_error",
+    # The UPN as Active Directory has it, which the cloud's may differ from (an unverified suffix): the
+    # words of a UPN conflict name the one the administrator can find and change.
+    "ALTER TABLE objects ADD COLUMN source_upn TEXT",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

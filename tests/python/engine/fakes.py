@@ -127,9 +127,10 @@ class FakeTenant:
         gid, _ = self.by_anchor(group_anchor)
         return {self.objects[m]["anchor"] for m in self.members.get(gid, ())}
 
-    def find_by_anchors(self, kind, anchors):
-        wanted = set(anchors)
-        return {o["anchor"]: CloudObject(i, kind, o["anchor"], o.get("userPrincipalName"))
+    def find_by_anchors(self, kind, anchors, properties=()):
+        wanted, values = set(anchors), list(properties)
+        return {o["anchor"]: CloudObject(i, kind, o["anchor"], o.get("userPrincipalName"),
+                                         properties={p: o.get(p) for p in values} if values else None)
                 for i, o in self.objects.items() if o["kind"] == kind and o["anchor"] in wanted}
 
     def find_user_by_upn(self, upn):

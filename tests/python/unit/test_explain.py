@@ -17,15 +17,28 @@ def result(outcome: Outcome, message: str = "", code: str = "") -> CloudResult:
 def test_a_upn_conflict_names_the_cloud_only_user_holding_it_and_the_soft_match_way_out():
     conflict = result(Outcome.conflict, UPN_TAKEN)
     assert explain.conflicting_upn(ADD, conflict) == "bob@contoso.com"
-    reason, fix = explain.explain(ADD, conflict, CloudObject("cloud-7", "user", None))
-    assert reason == ("UPN conflict: the userPrincipalName 'bob@contoso.com' is already used by a cloud user "
-                      "(id cloud-7) that DirSync does not manage.")
+    reason, fix = explain.explain(ADD, conflict, CloudObject("cloud-7", "user", None, "Bob@contoso.com"))
+    assert reason == ("UPN conflict: the userPrincipalName 'bob@contoso.com' is already used by the cloud user "
+                      "'Bob@contoso.com' (id cloud-7), which is not synchronized from Active Directory.")
+    assert fix.startswith("Rename or delete the cloud user")
     assert "-SoftMatch $true" in fix and fix.endswith(explain.RETRY)
 
 
+def test_a_upn_held_by_a_synced_user_names_it_and_says_to_change_one_of_the_two_in_ad():
+    holder = CloudObject("cloud-8", "user", "a2", "bob@contoso.onmicrosoft.com")
+    reason, fix = explain.explain(ADD, result(Outcome.conflict, UPN_TAKEN), holder, holder_dn="CN=bobby,OU=Staff",
+                                  source_upn="bob@contoso.local")
+    assert reason == ("UPN conflict: the userPrincipalName 'bob@contoso.local' (in Microsoft 365 'bob@contoso.com': "
+                      "its suffix is not a verified domain of the tenant, so it takes the initial domain) is "
+                      "already used by 'bob@contoso.onmicrosoft.com' (id cloud-8), which DirSync synchronizes "
+                      "from CN=bobby,OU=Staff.")
+    assert fix.startswith("Change the userPrincipalName of one of the two in Active Directory")
+    assert "delete" not in fix.lower() and "SoftMatch" not in fix
+
+
 def test_a_upn_held_by_an_object_another_directory_anchors_is_not_called_cloud_only():
-    reason, _ = explain.explain(ADD, result(Outcome.conflict, UPN_TAKEN), CloudObject("c", "user", "other"))
-    assert "another object in Microsoft 365" in reason
+    reason, fix = explain.explain(ADD, result(Outcome.conflict, UPN_TAKEN), CloudObject("c", "user", "other", "b@c"))
+    assert "another directory synchronization anchors" in reason and "SoftMatch" not in fix
     assert "another object in Microsoft 365" in explain.explain(ADD, result(Outcome.conflict, UPN_TAKEN))[0]
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dirsync.engine.mapping import value_hash
-from dirsync.engine.planner import CloudMatches, Unmatchable, hard_match_anchors, make_plan, soft_match_upns
+from dirsync.engine.planner import (CloudMatches, Unmatchable, hard_match_anchors, hard_match_properties, make_plan,
+                                    soft_match_upns, vacated_upn)
 from dirsync.engine.ports import CloudObject, PendingWork, StagedLink, StagedObject
 from dirsync.vocabulary import CHECK, PlanAction
 
@@ -177,3 +178,69 @@ def test_the_planner_the_guard_and_the_error_wording_import_nothing_that_does_io
                           env={"PYTHONPATH": str(source)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# --- writes Graph may refuse for one property (issue 13) ------------------------------------------------
+
+def _upn(name: str) -> dict:
+    return {**ALICE, "userPrincipalName": f"{name}@contoso.com"}
+
+
+def test_a_disable_that_travels_with_other_changes_is_also_planned_on_its_own():
+    row = obj("alice", cloud_id="c1", pending={**_upn("taken"), "accountEnabled": False},
+              exported=exported({**ALICE, "accountEnabled": True}))
+    plan = plan_of(pending(work=[row]))
+    [change] = plan.changes
+    assert change.properties == {"userPrincipalName": "taken@contoso.com", "accountEnabled": False}
+    assert [(s.action, s.anchor, s.cloud_id, s.properties) for s in plan.steps] == [
+        (PlanAction.update, "alice", "c1", {"accountEnabled": False})]
+
+
+def test_a_disable_alone_or_an_enable_needs_no_step():
+    alone = obj("a", cloud_id="c1", pending={**ALICE, "accountEnabled": False},
+                exported=exported({**ALICE, "accountEnabled": True}))
+    enable = obj("b", cloud_id="c2", pending={**_upn("b2"), "accountEnabled": True},
+                 exported=exported({**ALICE, "accountEnabled": False}))
+    assert plan_of(pending(work=[alone, enable])).steps == []
+
+
+def test_a_upn_swap_between_synced_users_moves_both_aside_first():
+    a = obj("a", cloud_id="c1", pending=_upn("b"), exported=exported(_upn("a")))
+    b = obj("b", cloud_id="c2", pending=_upn("a"), exported=exported(_upn("b")))
+    plan = make_plan(pending(work=[a, b]), CloudMatches(), soft_match=False, initial_domain="contoso.onmicrosoft.com")
+    assert sorted((s.anchor, s.cloud_id, s.properties["userPrincipalName"]) for s in plan.steps) == [
+        ("a", "c1", vacated_upn("a", "contoso.onmicrosoft.com")), ("b", "c2", vacated_upn("b", "contoso.onmicrosoft.com"))]
+    assert sorted(c.properties["userPrincipalName"] for c in plan.changes) == ["a@contoso.com", "b@contoso.com"]
+
+
+def test_a_holder_that_keeps_its_upn_or_is_not_synced_is_not_moved():
+    keeps = obj("a", cloud_id="c1", pending={**_upn("a"), "jobTitle": "Boss"}, exported=exported(_upn("a")))
+    claimant = obj("b", cloud_id="c2", pending=_upn("a"), exported=exported(_upn("b")))
+    new = obj("n", pending=_upn("x"))  # x is held by nobody DirSync knows
+    plan = make_plan(pending(work=[keeps, claimant, new]), CloudMatches(), soft_match=False, initial_domain="t")
+    assert plan.steps == []
+
+
+def test_a_new_user_taking_a_upn_a_synced_user_gives_up_moves_that_user_aside():
+    leaving = obj("a", cloud_id="c1", pending=_upn("a2"), exported=exported(_upn("a")))
+    plan = make_plan(pending(work=[leaving, obj("n", pending=_upn("a"))]), CloudMatches(), soft_match=False,
+                     initial_domain="t")
+    assert [(s.anchor, s.properties) for s in plan.steps] == [("a", {"userPrincipalName": vacated_upn("a", "t")})]
+
+
+def test_an_adoption_writes_only_what_the_cloud_object_lacks():
+    desired = {**ALICE, "businessPhones": [], "onPremisesExtensionAttributes": {"extensionAttribute1": None}}
+    cloud = {**ALICE, "jobTitle": "Intern", "businessPhones": [], "onPremisesExtensionAttributes": {}}
+    found = CloudObject("cloud-1", "user", "alice", "alice@contoso.com", properties=cloud)
+    same = CloudObject("cloud-2", "user", "bob", "bob@contoso.com", properties={**desired, "jobTitle": "Engineer"})
+    plan = plan_of(pending(work=[obj("alice", pending=desired), obj("bob", pending=desired)]),
+                   CloudMatches(by_anchor={"alice": found, "bob": same}))
+    assert [(c.action, c.anchor, c.properties) for c in plan.changes] == [
+        (PlanAction.adopt, "alice", {"jobTitle": "Engineer"}), (PlanAction.adopt, "bob", {})]
+
+
+def test_the_hard_match_reads_the_properties_the_new_objects_would_write():
+    work = pending(work=[obj("alice", pending=ALICE), obj("team", "group", pending={"displayName": "T"}),
+                         obj("known", cloud_id="c1", pending={"mail": "k@contoso.com"})])
+    assert hard_match_properties(work, "user") == sorted(ALICE)
+    assert hard_match_properties(work, "group") == ["displayName"]
