@@ -120,13 +120,16 @@ def test_pwsh_warnings_and_verbose_never_carry_raw_escape_sequences(hostile):
     # PowerShell's own colours (its VERBOSE prefix) are off: any escape left would be DirSync's.
     script = ("$PSStyle.OutputRendering = 'PlainText'; "
               f"Import-Module '{CHECKOUT / 'powershell' / 'DirSync.psd1'}'; "
-              "$r = Start-OnlineCoexistenceSync -FullSync -Confirm:$false -Verbose; $r.Status")
+              "$r = Start-OnlineCoexistenceSync -FullSync -Confirm:$false -Verbose; $r.Status; "
+              # the formatted views: the errors' table, the verification's list
+              "$r.Errors | Out-String -Width 1000; Test-CoexistenceSync | Out-String -Width 1000")
     shown = subprocess.run([pwsh, "-NoProfile", "-NonInteractive", "-Command", script], capture_output=True,
                            env={**os.environ, "DIRSYNC_HOME": str(lab.home)}, timeout=300)
     _assert_neutralised(shown.stdout + shown.stderr)
     out = (shown.stdout + shown.stderr).decode()
     assert "completed-export-errors" in out, out
     assert "\\x1b]0" in out and "pwned\\x07" in out  # the warning names the object, visibly
+    assert out.count("pwned\\x07") >= 3  # in the warnings and in the errors' table
 
 
 def _raise_hostile():
