@@ -14,6 +14,9 @@ function ConvertTo-DirSyncRunResult($Result) {
             $run | Add-Member -NotePropertyName $count.Name -NotePropertyValue $count.Value
         }
     }
+    foreach ($failure in @($run.Errors)) {
+        if ($failure) { $null = Add-DirSyncTypeName $failure 'DirSync.ObjectError' }
+    }
     Add-DirSyncTypeName $run 'DirSync.RunResult'
 }
 

@@ -58,13 +58,12 @@ function Start-OnlineCoexistenceSync {
     $preview = -not $PSCmdlet.ShouldProcess('Microsoft 365 directory', "Synchronize ($mode) from Active Directory")
     $arguments = @{ full = [bool]$FullSync; preview = $preview; allow_deletes = [bool]$AllowDeletes }
     $run = ConvertTo-DirSyncRunResult (Invoke-DirSyncCore -Command 'start-sync' -Arguments $arguments -Cmdlet $PSCmdlet)
-    foreach ($failure in @($run.Errors)) {
-        if ($failure) { Write-Warning "$($failure.Dn): $($failure.Reason) $($failure.Fix)" }
-    }
+    $failures = @(@($run.Errors) | Where-Object { $_ } | ForEach-Object { "$($_.Dn): $($_.Reason) $($_.Fix)" })
+    foreach ($warning in @(ConvertTo-DirSyncDisplayText $failures)) { Write-Warning $warning }
     # The core says whether the run failed and which ErrorId that is.
     if ($run.Failed) {
         $record = New-DirSyncErrorRecord ([pscustomobject]@{
-                message = "The synchronization stopped ($($run.Status)). $($run.Message)"; fix = ''
+                message = ConvertTo-DirSyncDisplayText "The synchronization stopped ($($run.Status)). $($run.Message)"; fix = ''
                 errorId = $run.ErrorId; category = 'OperationStopped'; target = $run.RunId })
         if (Test-DirSyncNonInteractive) {
             # Script-terminating (ThrowTerminatingError would stop only this statement): the script or

@@ -26,5 +26,8 @@ function Test-CoexistenceSync {
     param()
     $report = ConvertTo-PascalCase (Invoke-DirSyncCore -Command 'test-sync' -Cmdlet $PSCmdlet)
     $report.LastSyncTime = ConvertFrom-DirSyncTime $report.LastSyncTime
+    foreach ($failure in @($report.Errors)) {
+        if ($failure) { $null = Add-DirSyncTypeName $failure 'DirSync.ObjectError' }
+    }
     Add-DirSyncTypeName $report 'DirSync.SyncTestResult'
 }

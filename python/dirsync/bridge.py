@@ -8,6 +8,7 @@ GIL is held between polls.
     start(command, arguments_json) -> call id
     poll(call_id, timeout_seconds) -> {"events": [...], "done": bool, "result": ..., "error": {...}}
     cancel(call_id)
+    display(texts_json) -> the same texts, neutralised for a person (text.for_display), as JSON
 
 `command` is a name from COMMANDS, or "package.module:function" for a function of another module
 (used by extensions and by the tests). The function gets the arguments as keywords, plus `events`
@@ -28,6 +29,7 @@ from enum import Enum
 
 from .errors import DirSyncError, InvalidArgumentError
 from .events import Cancelled, Events
+from .text import displayable, for_display
 
 COMMANDS = {
     "get-configuration": "dirsync.config:describe",
@@ -73,6 +75,16 @@ def _resolve(command: str):
 
 
 def _error(exc: BaseException) -> dict:
+    """The failure as PowerShell shows it to a person (an ErrorRecord, -Verbose): its text neutralised."""
+    failure = _failure(exc)
+    detail = failure.pop("detail", None)
+    failure = displayable(failure)
+    if detail is not None:  # a traceback keeps its lines
+        failure["detail"] = "\n".join(for_display(line) for line in detail.splitlines())
+    return failure
+
+
+def _failure(exc: BaseException) -> dict:
     if isinstance(exc, DirSyncError):
         return exc.to_dict()
     if isinstance(exc, Cancelled):
@@ -155,6 +167,11 @@ def environment() -> dict:
     from . import __file__ as package_file, __version__
     return {"pythonVersion": sys.version.split()[0], "executable": sys.executable, "prefix": sys.prefix,
             "path": sys.path, "dirsyncVersion": __version__, "dirsyncPath": package_file}
+
+
+def display(texts_json: str) -> str:
+    """Texts a cmdlet builds from returned data (a warning per object in error), made safe to show."""
+    return json.dumps([for_display(t) for t in json.loads(texts_json)])
 
 
 def cancel(call_id: str) -> None:

@@ -1,6 +1,9 @@
 """The `dirsync` command: the same core as the PowerShell module, for a shell without pwsh.
 
 Human output uses rich (tables, progress bars); `--json` prints the result as JSON for scripts.
+Every string shown to a person goes through `text.for_display` and into a rich `Text` (never markup), so
+a value from Active Directory can neither drive the terminal nor style itself (`[bold]` in a CN); the log
+of the scheduled runs is this output too. `--json` keeps the true values (JSON escapes control characters).
 Exit codes: 0 success, 1 the operation failed (a sync run that stopped), 2 bad input or configuration,
 3 a sync run that completed with export errors.
 """
@@ -16,15 +19,22 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__, config, schedule, service
 from .bridge import plain
 from .errors import ConfigurationError, DirSyncError, InvalidArgumentError, NotConfiguredError
 from .events import Events
+from .text import for_display
 from .vocabulary import RunStatus, Trigger
 
 out = Console()
 err = Console(stderr=True)
+
+
+def shown(value, style: str = "") -> Text:
+    """A value as a person sees it: control characters as escapes, rich markup as plain text."""
+    return Text(for_display("" if value is None else value), style=style)
 
 
 class ConsoleEvents(Events):
@@ -41,18 +51,20 @@ class ConsoleEvents(Events):
     def _render(self, event: dict) -> None:
         kind = event["kind"]
         if kind == "warning":
-            err.print(f"[yellow]WARNING: {event['message']}[/]", highlight=False)
+            err.print(shown(f"WARNING: {event['message']}", "yellow"))
         elif kind == "verbose" and self.verbose_enabled:
-            err.print(f"[dim]VERBOSE: {event['message']}[/]", highlight=False)
+            err.print(shown(f"VERBOSE: {event['message']}", "dim"))
         elif kind == "progress":
             task = self.tasks.get(event["id"])
             if task is None:
-                task = self.tasks[event["id"]] = self.bars.add_task(event["activity"], total=None, status="")
+                task = self.tasks[event["id"]] = self.bars.add_task(shown(event["activity"]).markup, total=None,
+                                                                    status="")
             if event.get("completed"):
                 self.bars.remove_task(task)
                 del self.tasks[event["id"]]
             else:
-                self.bars.update(task, completed=event["done"], total=event["total"], status=event["status"])
+                self.bars.update(task, completed=event["done"], total=event["total"],
+                                 status=shown(event["status"]).markup)
 
     def __enter__(self):
         self.bars.start()
@@ -66,14 +78,13 @@ def _show_configuration(result: dict) -> None:
     table = Table(title="DirSync configuration", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("Path", result["path"])
+    table.add_row("Path", shown(result["path"]))
     for section, values in result.items():
         if isinstance(values, dict):
             for key, value in values.items():
-                shown = "; ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-                table.add_row(f"{section}.{key}", shown)
+                table.add_row(f"{section}.{key}", shown("; ".join(value) if isinstance(value, list) else value))
         elif section != "path":
-            table.add_row(section, str(values))
+            table.add_row(section, shown(values))
     out.print(table)
 
 
@@ -83,7 +94,7 @@ def _show_fields(title: str):
         table.add_column(style="bold")
         table.add_column()
         for key, value in result.items():
-            table.add_row(key, "" if value is None else str(value))
+            table.add_row(key, shown(value))
         out.print(table)
     return render
 
@@ -91,10 +102,10 @@ def _show_fields(title: str):
 def _show_run(result: dict) -> None:
     style = {RunStatus.success: "green", RunStatus.export_errors: "yellow"}.get(result["status"], "red")
     title = "Preview (nothing written)" if result.get("preview") else f"Run {result.get('runId')}"
-    out.print(f"[bold]{title}[/]: [{style}]{result['status']}[/] ({result['mode']}, {result.get('trigger', '')})",
-              highlight=False)
+    out.print(Text.assemble(shown(title, "bold"), ": ", shown(result["status"], style),
+                            shown(f" ({result['mode']}, {result.get('trigger', '')})")))
     if result.get("message"):
-        out.print(result["message"], highlight=False)
+        out.print(shown(result["message"]))
     counts = Table(show_header=True, title_justify="left")
     for key in result["counts"]:
         counts.add_column(key, justify="right")
@@ -103,9 +114,10 @@ def _show_run(result: dict) -> None:
     if result.get("plan"):
         plan = Table("action", "kind", "object", "details", title="Plan", title_justify="left")
         for change in result["plan"]:
-            plan.add_row(change.get("action", ""), change.get("kind", ""), change.get("dn") or change.get("anchor", ""),
-                         ", ".join(change.get("properties") or [])
-                         if isinstance(change.get("properties"), (list, dict)) else "")
+            plan.add_row(shown(change.get("action")), shown(change.get("kind")),
+                         shown(change.get("dn") or change.get("anchor")),
+                         shown(", ".join(change.get("properties") or [])
+                               if isinstance(change.get("properties"), (list, dict)) else ""))
         out.print(plan)
     _show_errors(result.get("errors") or [])
 
@@ -114,7 +126,8 @@ def _show_errors(errors: list[dict]) -> None:
     if errors:
         table = Table("object", "reason", "fix", title="Errors", title_justify="left")
         for error in errors:
-            table.add_row(error.get("dn") or error.get("anchor", ""), error.get("reason") or "", error.get("fix") or "")
+            table.add_row(shown(error.get("dn") or error.get("anchor")), shown(error.get("reason")),
+                          shown(error.get("fix")))
         out.print(table)
 
 
@@ -122,8 +135,9 @@ def _show_history(runs: list[dict]) -> None:
     table = Table("run", "status", "mode", "trigger", "start", "end", "added", "updated", "deleted", "errors")
     for run in runs:
         c = run["counts"]
-        table.add_row(str(run["runId"]), run["status"], run["mode"], run["trigger"], run["startTime"] or "",
-                      run["endTime"] or "", *(str(c.get(k, "")) for k in ("added", "updated", "deleted", "errors")))
+        values = (run["runId"], run["status"], run["mode"], run["trigger"], run["startTime"], run["endTime"],
+                  *(c.get(k, "") for k in ("added", "updated", "deleted", "errors")))
+        table.add_row(*(shown(v) for v in values))
     out.print(table)
 
 
@@ -168,8 +182,8 @@ def _configure(args, events):
 
 def _show_configured(result: dict) -> None:
     account = result["serviceAccount"]
-    out.print(f"[green]Configured.[/] Service account {account['user']} "
-              f"({'created' if account['created'] else 'password reset'}).", highlight=False)
+    out.print(Text.assemble(("Configured.", "green"), shown(
+        f" Service account {account['user']} ({'created' if account['created'] else 'password reset'}).")))
     _show_fields("DirSync schedule")(result["schedule"])
     if result.get("syncResult"):
         _show_run(result["syncResult"])
@@ -281,9 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps({"error": exc.to_dict()}))
         else:
-            err.print(f"[red]error:[/] {exc.message}", highlight=False)
+            err.print(Text.assemble(("error:", "red"), " ", shown(exc.message)))
             if exc.fix:
-                err.print(f"[bold]fix:[/] {exc.fix}", highlight=False)
+                err.print(Text.assemble(("fix:", "bold"), " ", shown(exc.fix)))
         return 2 if isinstance(exc, (ConfigurationError, NotConfiguredError, InvalidArgumentError)) else 1
     except KeyboardInterrupt:
         err.print("[yellow]Stopped.[/]")

@@ -1,13 +1,16 @@
 """Events the core emits while it works. The core never prints: PowerShell maps events to
 Write-Progress / Write-Verbose / Write-Warning, the CLI to rich progress bars and log lines.
 
-An `Events` object is handed down to whatever does the work; its sink decides where events go.
+An `Events` object is handed down to whatever does the work; its sink decides where events go. Every
+event is for a person, so its text (which may quote Active Directory data) is neutralised here, once.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Callable
+
+from .text import displayable
 
 Sink = Callable[[dict], None]
 
@@ -22,7 +25,7 @@ class Events:
         self._cancel = threading.Event()
 
     def emit(self, kind: str, **fields) -> None:
-        self._sink({"kind": kind, **fields})
+        self._sink(displayable({"kind": kind, **fields}))
 
     def progress(self, activity: str, status: str, *, done: int = 0, total: int | None = None,
                  operation: str = "", activity_id: int = 1) -> None:

@@ -15,7 +15,7 @@ from . import config as config_module
 from . import secrets
 from .engine.ports import RunResult, Source, Target
 from .engine.run import RunOptions, run_sync
-from .errors import DirSyncError, RunInProgressError
+from .errors import DirSyncError, InvalidArgumentError, RunInProgressError
 from .events import Events
 from .state.store import StateStore
 from .vocabulary import RunStatus, Trigger
@@ -81,6 +81,9 @@ def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool
 
 def sync_history(last: int | None = None, home: Path | str | None = None) -> list[RunResult]:
     """The runs, newest first (previews are not recorded: they write nothing)."""
+    if last is not None and last < 1:
+        raise InvalidArgumentError(f"The number of runs to show must be 1 or more, not {last}.",
+                                   fix="Give --last 1 or more (-Last in PowerShell), or leave it out for every run.")
     with StateStore(_home(home)) as store:
         return store.runs(last)
 

@@ -25,6 +25,12 @@ tenant's initial domain (the *.onmicrosoft.com one): jane@contoso.local → jane
 Once the suffix is verified, a full sync gives the user its real UPN (a change of verified domains makes
 the next run a full one).
 
+Control characters. Graph documents no control character as part of any of these values, and the local
+tenant refuses them (docs/local-tenant.md). Line breaks and tabs (a multi-line streetAddress) become one
+space; any other control character (NUL, BEL, ESC, DEL, C1 such as U+009B) makes the object an error
+naming the attribute, with the fix to correct it in Active Directory: DirSync never writes a value AD
+does not hold other than by that one documented rule.
+
 Not written, with the reason reported on every run that reads them: contacts (organizational contacts
 are read-only in Graph) and distribution or mail-enabled security groups (Graph can only create
 security and Microsoft 365 groups).
@@ -41,7 +47,7 @@ from dataclasses import dataclass, field
 from .ports import SourceObject
 
 # Bumped when the flow changes: the next run is then a full one that brings every object up to date.
-MAPPING_VERSION = "1"
+MAPPING_VERSION = "2"
 
 ACCOUNTDISABLE = 0x2
 GROUP_TYPE_SECURITY = 0x80000000
@@ -65,12 +71,17 @@ _USER_SIMPLE = {
 MAX_LENGTH = {"employeeId": 16, "givenName": 64, "surname": 64, "department": 64, "companyName": 64,
               "jobTitle": 128, "city": 128, "state": 128, "country": 128, "postalCode": 40, "displayName": 256}
 EXTENSION_ATTRIBUTE_MAX = 1024
+# The AD attribute to correct, where its name is not the Graph property's (or in _USER_SIMPLE).
+_SOURCE = {"displayName": "displayname (or cn)", "businessPhones": "telephonenumber",
+           "usageLocation": "msexchusagelocation (or c)"}
 # Same page: usageLocation is not nullable and displayName can't be cleared; an update leaves them as they are.
 NOT_CLEARABLE = frozenset({"usageLocation", "displayName"})
 # Graph's documented limit for user and group aliases; users may keep dots (jane.doe).
 _ALIAS_BAD_USER = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]")
 _ALIAS_BAD_GROUP = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]")
 _UPN_PREFIX = re.compile(r"^[A-Za-z0-9'.\-_!#^~]+$")
+_BREAKS = re.compile(r"[\t\n\v\f\r]+")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ class NotText(ValueError):
         self.attribute = attribute
 
 
-def _text(obj: SourceObject, name: str) -> str | None:
+def _text(obj: SourceObject, name: str, *, flat: bool = True) -> str | None:
     value = obj.first(name)
     if value is None:
         return None
@@ -118,7 +129,8 @@ def _text(obj: SourceObject, name: str) -> str | None:
             value = value.decode("utf-8")
         except UnicodeDecodeError:
             raise NotText(name) from None
-    value = str(value).strip()
+    # A value that goes to the cloud loses its line breaks and tabs; a DN (flat=False) is matched as it is.
+    value = (_BREAKS.sub(" ", str(value)) if flat else str(value)).strip()
     return value or None
 
 
@@ -134,6 +146,21 @@ def _alias(value: str, bad: re.Pattern) -> str:
     return bad.sub("", ascii_only).strip(".")[:64]
 
 
+def _controls(props: dict) -> tuple[str, str] | None:
+    """(reason, fix) for the first value holding a control character Microsoft 365 refuses, else None."""
+    values = {**props, **props.get("onPremisesExtensionAttributes", {}),
+              **{"businessPhones": " ".join(props.get("businessPhones", []))}}
+    for prop, value in values.items():
+        found = _CONTROL.search(value) if isinstance(value, str) else None
+        if found:
+            source = _SOURCE.get(prop) or _USER_SIMPLE.get(prop) or prop.lower()
+            return (f"Its {prop} holds the control character U+{ord(found.group()):04X}, which Microsoft 365 "
+                    "does not accept.",
+                    f"Correct {source} of this object in Active Directory (remove the control character); the "
+                    "next sync writes it.")
+    return None
+
+
 def _too_long(props: dict) -> tuple[str, str] | None:
     """(reason, fix) for the first value longer than Graph accepts, else None."""
     values = {**{p: props.get(p) for p in MAX_LENGTH},
@@ -141,7 +168,7 @@ def _too_long(props: dict) -> tuple[str, str] | None:
     for prop, value in values.items():
         limit = MAX_LENGTH.get(prop, EXTENSION_ATTRIBUTE_MAX)
         if value is not None and len(value) > limit:
-            source = {"displayName": "displayname (or cn)"}.get(prop) or _USER_SIMPLE.get(prop) or prop.lower()
+            source = _SOURCE.get(prop) or _USER_SIMPLE.get(prop) or prop.lower()
             return (f"Its {prop} is {len(value)} characters long; Microsoft 365 accepts at most {limit}.",
                     f"Shorten {source} of this user in Active Directory to {limit} characters; the next sync "
                     "writes it.")
@@ -205,8 +232,8 @@ class Mapper:
                      "accented or other non-ASCII characters.",
                      "Correct mail of this user in Active Directory; the next sync writes it.")
         else:
-            error = _too_long(props)
-        return Projection("user", props, manager=_text(obj, "manager"), error=error,
+            error = _controls(props) or _too_long(props)
+        return Projection("user", props, manager=_text(obj, "manager", flat=False), error=error,
                           source_upn=_text(obj, "userprincipalname"))
 
     def _group(self, obj: SourceObject) -> Projection:
@@ -225,4 +252,4 @@ class Mapper:
             "securityEnabled": True,
             "mailEnabled": False,
         }
-        return Projection("group", props, members=frozenset(obj.members or ()))
+        return Projection("group", props, members=frozenset(obj.members or ()), error=_controls(props))

@@ -203,9 +203,12 @@ class _Run:
             if self.mode == RunMode.full:
                 stager.finish_full_import()
             self.store.set_meta(STAGED_RULES, rules)
-        events.verbose(f"Import ({run.mode}): {stager.counts['imported']} objects read, "
-                       f"{stager.counts['inScope']} in scope, {stager.counts['deletedInSource']} deleted.")
         self.counts.update(stager.counts)
+        # One definition with Test-CoexistenceSync: what the state holds in scope and not skipped after
+        # this import, whether it read everything or only the changes.
+        self.counts["inScope"] = self.store.health().in_scope
+        events.verbose(f"Import ({run.mode}): {stager.counts['imported']} objects read, "
+                       f"{self.counts['inScope']} in scope, {stager.counts['deletedInSource']} deleted.")
         self.skipped.extend(stager.skipped)
         return run
 

@@ -42,7 +42,6 @@ class Stager:
         if self.scope.why_out(item):
             self._out_of_scope(item, row)
             return
-        self.counts["inScope"] += 1
         projection = self.mapper.project(item)
         if projection.skip_reason:
             self.skipped.append(SkippedObject(item.anchor, item.dn, item.kind, projection.skip_reason))

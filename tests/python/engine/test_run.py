@@ -208,7 +208,7 @@ def test_contacts_and_distribution_groups_are_counted_and_reported_as_skipped(wo
     result = sync(world)
     skipped = {s["anchor"]: s["reason"] for s in result["skipped"]}
     assert skipped == {contact.anchor: SKIP_CONTACT, dl.anchor: SKIP_DISTRIBUTION}
-    assert result["counts"]["skipped"] == 2 and result["counts"]["inScope"] == 7
+    assert result["counts"]["skipped"] == 2 and result["counts"]["inScope"] == 5
     assert len(tenant.objects) == 5
 
 
