@@ -22,6 +22,7 @@ class Plan:
     errors: list[ObjectError] = field(default_factory=list)  # objects that cannot be written as they are
     forget: list[str] = field(default_factory=list)   # gone from AD and never reached the cloud
     settled: list[str] = field(default_factory=list)  # pending, but the cloud already has it all
+    synchronized: int = 0  # objects with a cloud object before the plan: what the deletes are a share of
 
     def of(self, *actions: PlanAction) -> list[Change]:
         return [c for c in self.changes if c.action in actions]
@@ -87,6 +88,7 @@ def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool,
         else:
             _plan_properties(plan, row, matches, soft_match)
     _plan_links(pending, plan)
+    plan.synchronized = len(pending.live | {c.anchor for c in plan.of(PlanAction.delete)})
     plan.errors += [ObjectError(r.anchor, r.dn, r.kind, r.last_error, r.last_fix, action=CHECK)
                     for r in pending.invalid]
     return plan
