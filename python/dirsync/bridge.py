@@ -31,7 +31,7 @@ from .events import Cancelled, Events
 
 COMMANDS = {
     "get-configuration": "dirsync.config:describe",
-    "set-configuration": "dirsync.config:change_settings",
+    "set-configuration": "dirsync.service:change_settings",
     "get-schedule": "dirsync.schedule:describe",
     "set-schedule": "dirsync.schedule:change",
     "configure": "dirsync.wizard:configure_with_answers",
