@@ -82,6 +82,8 @@ def check_containers(source: Source, included: Sequence[str], excluded: Sequence
     incomplete DN or an OU renamed since would otherwise take every object out of scope (and out of the
     cloud) without a word. `consequence` says what was not done because of it."""
     kinds = {**{dn: "excluded" for dn in excluded}, **{dn: "included" for dn in included}}
+    if not kinds:
+        return  # the whole domain: nothing to ask the directory
     missing = source.missing_containers(list(kinds))
     if not missing:
         return
