@@ -14,10 +14,13 @@ function Set-CoexistenceConfiguration {
     Start-CoexistenceConfigurationWizard.
 
     .PARAMETER IncludeOUs
-    Distinguished names of the organizational units to synchronize. Empty: the whole domain.
+    Distinguished names of the organizational units to synchronize. Empty: the whole domain. Each must be
+    complete (under the domain's DN) and exist in Active Directory, which is asked: else the change is
+    refused, naming the DN, and nothing is saved. Each run checks the included OUs again before it reads.
 
     .PARAMETER ExcludeOUs
     Distinguished names of organizational units never to synchronize, even inside an included one.
+    Checked in Active Directory as -IncludeOUs is.
 
     .PARAMETER ExclusionAttribute
     'attribute=value': an object with this value is not synchronized (default extensionAttribute15=NoSync).

@@ -30,6 +30,9 @@ function Start-OnlineCoexistenceSync {
     .PARAMETER WhatIf
     Shows what the run would change (the plan), and changes nothing.
 
+    .PARAMETER Confirm
+    Asks before the run. Answering No does nothing and returns nothing (-WhatIf is the preview).
+
     .EXAMPLE
     Start-OnlineCoexistenceSync
 
@@ -55,7 +58,13 @@ function Start-OnlineCoexistenceSync {
         [switch]$AllowDeletes
     )
     $mode = if ($FullSync) { 'full' } else { 'delta' }
-    $preview = -not $PSCmdlet.ShouldProcess('Microsoft 365 directory', "Synchronize ($mode) from Active Directory")
+    $action = "Synchronize ($mode) from Active Directory"
+    # The overload that says why it declined: -WhatIf asks for the preview, a No to -Confirm for nothing.
+    $reason = [System.Management.Automation.ShouldProcessReason]::None
+    $go = $PSCmdlet.ShouldProcess("Performing the operation `"$action`" on target `"Microsoft 365 directory`".",
+                                  "$action into the Microsoft 365 directory?", 'Confirm', [ref]$reason)
+    $preview = -not $go
+    if ($preview -and -not $reason.HasFlag([System.Management.Automation.ShouldProcessReason]::WhatIf)) { return }
     $arguments = @{ full = [bool]$FullSync; preview = $preview; allow_deletes = [bool]$AllowDeletes }
     $run = ConvertTo-DirSyncRunResult (Invoke-DirSyncCore -Command 'start-sync' -Arguments $arguments -Cmdlet $PSCmdlet)
     $failures = @(@($run.Errors) | Where-Object { $_ } | ForEach-Object { "$($_.Dn): $($_.Reason) $($_.Fix)" })

@@ -33,7 +33,7 @@ from .text import displayable, for_display
 
 COMMANDS = {
     "get-configuration": "dirsync.config:describe",
-    "set-configuration": "dirsync.config:change_settings",
+    "set-configuration": "dirsync.service:change_settings",
     "get-schedule": "dirsync.schedule:describe",
     "set-schedule": "dirsync.schedule:change",
     "configure": "dirsync.wizard:configure_with_answers",

@@ -190,11 +190,12 @@ def _show_configured(result: dict) -> None:
 
 
 def _config_set(args, events):
-    return config.change_settings(
+    return service.change_settings(
         args.home, events, include_ous=args.include_ou, exclude_ous=args.exclude_ou,
         exclusion_attribute=args.exclusion_attribute, staging_mode=args.staging_mode, soft_match=args.soft_match,
         proxy=args.proxy, exchange_hybrid=args.exchange_hybrid,
-        prevent_accidental_deletes=args.prevent_accidental_deletes, object_deletion_threshold=args.deletion_threshold)
+        prevent_accidental_deletes=args.prevent_accidental_deletes, object_deletion_threshold=args.deletion_threshold,
+        object_deletion_percentage=args.deletion_percentage)
 
 
 # (group, action) -> (handler, renderer for humans); action None for one-word commands
@@ -244,7 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     config_set.add_argument("--proxy", metavar="URL", help="'' for none")
     config_set.add_argument("--exchange-hybrid", type=_on_off, metavar="on|off")
     config_set.add_argument("--prevent-accidental-deletes", type=_on_off, metavar="on|off")
-    config_set.add_argument("--deletion-threshold", type=int, metavar="N")
+    config_set.add_argument("--deletion-threshold", type=int, metavar="N",
+                            help="stop a run that would delete more than N objects")
+    config_set.add_argument("--deletion-percentage", type=int, metavar="P",
+                            help="stop a run that would delete more than P %% of the synchronized objects")
 
     schedule_group = groups.add_parser("schedule", help="the recurring synchronization").add_subparsers(
         dest="action", metavar="ACTION", required=True)

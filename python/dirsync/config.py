@@ -157,8 +157,12 @@ class SyncSettings:
 
 @dataclass(frozen=True)
 class PreventAccidentalDeletesSettings:
+    """A run stops before writing when it would delete more than `object_deletion_threshold` objects, or
+    more than `object_deletion_percentage` % of the synchronized objects (a typo in an OU filter empties
+    a small directory long before it reaches an absolute threshold)."""
     enabled: bool = True
     object_deletion_threshold: int = field(default=500, metadata={"check": _between(1, 1_000_000)})
+    object_deletion_percentage: int = field(default=10, metadata={"check": _between(1, 100)})
 
 
 @dataclass(frozen=True)
@@ -304,12 +308,19 @@ def save(configuration: Configuration, folder: Path | None = None) -> Path:
     return path
 
 
-def change(changes: dict, home: str | None = None, events: Events | None = None) -> dict:
+Check = typing.Callable[["Configuration", "Configuration"], None]
+
+
+def change(changes: dict, home: str | None = None, events: Events | None = None, check: Check | None = None) -> dict:
     """Set-CoexistenceConfiguration, Set-PreventAccidentalDeletes, `dirsync config set`: apply
     `changes` (camelCase sections) to the saved configuration, validated as a whole; an invalid
-    change leaves the file as it was."""
+    change leaves the file as it was. `check(current, changed)` may refuse it too (raising), before
+    it is saved: the OU filter against the directory."""
     folder = Path(home) if home else None
-    changed = update(load(folder), changes)
+    current = load(folder)
+    changed = update(current, changes)
+    if check:
+        check(current, changed)
     (events or Events()).verbose(f"Saving the configuration to {save(changed, folder)}")
     return describe(home)
 
@@ -326,7 +337,10 @@ SETTINGS = {
     "exchange_hybrid": (None, "exchangeHybrid"),
     "prevent_accidental_deletes": ("preventAccidentalDeletes", "enabled"),
     "object_deletion_threshold": ("preventAccidentalDeletes", "objectDeletionThreshold"),
+    "object_deletion_percentage": ("preventAccidentalDeletes", "objectDeletionPercentage"),
 }
+_WHOLE_NUMBERS = {"object_deletion_threshold": "-ObjectDeletionThreshold (--deletion-threshold)",
+                  "object_deletion_percentage": "-ObjectDeletionPercentage (--deletion-percentage)"}
 
 
 def changes_from_settings(**settings) -> dict:
@@ -343,6 +357,8 @@ def changes_from_settings(**settings) -> dict:
             value = [dn for dn in value if dn]
         elif name == "proxy":
             value = value or None
+        elif name in _WHOLE_NUMBERS:
+            value = _whole_number(value, _WHOLE_NUMBERS[name])
         section, key = SETTINGS[name]
         if section is None:
             changes[key] = value
@@ -355,9 +371,20 @@ def changes_from_settings(**settings) -> dict:
     return changes
 
 
-def change_settings(home: str | None = None, events: Events | None = None, **settings) -> dict:
-    """change() with flat settings (changes_from_settings): what the cmdlets and `dirsync config set` call."""
-    return change(changes_from_settings(**settings), home, events)
+def _whole_number(value, name: str) -> int:
+    """A count given as a number with a fraction (PowerShell would round 1.5 to 2) is refused, not rounded."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise InvalidArgumentError(f"{name} is {value:g}, but it must be a whole number; nothing was changed.",
+                                       fix=f"Give a whole number, such as {int(value)} or {int(value) + 1}.")
+        return int(value)
+    return value
+
+
+def change_settings(home: str | None = None, events: Events | None = None, check: Check | None = None,
+                    **settings) -> dict:
+    """change() with flat settings (changes_from_settings): what service.change_settings calls."""
+    return change(changes_from_settings(**settings), home, events, check)
 
 
 def update(configuration: Configuration, changes: dict) -> Configuration:

@@ -5,6 +5,7 @@ call. Each returns data the bridge and the CLI turn into JSON (dataclasses throu
     start_sync(full=False, preview=False, allow_deletes=False, trigger="manual", events, home) -> RunResult
     sync_history(last=None, home) -> [RunResult, newest first]
     test_sync(home, events) -> health: last sync, objects in scope and in the cloud, pending changes, errors
+    change_settings(home, events, **settings) -> the configuration, the OU filter checked against AD first
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from . import config as config_module
 from . import secrets
 from .engine.ports import RunResult, Source, Target
 from .engine.run import RunOptions, run_sync
+from .engine.scope import check_containers
 from .errors import DirSyncError, InvalidArgumentError, RunInProgressError
 from .events import Events
 from .state.store import StateStore
@@ -35,6 +37,24 @@ def build_source(configuration: config_module.Configuration, home: Path, events:
     return ActiveDirectorySource(settings, ad.service_account,
                                  secrets.load_secret(home, secrets.AD_SERVICE_ACCOUNT_PASSWORD),
                                  base_dn=ad.base_dn or None, events=events)
+
+
+def change_settings(home: str | None = None, events: Events | None = None, **settings) -> dict:
+    """Set-CoexistenceConfiguration, Set-PreventAccidentalDeletes, `dirsync config set`
+    (config.change_settings): a changed OU filter is saved only once the directory has each OU."""
+    events = events or Events()
+    folder = _home(home)
+
+    def check_scope(current: config_module.Configuration, changed: config_module.Configuration) -> None:
+        before, after = current.sync, changed.sync
+        if (before.include_ous, before.exclude_ous) == (after.include_ous, after.exclude_ous):
+            return
+        if not changed.active_directory.server:
+            return  # no directory to ask yet: each run checks the included OUs before it reads anything
+        check_containers(build_source(changed, folder, events), after.include_ous, after.exclude_ous,
+                         consequence="Nothing was changed.")
+
+    return config_module.change_settings(home, events, check_scope, **settings)
 
 
 def _credential(tenant: config_module.TenantSettings, home: Path) -> str:

@@ -29,7 +29,8 @@ def test_config_show_json_is_for_scripts(tmp_path):
     shown = dirsync("config", "show", "--json", home=tmp_path)
     data = json.loads(shown.stdout)
     assert data["path"] == str(tmp_path / "dirsync.json")
-    assert data["preventAccidentalDeletes"] == {"enabled": True, "objectDeletionThreshold": 500}
+    assert data["preventAccidentalDeletes"] == {"enabled": True, "objectDeletionThreshold": 500,
+                                                "objectDeletionPercentage": 10}
 
 
 def test_no_configuration_exits_2_with_the_fix(tmp_path):

@@ -31,14 +31,15 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterator, Literal
+from typing import Callable, Iterable, Iterator, Literal
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
 from ldap3.protocol.microsoft import dir_sync_control, extended_dn_control, show_deleted_control
 
+from .. import dn as dns
 from .. import errors
-from ..engine.ports import ImportItem, SourceObject, Tombstone
+from ..engine.ports import ImportItem, MissingContainer, SourceObject, Tombstone
 from ..events import Events
 from ..vocabulary import ImportMode
 from .connection import LdapSettings, connect
@@ -172,6 +173,30 @@ class ActiveDirectorySource:
         self.service_account = service_account
         self.events = events or Events()
         self.page_size = page_size
+
+    # --- the scope's containers --------------------------------------------------------------------
+
+    @_lost_is_unreachable
+    def missing_containers(self, names: Iterable[str]) -> list[MissingContainer]:
+        conn = self._connect()
+        try:
+            base = dns.parse(self.base_dn)
+            missing = []
+            for name in names:
+                outside = not dns.is_under(dns.parse(name), base)
+                if outside or not self._exists(conn, name):
+                    missing.append(MissingContainer(name, self.base_dn, outside))
+            return missing
+        finally:
+            conn.unbind()
+
+    @staticmethod
+    def _exists(conn: ldap3.Connection, name: str) -> bool:
+        try:
+            conn.search(name, "(objectClass=*)", ldap3.BASE, attributes=["objectClass"])
+        except ldap_errors.LDAPNoSuchObjectResult:
+            return False
+        return any(e["type"] == "searchResEntry" for e in conn.response)
 
     # --- the two imports ---------------------------------------------------------------------------
 

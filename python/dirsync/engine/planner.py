@@ -25,6 +25,7 @@ class Plan:
     # Partial writes sent before the changes, each on its own: disables (a refused property of the same
     # object must not hold them back) and moves of synced users off a UPN another change takes.
     steps: list[Change] = field(default_factory=list)
+    synchronized: int = 0  # objects with a cloud object before the plan: what the deletes are a share of
 
     def of(self, *actions: PlanAction) -> list[Change]:
         return [c for c in self.changes if c.action in actions]
@@ -105,6 +106,7 @@ def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool,
     if initial_domain:
         _plan_vacates(pending, plan, initial_domain)
     _plan_links(pending, plan)
+    plan.synchronized = len(pending.live | {c.anchor for c in plan.of(PlanAction.delete)})
     plan.errors += [ObjectError(r.anchor, r.dn, r.kind, r.last_error, r.last_fix, action=CHECK)
                     for r in pending.invalid]
     return plan

@@ -59,7 +59,20 @@ class ImportRun(Protocol):
     def __iter__(self) -> Iterator[ImportItem]: ...
 
 
+@dataclass(frozen=True)
+class MissingContainer:
+    """A DN the configuration names that the directory does not have (Source.missing_containers)."""
+
+    dn: str
+    base_dn: str   # the domain's naming context the DN should lie under
+    outside: bool  # not under base_dn at all: an incomplete DN such as "OU=Staff"
+
+
 class Source(Protocol):
+    def missing_containers(self, names: Iterable[str]) -> list[MissingContainer]:
+        """The DNs among `names` that are not objects of the directory under its base DN."""
+        ...
+
     def full_import(self) -> ImportRun: ...
 
     def delta_import(self, watermark: str) -> ImportRun:

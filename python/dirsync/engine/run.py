@@ -28,7 +28,7 @@ from .planner import (CloudMatches, Plan, Unmatchable, hard_match_anchors, hard_
                       soft_match_upns)
 from .ports import (Change, CloudOp, CloudResult, ObjectError, RunResult, SkippedObject, Source,
                     StateRepository, Target)
-from .scope import Scope
+from .scope import Scope, check_containers
 from .stage import Stager
 
 WATERMARK = "active-directory"
@@ -138,6 +138,9 @@ class _Run:
     def _run(self) -> tuple[Plan, RunStatus, str]:
         sync = self.config.sync
         self.source, self.target = self.connect()
+        check_containers(self.source, sync.include_ous, consequence=(
+            "The run stopped before reading or writing anything: without it, every object under it would "
+            "leave the scope and be deleted from Microsoft 365."))
         scope = Scope.from_settings(sync)
         mapper = Mapper(self.target.verified_domains())
         rules = scope.fingerprint() + mapper.fingerprint()

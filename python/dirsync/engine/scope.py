@@ -11,10 +11,12 @@ krbtgt and the built-in groups), anything in the system containers, DirSync's ow
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from .. import dn as dns
 from ..config import SyncSettings
-from .ports import SourceObject
+from ..errors import ConfigurationError
+from .ports import Source, SourceObject
 
 _SYSTEM_CONTAINERS = {(f"cn={name}",) for name in (
     "system", "builtin", "foreignsecurityprincipals", "program data", "lostandfound", "managed service accounts",
@@ -72,3 +74,27 @@ def system_object_reason(obj: SourceObject, dn: dns.Dn) -> str | None:
     if sam == "krbtgt" or sam.startswith("msol_") or sam.endswith("$"):
         return "a system account"
     return None
+
+
+def check_containers(source: Source, included: Sequence[str], excluded: Sequence[str] = (), *,
+                     consequence: str) -> None:
+    """Raises ConfigurationError naming each OU of the filter that the directory does not have: a typo, an
+    incomplete DN or an OU renamed since would otherwise take every object out of scope (and out of the
+    cloud) without a word. `consequence` says what was not done because of it."""
+    kinds = {**{dn: "excluded" for dn in excluded}, **{dn: "included" for dn in included}}
+    if not kinds:
+        return  # the whole domain: nothing to ask the directory
+    missing = source.missing_containers(list(kinds))
+    if not missing:
+        return
+    problems = []
+    for container in missing:
+        what = f"The {kinds[container.dn]} OU '{container.dn}'"
+        problems.append(f"{what} is not under the domain {container.base_dn}: give its complete DN, "
+                        f"ending in {container.base_dn}." if container.outside else
+                        f"{what} does not exist in Active Directory (misspelt, renamed or deleted).")
+    raise ConfigurationError(
+        " ".join(problems) + f" {consequence}",
+        fix="Correct the OU with Set-CoexistenceConfiguration -IncludeOUs/-ExcludeOUs ('dirsync config set "
+            "--include-ou/--exclude-ou'), giving each OU's distinguishedName as Active Directory shows it.",
+        target=missing[0].dn)

@@ -12,10 +12,11 @@ Describe 'Set-PreventAccidentalDeletes' {
     It 'takes -Enable (with a threshold) or -Disable, in two parameter sets' {
         Get-ParameterContract Set-PreventAccidentalDeletes | Should -Be @(
             'Disable [SwitchParameter] mandatory in Disable', 'Enable [SwitchParameter] mandatory in Enable',
-            'ObjectDeletionThreshold [Int32]', 'PassThru [SwitchParameter]')
+            'ObjectDeletionPercentage [Double]', 'ObjectDeletionThreshold [Double]', 'PassThru [SwitchParameter]')
         $command = Get-Command Set-PreventAccidentalDeletes
         $command.DefaultParameterSet | Should -Be 'Enable'
         $command.Parameters.ObjectDeletionThreshold.ParameterSets.Keys | Should -Be 'Enable'
+        $command.Parameters.ObjectDeletionPercentage.ParameterSets.Keys | Should -Be 'Enable'
         { Set-PreventAccidentalDeletes -Disable -ObjectDeletionThreshold 5 } | Should -Throw -ErrorId 'AmbiguousParameterSet,Set-PreventAccidentalDeletes'
         Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 0 -Exactly
     }
@@ -25,6 +26,22 @@ Describe 'Set-PreventAccidentalDeletes' {
         Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
             $Command -eq 'set-configuration' -and $Arguments.Count -eq 2 -and
             $Arguments.prevent_accidental_deletes -eq $true -and $Arguments.object_deletion_threshold -eq 250
+        }
+    }
+
+    It 'sends -ObjectDeletionPercentage flat, beside the threshold' {
+        Set-PreventAccidentalDeletes -Enable -ObjectDeletionThreshold 250 -ObjectDeletionPercentage 25
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            $Arguments.Count -eq 3 -and $Arguments.object_deletion_threshold -eq 250 -and
+            $Arguments.object_deletion_percentage -eq 25
+        }
+    }
+
+    It 'sends 1.5 as 1.5, for the core to refuse, never rounded to 2' {
+        Set-PreventAccidentalDeletes -Enable -ObjectDeletionThreshold 1.5 -ObjectDeletionPercentage 2.5
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            (ConvertTo-Json $Arguments.object_deletion_threshold) -eq '1.5' -and
+            (ConvertTo-Json $Arguments.object_deletion_percentage) -eq '2.5'
         }
     }
 
@@ -54,5 +71,6 @@ Describe 'Set-PreventAccidentalDeletes' {
         $protection = Set-PreventAccidentalDeletes -Enable -PassThru
         $protection.PSObject.TypeNames[0] | Should -Be 'DirSync.PreventAccidentalDeletes'
         $protection.ObjectDeletionThreshold | Should -Be 500
+        $protection.ObjectDeletionPercentage | Should -Be 10
     }
 }

@@ -94,3 +94,29 @@ Describe 'Start-OnlineCoexistenceSync' {
         }
     }
 }
+
+Describe 'Start-OnlineCoexistenceSync -Confirm answered No' {
+    # A child pwsh whose Confirm prompt reads the answer from stdin, the core replaced in the module's
+    # scope (Pester's mocks do not cross processes): what an administrator sees typing N.
+    BeforeAll {
+        Mock Invoke-DirSyncCore -ModuleName DirSync { New-CoreReply (New-CoreRunJson) }
+    }
+
+    It 'does nothing and returns nothing, while -WhatIf stays the preview' {
+        $script = @"
+Import-Module '$(Join-Path $Root 'powershell/DirSync.psd1')' -Force
+& (Get-Module DirSync) { function script:Invoke-DirSyncCore { param(`$Command, `$Arguments) "core called: preview=`$(`$Arguments.preview)" } }
+`$out = @(Start-OnlineCoexistenceSync -Confirm)
+"outputs: `$(`$out.Count) `$(`$out -join ';')"
+"@
+        $file = Join-Path ([System.IO.Path]::GetTempPath()) "confirm-no-$PID.ps1"
+        Set-Content -Path $file -Value $script
+        try {
+            $answer = 'N' | & (Join-Path $PSHOME 'pwsh') -NoProfile -File $file 2>&1 | Out-String
+        } finally { Remove-Item $file }
+        $answer | Should -Match 'outputs: 0'
+        $answer | Should -Not -Match 'core called'
+        $null = Start-OnlineCoexistenceSync -WhatIf
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter { $Arguments.preview -eq $true }
+    }
+}

@@ -41,12 +41,12 @@ class Lab:
     def sync(self, **options) -> dict:
         return service.start_sync(home=self.home, **options).to_dict()
 
-    def configure(self, *, threshold: int | None = None, **sync) -> None:
+    def configure(self, *, threshold: int | None = None, percentage: int = 10, **sync) -> None:
         current = config.load(self.home)
         changed = replace(current, sync=replace(current.sync, **sync))
         if threshold is not None:
             changed = replace(changed, prevent_accidental_deletes=PreventAccidentalDeletesSettings(
-                object_deletion_threshold=threshold))
+                object_deletion_threshold=threshold, object_deletion_percentage=percentage))
         config.save(changed, self.home)
 
     # --- Active Directory -----------------------------------------------------------------------------

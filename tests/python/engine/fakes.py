@@ -75,6 +75,10 @@ class FakeDirectory:
         del self.objects[obj.anchor]
         self.log.append((obj.anchor, obj.dn))
 
+    def missing_containers(self, names) -> list:
+        self._check()
+        return []  # the fake directory has every OU the tests name
+
     def full_import(self) -> FakeImport:
         self._check()
         return FakeImport("full", list(self.objects.values()), str(len(self.log)))

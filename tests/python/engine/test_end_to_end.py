@@ -187,7 +187,7 @@ def test_deletes_over_the_threshold_stop_the_run_until_the_threshold_is_raised_o
     assert "600 objects" in stopped["message"] and "500" in stopped["message"]
     assert stopped["counts"]["deleted"] == 0 and len(lab.users()) == in_cloud
 
-    lab.configure(threshold=600)
+    lab.configure(threshold=600, percentage=100)  # 600 of some 1,600 is past the 10 % too
     raised = lab.sync()
     assert raised["status"] == "success" and raised["counts"]["deleted"] == 600
     assert len(lab.users()) == in_cloud - 600

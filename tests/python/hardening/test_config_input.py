@@ -43,6 +43,7 @@ BAD = {
     "sync.softMatch": ("yes", "true or false"),
     "preventAccidentalDeletes.enabled": ("on", "true or false"),
     "preventAccidentalDeletes.objectDeletionThreshold": (0, "between 1 and 1000000"),
+    "preventAccidentalDeletes.objectDeletionPercentage": (101, "between 1 and 100"),
     "exchangeHybrid": ("true", "true or false"),
 }
 
