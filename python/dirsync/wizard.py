@@ -2,9 +2,10 @@
 Start-CoexistenceConfigurationWizard and `dirsync configure`):
 
 1. Microsoft 365: the tenant and the app DirSync signs in as; the sign-in is tried before anything is kept.
-2. Active Directory: with Enterprise Admin credentials, MSOL_AD_SYNC is created (or its password reset)
-   and granted Replicating Directory Changes. The admin credentials serve this step only: they are
-   never stored, logged or returned.
+2. Active Directory: with Enterprise Admin credentials, this installation's own account MSOL_<installation
+   id> is created (or, re-running in the same home, its password reset) and granted Replicating Directory
+   Changes. Another home has another installation id, so it never touches this account. The admin
+   credentials serve this step only: they are never stored, logged or returned.
 3. Exchange hybrid deployment: recorded.
 4. Finish: the configuration and secrets are saved, the recurring synchronization is registered and,
    with "Synchronize directories now", the first run starts.
@@ -15,6 +16,7 @@ it was. Re-running the wizard updates the configuration and keeps the synchroniz
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from . import config, schedule, secrets
@@ -57,7 +59,7 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     """Runs the wizard's pages with the given answers. `tenant` and `active_directory` are sections of
     the configuration (camelCase keys, as in dirsync.json)."""
     from .ad.connection import LdapSettings
-    from .ad.service_account import ensure_service_account
+    from .ad.service_account import account_name, ensure_service_account, new_installation_id
     from .cloud.writer import GraphTarget
     from .service import start_sync
 
@@ -77,7 +79,7 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     secret_name, credential = _tenant_credential(wanted.tenant, client_secret, certificate_key_file, folder)
 
     events.progress("Configuration wizard", "Microsoft 365: signing in", done=1, total=4)
-    target = GraphTarget(wanted.tenant, credential, events=events)
+    target = GraphTarget(config.with_proxy_password(wanted.tenant, folder), credential, events=events)
     try:
         target.graph.check_permissions()  # before anything is written
         domains = target.verified_domains()
@@ -85,17 +87,21 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
         target.close()
     events.verbose(f"Signed in to tenant {wanted.tenant.tenant_id}; verified domains: {', '.join(domains)}.")
 
-    events.progress("Configuration wizard", "Active Directory: creating the MSOL_AD_SYNC account", done=2, total=4)
+    installation_id = current.installation_id or new_installation_id()
+    events.progress("Configuration wizard", f"Active Directory: creating the {account_name(installation_id)} account",
+                    done=2, total=4)
     ad = wanted.active_directory
     account = ensure_service_account(
         LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
-                     verify=ad.verify_certificate), admin_user, admin_password, events=events)
+                     verify=ad.verify_certificate), admin_user, admin_password,
+        installation_id=installation_id, installed_at=f"{socket.gethostname()}:{folder.resolve()}", events=events)
     del admin_password  # the Enterprise Admin password goes no further than this step
 
     events.progress("Configuration wizard", "Saving the configuration", done=3, total=4)
     secrets.store_secret(folder, secrets.AD_SERVICE_ACCOUNT_PASSWORD, account.password)
     secrets.store_secret(folder, secret_name, credential)
-    saved = config.update(wanted, {"activeDirectory": {"serviceAccount": account.user}})
+    saved = config.update(wanted, {"activeDirectory": {"serviceAccount": account.user},
+                                   "installationId": installation_id})
     config.save(saved, folder)
     events.verbose(f"Saved the configuration to {config.config_path(folder)}.")
     plan = schedule.change(enabled=schedule_enabled, home=str(folder), events=events)
