@@ -113,6 +113,36 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
             "schedule": plan, "syncResult": first_run}
 
 
+def check_domain_controller(*, admin_user: str | None = None, admin_password: str | None = None,
+                            home: str | None = None, events: Events | None = None, **answers) -> dict:
+    """Page 2's checks, each as soon as its answer is given, so that a wrong answer is asked for again
+    and the others are kept: without credentials, the domain controller answers over TLS and its
+    certificate is trusted with the CA file given (or kept from an earlier run), before the Enterprise
+    Admin password is asked for; with them, the domain controller accepts them (a bind, nothing written).
+    `answers` are those of sections() for Active Directory."""
+    from .ad.connection import LdapSettings, check_trust, connect
+
+    folder = Path(home) if home else config.home()
+    try:
+        current = config.load(folder)
+    except NotConfiguredError:
+        current = config.Configuration()
+    ad = config.update(current, {"activeDirectory": sections(**answers)["active_directory"]}).active_directory
+    if not ad.server:
+        raise InvalidArgumentError("The domain controller is missing.", fix="Give -DomainController.")
+    settings = LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
+                            verify=ad.verify_certificate)
+    events = events or Events()
+    if admin_user is None:
+        check_trust(settings)
+        events.verbose(f"The certificate of {settings.address} is trusted.")
+    else:
+        connect(settings, admin_user, admin_password or "", events).unbind()
+        del admin_password
+        events.verbose(f"{settings.address} accepted the credentials of {admin_user}.")
+    return {"server": settings.address, "trusted": True, "signedIn": admin_user is not None}
+
+
 def sections(*, tenant_id: str | None = None, client_id: str | None = None, authority_host: str | None = None,
              graph_endpoint: str | None = None, tenant_ca_file: str | None = None,
              certificate_file: str | None = None, client_secret: str | None = None,
