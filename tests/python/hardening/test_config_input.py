@@ -44,6 +44,7 @@ BAD = {
     "preventAccidentalDeletes.enabled": ("on", "true or false"),
     "preventAccidentalDeletes.objectDeletionThreshold": (0, "between 1 and 1000000"),
     "exchangeHybrid": ("true", "true or false"),
+    "installationId": ("MSOL_AD_SYNC", "12 hex digits"),
 }
 
 

@@ -102,3 +102,22 @@ def test_removing_the_proxy_removes_its_password(tmp_path):
     assert cli(home, "config", "set", "--proxy", "").returncode == 0
     assert config.load(home).tenant.proxy is None
     assert not (home / "secrets" / secrets.PROXY_PASSWORD).exists()
+
+
+def test_set_coexistence_configuration_never_shows_the_proxy_password(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    pwsh = shutil.which("pwsh") or str(Path.home() / ".dotnet/tools/pwsh")
+    home = configured_home(tmp_path)
+    module = Path(__file__).resolve().parents[3] / "powershell" / "DirSync.psd1"
+    script = (f"Import-Module '{module}'; $u = 'http://dirsync:{QUOTED}@127.0.0.1:3128'; "
+              "Set-CoexistenceConfiguration -Proxy $u -WhatIf -Verbose; "
+              "Set-CoexistenceConfiguration -Proxy $u -Verbose -PassThru | Format-List *; "
+              "(Get-CoexistenceConfiguration).Tenant | Format-List *")
+    run = subprocess.run([pwsh, "-NoProfile", "-NonInteractive", "-Command", script], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "DIRSYNC_HOME": str(home)})
+    assert run.returncode == 0, run.stderr
+    assert "dirsync:***@127.0.0.1:3128" in run.stdout + run.stderr  # -WhatIf says what it would set
+    assert "http://dirsync@127.0.0.1:3128" in run.stdout
+    assert leaks((run.stdout + run.stderr).encode(), {"proxy password": PASSWORD, "quoted": QUOTED}) == []
