@@ -52,23 +52,33 @@ def _tenant_credential(tenant: config.TenantSettings, client_secret: str | None,
                                    fix=f"Give {what}.") from None
 
 
+def _current(folder: Path) -> config.Configuration:
+    """The home's configuration, whose values a re-run keeps; the defaults on a first run."""
+    try:
+        return config.load(folder)
+    except NotConfiguredError:
+        return config.Configuration()
+
+
+def _ldap_settings(ad: config.ActiveDirectorySettings):
+    from .ad.connection import LdapSettings
+    return LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
+                        verify=ad.verify_certificate)
+
+
 def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_password: str,
               client_secret: str | None = None, certificate_key_file: str | None = None,
               exchange_hybrid: bool = False, schedule_enabled: bool = True, sync_now: bool = True,
               home: str | None = None, events: Events | None = None) -> dict:
     """Runs the wizard's pages with the given answers. `tenant` and `active_directory` are sections of
     the configuration (camelCase keys, as in dirsync.json)."""
-    from .ad.connection import LdapSettings
     from .ad.service_account import account_name, ensure_service_account, new_installation_id
     from .cloud.writer import GraphTarget
     from .service import start_sync
 
     events = events or Events()
     folder = Path(home) if home else config.home()
-    try:
-        current = config.load(folder)
-    except NotConfiguredError:
-        current = config.Configuration()
+    current = _current(folder)
     # Every answer is checked before anything is tried or written.
     wanted = config.update(current, {"tenant": tenant, "activeDirectory": active_directory,
                                      "exchangeHybrid": exchange_hybrid})
@@ -90,11 +100,9 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     installation_id = current.installation_id or new_installation_id()
     events.progress("Configuration wizard", f"Active Directory: creating the {account_name(installation_id)} account",
                     done=2, total=4)
-    ad = wanted.active_directory
     account = ensure_service_account(
-        LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
-                     verify=ad.verify_certificate), admin_user, admin_password,
-        installation_id=installation_id, installed_at=f"{socket.gethostname()}:{folder.resolve()}", events=events)
+        _ldap_settings(wanted.active_directory), admin_user, admin_password, installation_id=installation_id,
+        installed_at=f"{socket.gethostname()}:{folder.resolve()}", events=events)
     del admin_password  # the Enterprise Admin password goes no further than this step
 
     events.progress("Configuration wizard", "Saving the configuration", done=3, total=4)
@@ -120,18 +128,13 @@ def check_domain_controller(*, admin_user: str | None = None, admin_password: st
     certificate is trusted with the CA file given (or kept from an earlier run), before the Enterprise
     Admin password is asked for; with them, the domain controller accepts them (a bind, nothing written).
     `answers` are those of sections() for Active Directory."""
-    from .ad.connection import LdapSettings, check_trust, connect
+    from .ad.connection import check_trust, connect
 
-    folder = Path(home) if home else config.home()
-    try:
-        current = config.load(folder)
-    except NotConfiguredError:
-        current = config.Configuration()
+    current = _current(Path(home) if home else config.home())
     ad = config.update(current, {"activeDirectory": sections(**answers)["active_directory"]}).active_directory
     if not ad.server:
         raise InvalidArgumentError("The domain controller is missing.", fix="Give -DomainController.")
-    settings = LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
-                            verify=ad.verify_certificate)
+    settings = _ldap_settings(ad)
     events = events or Events()
     if admin_user is None:
         check_trust(settings)
