@@ -33,7 +33,9 @@ function Set-CoexistenceConfiguration {
     $true: adopt an existing cloud user with the same user principal name and no immutable ID.
 
     .PARAMETER Proxy
-    The HTTPS proxy for Microsoft 365, such as http://proxy.contoso.com:8080. An empty string: none.
+    The HTTPS proxy for Microsoft 365, such as http://proxy.contoso.com:8080. An empty string: none. A
+    password in it (http://user:password@proxy.contoso.com:8080) is moved to DirSync's secrets store; the
+    configuration keeps the URL without it.
 
     .PARAMETER ExchangeHybrid
     Records whether the Exchange hybrid deployment is in use.
@@ -79,8 +81,9 @@ function Set-CoexistenceConfiguration {
         Write-Warning 'No setting was given, so nothing changed. See Get-Help Set-CoexistenceConfiguration -Parameter *.'
         return
     }
+    # A proxy password is shown as *** (-WhatIf, -Confirm): the core moves it to the secrets store.
     $description = ($PSBoundParameters.Keys | Where-Object { $names.ContainsKey($_) } | Sort-Object |
-        ForEach-Object { "$($_): $(ConvertTo-Json $PSBoundParameters[$_] -Compress)" }) -join '; '
+        ForEach-Object { "$($_): $(ConvertTo-Json $(if ($_ -eq 'Proxy') { $Proxy -replace '(?<=://[^/@:]*):[^/@]*@', ':***@' } else { $PSBoundParameters[$_] }) -Compress)" }) -join '; '
     if ($PSCmdlet.ShouldProcess('DirSync configuration', "Set $description")) {
         $result = Invoke-DirSyncCore -Command 'set-configuration' -Arguments $settings -Cmdlet $PSCmdlet
         if ($PassThru) { Add-DirSyncTypeName (ConvertTo-PascalCase $result) 'DirSync.CoexistenceConfiguration' }

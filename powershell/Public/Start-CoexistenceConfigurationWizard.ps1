@@ -8,10 +8,13 @@ function Start-CoexistenceConfigurationWizard {
 
     1. Microsoft 365: the tenant and the application DirSync signs in as (a certificate, or a client
        secret). The sign-in is tried at once.
-    2. Active Directory: the domain controller and Enterprise Admin credentials. The wizard creates the
-       MSOL_AD_SYNC account in the Users container of the forest root domain (or resets its password on a
-       re-run), gives it a long random password that never expires and grants it Replicating Directory
-       Changes. The Enterprise Admin credentials are not saved and are not kept after this step.
+    2. Active Directory: the domain controller, then (checked at once: if the DC's certificate is not
+       trusted, the wizard asks for the CA that issued it) Enterprise Admin credentials. The wizard creates
+       this installation's own account, MSOL_<installation id>, in the Users container of the forest root
+       domain (or resets its password on a re-run in the same DirSync home), gives it a long random
+       password that never expires and grants it Replicating Directory Changes. A wizard in another home
+       makes that home's own account. The Enterprise Admin credentials are not saved and are not kept
+       after this step.
     3. Exchange hybrid deployment: recorded.
     4. Finish: the configuration is saved, a synchronization every three hours is registered with the
        operating system's scheduler, and with "Synchronize directories now" (the default) the first
@@ -57,10 +60,10 @@ function Start-CoexistenceConfigurationWizard {
 
     .PARAMETER DomainControllerCAFile
     The certificate authority that issued the domain controller's certificate (PEM), if the system does not
-    trust it already.
+    trust it already. Asked for at the prompt when the certificate is not trusted.
 
     .PARAMETER EnterpriseAdminCredential
-    Enterprise Admin credentials, used once to create MSOL_AD_SYNC and then dropped.
+    Enterprise Admin credentials, used once to create the installation's MSOL_<id> account and then dropped.
 
     .PARAMETER ExchangeHybrid
     Whether the Exchange hybrid deployment is in use.
@@ -143,10 +146,43 @@ function Start-CoexistenceConfigurationWizard {
     if (-not $DomainController) {
         $DomainController = Read-WizardAnswer 'Active Directory' 'Domain controller' 'DomainController' $(if ($current) { $current.activeDirectory.server })
     }
-    if (-not $EnterpriseAdminCredential) {
-        $EnterpriseAdminCredential = Invoke-WizardPrompt 'EnterpriseAdminCredential' {
-            Get-Credential -Message 'Active Directory: Enterprise Admin credentials (not saved; used once to create MSOL_AD_SYNC)'
+    # The DC's certificate is checked before the Enterprise Admin password is asked for; if it is not
+    # trusted, its CA is asked for here and checked again, and every answer given so far is kept.
+    while ($true) {
+        $dc = @{ domain_controller = $DomainController; port = $Port; transport = $Transport; domain_controller_ca_file = $DomainControllerCAFile }
+        $untrusted = $null
+        try {
+            & { [CmdletBinding()] param() Invoke-DirSyncCore -Command 'check-domain-controller' -Arguments $dc -Cmdlet $PSCmdlet } | Out-Null
+        } catch {
+            # Any other fault (an unreachable DC) is reported by the wizard's own step, as before.
+            if ($_.FullyQualifiedErrorId -like 'DirSync.UntrustedCertificate*') { $untrusted = $_ }
         }
+        if (-not $untrusted) { break }
+        Write-Warning $untrusted.Exception.Message
+        try {
+            $DomainControllerCAFile = Read-WizardAnswer 'Active Directory' "CA certificate that issued $DomainController's certificate (PEM file)" 'DomainControllerCAFile'
+        } catch {
+            $PSCmdlet.ThrowTerminatingError($untrusted)  # not interactive: the certificate error says what to give
+        }
+        $DomainControllerCAFile = (Resolve-Path $DomainControllerCAFile).ProviderPath
+    }
+    $askCredential = -not $EnterpriseAdminCredential
+    while ($askCredential) {
+        $EnterpriseAdminCredential = Invoke-WizardPrompt 'EnterpriseAdminCredential' {
+            Get-Credential -Message 'Active Directory: Enterprise Admin credentials (not saved; used once to create DirSync''s service account)'
+        }
+        # Credentials typed at the prompt are tried at once: refused ones are asked for again, alone.
+        $signIn = $dc + @{ admin_user = $EnterpriseAdminCredential.UserName
+                           admin_password = $EnterpriseAdminCredential.GetNetworkCredential().Password }
+        $askCredential = $false
+        try {
+            & { [CmdletBinding()] param() Invoke-DirSyncCore -Command 'check-domain-controller' -Arguments $signIn -Cmdlet $PSCmdlet } | Out-Null
+        } catch {
+            if ($_.FullyQualifiedErrorId -notlike 'DirSync.AuthenticationFailed*') { break }  # reported by the wizard's step
+            Write-Warning $_.Exception.Message
+            $askCredential = $true
+        }
+        $signIn = $null
     }
 
     # --- Page 3: Exchange hybrid deployment ---

@@ -37,6 +37,7 @@ COMMANDS = {
     "get-schedule": "dirsync.schedule:describe",
     "set-schedule": "dirsync.schedule:change",
     "configure": "dirsync.wizard:configure_with_answers",
+    "check-domain-controller": "dirsync.wizard:check_domain_controller",
     "start-sync": "dirsync.service:start_sync",
     "get-history": "dirsync.service:sync_history",
     "test-sync": "dirsync.service:test_sync",

@@ -166,9 +166,12 @@ def _read_secret(path: str | None, prompt: str, stdin: bool) -> str | None:
 
 def _configure(args, events):
     from . import wizard
+    # The DC's certificate is checked before anyone types the Enterprise Admin password.
+    wizard.check_domain_controller(domain_controller=args.domain_controller, port=args.port, transport=args.transport,
+                                   domain_controller_ca_file=args.dc_ca_file, home=args.home, events=events)
     admin_password = _read_secret(None, f"Password for {args.admin_user}: ", args.admin_password_stdin)
     if not admin_password:
-        raise InvalidArgumentError("The Enterprise Admin password is needed to create MSOL_AD_SYNC.",
+        raise InvalidArgumentError("The Enterprise Admin password is needed to create DirSync's service account.",
                                    fix="Type it at the prompt, or pipe it in with --admin-password-stdin.")
     client_secret = None if args.certificate_file else _read_secret(args.client_secret_file, "Client secret: ", False)
     return wizard.configure_with_answers(

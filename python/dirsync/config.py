@@ -3,7 +3,8 @@
 The file is JSON, `dirsync.json` in the DirSync home folder (DIRSYNC_HOME, or a per-platform default).
 Keys are camelCase (`intervalMinutes`); the Python fields are the same words in snake_case and the
 PowerShell properties the same words in PascalCase. No secret is ever kept in this file: passwords,
-client secrets and private keys live in the secrets store (secrets.py).
+client secrets and private keys live in the secrets store (secrets.py); so does the password of a proxy
+URL given as http://user:password@host:port, which the file keeps as http://user@host:port.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from . import secrets
 from .dn import parse as parse_dn
 from .errors import ConfigurationError, InvalidArgumentError, NotConfiguredError
 from .events import Events
@@ -112,6 +114,19 @@ def _url(schemes: tuple[str, ...], example: str):
     return check
 
 
+def _proxy(value: str | None):
+    problem = _url(("http", "https"), "http://proxy.contoso.com:8080")(value)
+    if problem or value is None or urllib.parse.urlsplit(value).password is None:
+        return problem
+    return ("must not hold the proxy's password (a secret never stays in the file): set the proxy with "
+            "Set-CoexistenceConfiguration -Proxy or 'dirsync config set --proxy', which keeps it protected")
+
+
+def _installation_id(value: str):
+    return None if not value or re.match(r"^[0-9a-f]{12}$", value) else \
+        "must be the 12 hex digits the configuration wizard chose (it names the service account MSOL_<id>)"
+
+
 def _exclusion(value: str):
     if value and not re.match(r"^[A-Za-z][\w-]*=.+$", value):
         return "must be 'attribute=value', such as 'extensionAttribute15=NoSync', or empty"
@@ -140,8 +155,7 @@ class TenantSettings:
     credential_type: Literal["certificate", "secret"] = "certificate"
     certificate_file: str | None = None
     ca_file: str | None = None
-    proxy: str | None = field(default=None,
-                              metadata={"check": _url(("http", "https"), "http://proxy.contoso.com:8080")})
+    proxy: str | None = field(default=None, metadata={"check": _proxy})
 
 
 @dataclass(frozen=True)
@@ -173,6 +187,8 @@ class Configuration:
     prevent_accidental_deletes: PreventAccidentalDeletesSettings = field(
         default_factory=PreventAccidentalDeletesSettings)
     exchange_hybrid: bool = False
+    # Chosen by the first wizard in this home; names its service account (service_account.account_name).
+    installation_id: str = field(default="", metadata={"check": _installation_id})
 
     def to_dict(self) -> dict:
         return _to_json(self)
@@ -317,12 +333,47 @@ def change(changes: dict, home: str | None = None, events: Events | None = None,
     change leaves the file as it was. `check(current, changed)` may refuse it too (raising), before
     it is saved: the OU filter against the directory."""
     folder = Path(home) if home else None
+    proxy_password = None
+    if "proxy" in changes.get("tenant", {}):
+        url, proxy_password = split_proxy_password(changes["tenant"]["proxy"])
+        changes = {**changes, "tenant": {**changes["tenant"], "proxy": url}}
     current = load(folder)
     changed = update(current, changes)
     if check:
         check(current, changed)
+    if "proxy" in changes.get("tenant", {}):  # only once the change as a whole is valid
+        secret_home = folder or config_path().parent
+        if proxy_password:
+            secrets.store_secret(secret_home, secrets.PROXY_PASSWORD, proxy_password)
+        else:
+            secrets.delete_secret(secret_home, secrets.PROXY_PASSWORD)
     (events or Events()).verbose(f"Saving the configuration to {save(changed, folder)}")
     return describe(home)
+
+
+def split_proxy_password(url: str | None) -> tuple[str | None, str | None]:
+    """(the URL without its password, the password): what the file keeps, and what the secrets store keeps."""
+    parts = urllib.parse.urlsplit(url) if url else None
+    if parts is None or parts.password is None:
+        return url, None
+    netloc = parts.netloc.rpartition("@")[2]
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@{netloc}")), urllib.parse.unquote(parts.password)
+
+
+def with_proxy_password(tenant: TenantSettings, folder: Path) -> TenantSettings:
+    """The tenant settings a session needs: the proxy URL with its password back from the secrets store,
+    in memory only (never saved, shown or logged)."""
+    parts = urllib.parse.urlsplit(tenant.proxy) if tenant.proxy else None
+    if parts is None or not parts.username:
+        return tenant
+    try:
+        password = secrets.load_secret(folder, secrets.PROXY_PASSWORD)
+    except NotConfiguredError:
+        return tenant  # a proxy user with no password
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{parts.username}:{urllib.parse.quote(password, safe='')}@{host}"
+    return dataclasses.replace(tenant, proxy=urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
 
 
 # The flat settings of Set-CoexistenceConfiguration, Set-PreventAccidentalDeletes and `dirsync config

@@ -65,7 +65,8 @@ def _credential(tenant: config_module.TenantSettings, home: Path) -> str:
 def build_target(configuration: config_module.Configuration, home: Path, events: Events) -> Target:
     from .cloud.writer import GraphTarget  # imported here: msal and requests are needed only for a run
 
-    target = GraphTarget(configuration.tenant, _credential(configuration.tenant, home), events=events)
+    target = GraphTarget(config_module.with_proxy_password(configuration.tenant, home),
+                         _credential(configuration.tenant, home), events=events)
     try:
         target.graph.check_permissions()
     except DirSyncError:
@@ -149,7 +150,8 @@ def _missing_permissions(folder: Path, events: Events | None) -> list[str] | Non
 
     tenant = config_module.load(folder).tenant
     try:
-        target = GraphTarget(tenant, _credential(tenant, folder), events=events)
+        target = GraphTarget(config_module.with_proxy_password(tenant, folder), _credential(tenant, folder),
+                             events=events)
     except DirSyncError:
         return None
     try:

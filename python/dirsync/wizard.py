@@ -2,9 +2,10 @@
 Start-CoexistenceConfigurationWizard and `dirsync configure`):
 
 1. Microsoft 365: the tenant and the app DirSync signs in as; the sign-in is tried before anything is kept.
-2. Active Directory: with Enterprise Admin credentials, MSOL_AD_SYNC is created (or its password reset)
-   and granted Replicating Directory Changes. The admin credentials serve this step only: they are
-   never stored, logged or returned.
+2. Active Directory: with Enterprise Admin credentials, this installation's own account MSOL_<installation
+   id> is created (or, re-running in the same home, its password reset) and granted Replicating Directory
+   Changes. Another home has another installation id, so it never touches this account. The admin
+   credentials serve this step only: they are never stored, logged or returned.
 3. Exchange hybrid deployment: recorded.
 4. Finish: the configuration and secrets are saved, the recurring synchronization is registered and,
    with "Synchronize directories now", the first run starts.
@@ -15,6 +16,7 @@ it was. Re-running the wizard updates the configuration and keeps the synchroniz
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from . import config, schedule, secrets
@@ -50,23 +52,33 @@ def _tenant_credential(tenant: config.TenantSettings, client_secret: str | None,
                                    fix=f"Give {what}.") from None
 
 
+def _current(folder: Path) -> config.Configuration:
+    """The home's configuration, whose values a re-run keeps; the defaults on a first run."""
+    try:
+        return config.load(folder)
+    except NotConfiguredError:
+        return config.Configuration()
+
+
+def _ldap_settings(ad: config.ActiveDirectorySettings):
+    from .ad.connection import LdapSettings
+    return LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
+                        verify=ad.verify_certificate)
+
+
 def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_password: str,
               client_secret: str | None = None, certificate_key_file: str | None = None,
               exchange_hybrid: bool = False, schedule_enabled: bool = True, sync_now: bool = True,
               home: str | None = None, events: Events | None = None) -> dict:
     """Runs the wizard's pages with the given answers. `tenant` and `active_directory` are sections of
     the configuration (camelCase keys, as in dirsync.json)."""
-    from .ad.connection import LdapSettings
-    from .ad.service_account import ensure_service_account
+    from .ad.service_account import account_name, ensure_service_account, new_installation_id
     from .cloud.writer import GraphTarget
     from .service import start_sync
 
     events = events or Events()
     folder = Path(home) if home else config.home()
-    try:
-        current = config.load(folder)
-    except NotConfiguredError:
-        current = config.Configuration()
+    current = _current(folder)
     # Every answer is checked before anything is tried or written.
     wanted = config.update(current, {"tenant": tenant, "activeDirectory": active_directory,
                                      "exchangeHybrid": exchange_hybrid})
@@ -77,7 +89,7 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     secret_name, credential = _tenant_credential(wanted.tenant, client_secret, certificate_key_file, folder)
 
     events.progress("Configuration wizard", "Microsoft 365: signing in", done=1, total=4)
-    target = GraphTarget(wanted.tenant, credential, events=events)
+    target = GraphTarget(config.with_proxy_password(wanted.tenant, folder), credential, events=events)
     try:
         target.graph.check_permissions()  # before anything is written
         domains = target.verified_domains()
@@ -85,17 +97,19 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
         target.close()
     events.verbose(f"Signed in to tenant {wanted.tenant.tenant_id}; verified domains: {', '.join(domains)}.")
 
-    events.progress("Configuration wizard", "Active Directory: creating the MSOL_AD_SYNC account", done=2, total=4)
-    ad = wanted.active_directory
+    installation_id = current.installation_id or new_installation_id()
+    events.progress("Configuration wizard", f"Active Directory: creating the {account_name(installation_id)} account",
+                    done=2, total=4)
     account = ensure_service_account(
-        LdapSettings(server=ad.server, transport=ad.transport, port=ad.port, ca_file=ad.ca_file,
-                     verify=ad.verify_certificate), admin_user, admin_password, events=events)
+        _ldap_settings(wanted.active_directory), admin_user, admin_password, installation_id=installation_id,
+        installed_at=f"{socket.gethostname()}:{folder.resolve()}", events=events)
     del admin_password  # the Enterprise Admin password goes no further than this step
 
     events.progress("Configuration wizard", "Saving the configuration", done=3, total=4)
     secrets.store_secret(folder, secrets.AD_SERVICE_ACCOUNT_PASSWORD, account.password)
     secrets.store_secret(folder, secret_name, credential)
-    saved = config.update(wanted, {"activeDirectory": {"serviceAccount": account.user}})
+    saved = config.update(wanted, {"activeDirectory": {"serviceAccount": account.user},
+                                   "installationId": installation_id})
     config.save(saved, folder)
     events.verbose(f"Saved the configuration to {config.config_path(folder)}.")
     plan = schedule.change(enabled=schedule_enabled, home=str(folder), events=events)
@@ -105,6 +119,31 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     return {"configuration": config.describe(str(folder)),
             "serviceAccount": {"dn": account.dn, "user": account.user, "created": account.created},
             "schedule": plan, "syncResult": first_run}
+
+
+def check_domain_controller(*, admin_user: str | None = None, admin_password: str | None = None,
+                            home: str | None = None, events: Events | None = None, **answers) -> dict:
+    """Page 2's checks, each as soon as its answer is given, so that a wrong answer is asked for again
+    and the others are kept: without credentials, the domain controller answers over TLS and its
+    certificate is trusted with the CA file given (or kept from an earlier run), before the Enterprise
+    Admin password is asked for; with them, the domain controller accepts them (a bind, nothing written).
+    `answers` are those of sections() for Active Directory."""
+    from .ad.connection import check_trust, connect
+
+    current = _current(Path(home) if home else config.home())
+    ad = config.update(current, {"activeDirectory": sections(**answers)["active_directory"]}).active_directory
+    if not ad.server:
+        raise InvalidArgumentError("The domain controller is missing.", fix="Give -DomainController.")
+    settings = _ldap_settings(ad)
+    events = events or Events()
+    if admin_user is None:
+        check_trust(settings)
+        events.verbose(f"The certificate of {settings.address} is trusted.")
+    else:
+        connect(settings, admin_user, admin_password or "", events).unbind()
+        del admin_password
+        events.verbose(f"{settings.address} accepted the credentials of {admin_user}.")
+    return {"server": settings.address, "trusted": True, "signedIn": admin_user is not None}
 
 
 def sections(*, tenant_id: str | None = None, client_id: str | None = None, authority_host: str | None = None,

@@ -75,11 +75,12 @@ Describe 'Start-CoexistenceConfigurationWizard from a script' {
         Test-Path (Join-Path $Home0 'dirsync.json') | Should -BeFalse
     }
 
-    It 'creates MSOL_AD_SYNC, saves the configuration, registers the schedule and synchronizes now' {
+    It 'creates the installation''s MSOL_ account, saves the configuration, registers the schedule and synchronizes now' {
         # The bulk OU's 1,600 users would wait on the documented write quota; the first run leaves it out.
         $result = Start-CoexistenceConfigurationWizard @WizardAnswers -SynchronizeNow $false
         $result.PSObject.TypeNames[0] | Should -Be 'DirSync.ConfigurationWizardResult'
-        $result.ServiceAccount.User | Should -BeLike 'MSOL_AD_SYNC@*'
+        $result.ServiceAccount.User | Should -Be "MSOL_$($result.Configuration.InstallationId)@dirsync.test"
+        Invoke-Probe ad_show_tombstones_to @{ account = $result.ServiceAccount.User }
         $result.Configuration.ActiveDirectory.ServiceAccount | Should -Be $result.ServiceAccount.User
         $result.Schedule.Enabled | Should -BeTrue
         Set-CoexistenceConfiguration -ExcludeOUs "OU=Bulk,OU=Corp,$BaseDN"

@@ -41,7 +41,7 @@ def test_configure_creates_the_service_account_without_keeping_the_admin_passwor
                    stdin=ad["adminPassword"] + "\n")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["serviceAccount"]["user"] == "MSOL_AD_SYNC@dirsync.test"
+    assert result["serviceAccount"]["user"] == f"MSOL_{result['configuration']['installationId']}@dirsync.test"
     assert result["schedule"]["enabled"] and result["syncResult"] is None
     assert ad["adminPassword"] not in done.stdout + done.stderr
     for path in home.rglob("*"):

@@ -123,7 +123,7 @@ def test_the_wizard_at_its_prompts_and_from_a_script_configure_the_same(lab, tmp
         terminal.type("")
         terminal.expect(r"Synchronize directories now\?[\s\S]*\(default is \"Y\"\): ")
         terminal.type("N")
-        terminal.expect(r"ServiceAccount\s*: MSOL_AD_SYNC@dirsync\.test")
+        terminal.expect(r"ServiceAccount\s*: MSOL_[0-9a-f]{12}@dirsync\.test")
         assert terminal.close() == 0
 
         script = (f"Import-Module '{MODULE}'; $admin = [pscredential]::new('{ad['adminUser']}', "
@@ -137,9 +137,11 @@ def test_the_wizard_at_its_prompts_and_from_a_script_configure_the_same(lab, tmp
                                                                "TEST_ADMIN_PASSWORD": ad["adminPassword"]})
         assert scripted.returncode == 0, scripted.stderr
 
-        prompted = json.loads((prompted_home / "dirsync.json").read_text())
-        assert prompted == json.loads((scripted_home / "dirsync.json").read_text())
-        assert prompted["activeDirectory"]["serviceAccount"] == "MSOL_AD_SYNC@dirsync.test"
+        prompted, from_script = (json.loads((home / "dirsync.json").read_text())
+                                 for home in (prompted_home, scripted_home))
+        for saved in (prompted, from_script):  # each home is its own installation, with its own account
+            assert saved["activeDirectory"].pop("serviceAccount") == f"MSOL_{saved.pop('installationId')}@dirsync.test"
+        assert prompted == from_script
         assert prompted["tenant"]["credentialType"] == "certificate"
         for home in (prompted_home, scripted_home):
             for path in home.rglob("*"):
@@ -198,3 +200,57 @@ def test_ctrl_c_stops_a_running_sync_and_the_history_says_so(lab, tmp_path):
         assert rest["status"] == "success" and rest["plan"]
     finally:
         schedule.change(enabled=False, home=str(tmp_path))
+
+
+def test_the_wizard_checks_the_dcs_certificate_before_the_admin_password_and_keeps_every_answer(lab, tmp_path):
+    """An untrusted DC certificate and a mistyped Enterprise Admin password are each asked for again, at
+    once and alone: nothing typed before has to be typed again."""
+    folder, facts = lab
+    t, ad = facts["tenant"], facts["activeDirectory"]
+    env = {**os.environ, "TERM": "xterm", "DIRSYNC_HOME": str(tmp_path)}
+    tenant = (f"-TenantId '{t['tenantId']}' -ClientId '{t['clientId']}' -CertificateFile '{t['certificateFile']}' "
+              f"-CertificateKeyFile '{t['certificateKeyFile']}' -AuthorityHost '{t['authorityHost']}' "
+              f"-GraphEndpoint '{t['graphEndpoint']}' -TenantCAFile '{t['caFile']}'")
+    try:
+        terminal = Terminal([PWSH, "-NoProfile", "-NoLogo", "-Command",
+                             f"Import-Module '{MODULE}'; Start-CoexistenceConfigurationWizard {tenant} "
+                             "-ExchangeHybrid $false -SynchronizeNow $false | Format-List; exit"], env)
+        terminal.expect(r"\[Active Directory\] Domain controller: ")
+        terminal.type(ad["server"])
+        # No CA given: the certificate is not trusted, and the wizard says so before asking for a password.
+        terminal.expect(r"WARNING: .*certificate is not trusted")
+        terminal.expect(r"CA certificate that issued .*\(PEM file\): ")
+        assert "Password" not in terminal.screen and "User:" not in terminal.screen
+        terminal.type(ad["caFile"])
+        terminal.expect(r"User: ")
+        terminal.type(ad["adminUser"])
+        terminal.expect(r"Password for user .*: ")
+        terminal.type("not-the-password")
+        terminal.expect(r"WARNING: .*rejected the user name or password")
+        terminal.expect(r"User: ")  # only the credentials again
+        terminal.type(ad["adminUser"])
+        terminal.expect(r"Password for user .*: ")
+        terminal.type(ad["adminPassword"])
+        terminal.expect(r"ServiceAccount\s*: MSOL_[0-9a-f]{12}@dirsync\.test")
+        assert terminal.close() == 0
+        saved = json.loads((tmp_path / "dirsync.json").read_text())
+        assert saved["activeDirectory"]["caFile"] == ad["caFile"] and saved["tenant"]["tenantId"] == t["tenantId"]
+    finally:
+        if (tmp_path / "dirsync.json").exists():
+            schedule.change(enabled=False, home=str(tmp_path))
+
+
+def test_dirsync_configure_checks_the_dcs_certificate_before_asking_for_the_admin_password(lab, tmp_path):
+    folder, facts = lab
+    t, ad = facts["tenant"], facts["activeDirectory"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("python", "lab"))}
+    run = subprocess.run(
+        ["/usr/bin/python3", "-m", "dirsync.cli", "configure", "--json", "--home", str(tmp_path),
+         "--tenant-id", t["tenantId"], "--client-id", t["clientId"], "--certificate-file", t["certificateFile"],
+         "--certificate-key-file", t["certificateKeyFile"], "--domain-controller", ad["server"],
+         "--admin-user", ad["adminUser"], "--no-sync-now"],  # no --dc-ca-file, and no password on offer
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
+    assert run.returncode != 0
+    assert "certificate is not trusted" in run.stdout + run.stderr
+    assert "password is needed" not in run.stdout + run.stderr
+    assert not (tmp_path / "dirsync.json").exists()

@@ -74,6 +74,20 @@ def connect(settings: LdapSettings, user: str, password: str, events: Events | N
     return conn
 
 
+def check_trust(settings: LdapSettings) -> None:
+    """Open TLS to the domain controller and close it, binding no one: whether its certificate is trusted
+    (CertificateError) and it answers (ServerUnreachableError), before anyone types a password."""
+    conn = _open(settings, "", "")
+    try:
+        if settings.transport == "starttls":
+            _start_tls(conn, settings)
+    finally:
+        try:
+            conn.unbind()
+        except ldap_errors.LDAPException:
+            pass  # the socket may already be broken (a failed TLS handshake); the first error counts
+
+
 def _tls(settings: LdapSettings) -> ldap3.Tls:
     if not settings.verify:
         return ldap3.Tls(validate=ssl.CERT_NONE)

@@ -301,7 +301,15 @@ class ActiveDirectorySource:
     # --- shared ------------------------------------------------------------------------------------
 
     def _connect(self) -> ldap3.Connection:
-        conn = connect(self.settings, self._user, self._password, self.events)
+        try:
+            conn = connect(self.settings, self._user, self._password, self.events)
+        except errors.AuthenticationError as refused:
+            # The account and its password are the wizard's, never typed by the administrator: only a
+            # wizard run can set them again.
+            raise errors.AuthenticationError(
+                refused.message, target=refused.target,
+                fix="Re-run the configuration wizard (Start-CoexistenceConfigurationWizard, or 'dirsync "
+                    "configure') in this DirSync home: it sets the service account's password again.") from None
         if not self.base_dn:
             conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["defaultNamingContext"])
             self.base_dn = conn.response[0]["raw_attributes"]["defaultNamingContext"][0].decode()
@@ -414,7 +422,7 @@ def dirsync_page(conn: ldap3.Connection, base: str, cookie: bytes | None,
         raise errors.PermissionDeniedError(
             f"The account {conn.user} may not read changes with DirSync on {base} at "
             f"{conn.server.host}:{conn.server.port}: it lacks the right Replicating Directory Changes.",
-            fix="Run the configuration wizard again (it grants the right to MSOL_AD_SYNC), or grant "
+            fix="Run the configuration wizard again (it grants the right to its service account), or grant "
                 f"'Replicating Directory Changes' ({REPLICATING_DIRECTORY_CHANGES}) on {base}.",
             target=conn.server.host) from None
     value = conn.result["controls"]["1.2.840.113556.1.4.841"]["value"]

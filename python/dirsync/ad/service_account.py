@@ -1,4 +1,8 @@
-"""DirSync's own account in Active Directory, MSOL_AD_SYNC, as the configuration wizard makes it.
+"""DirSync's own account in Active Directory, MSOL_<installation id>, as the configuration wizard makes it.
+
+One account per installation, as Entra Connect names its AD DS connector account (MSOL_ and a hex id of
+the installation, 17 characters: sAMAccountName allows 20), so a second DirSync home gets its own
+account and never resets the password another installation depends on.
 
 With Enterprise Admin credentials (used for this call only, kept nowhere) it creates the account in
 the Users container of the forest root domain, or on a re-run resets its password and keeps it; gives
@@ -25,7 +29,8 @@ from ..events import Events
 from .connection import LdapSettings, connect
 from .reader import REPLICATING_DIRECTORY_CHANGES, dirsync_page
 
-ACCOUNT_NAME = "MSOL_AD_SYNC"
+ACCOUNT_PREFIX = "MSOL_"
+INSTALLATION_ID_LENGTH = 12  # hex digits, as Entra Connect's MSOL_16fb75d0227d
 NORMAL_ACCOUNT, DONT_EXPIRE_PASSWORD = 0x200, 0x10000
 USERS_CONTAINER_WKGUID = "a9d1ca15768811d1aded00c04fd8d5cd"
 SD_FLAGS_CONTROL = "1.2.840.113556.1.4.801"
@@ -56,14 +61,30 @@ def new_password(length: int = 64) -> str:
             return password
 
 
+def new_installation_id() -> str:
+    return secrets.token_hex(INSTALLATION_ID_LENGTH // 2)
+
+
+def account_name(installation_id: str) -> str:
+    return ACCOUNT_PREFIX + installation_id
+
+
 def ensure_service_account(settings: LdapSettings, admin_user: str, admin_password: str, *,
-                           name: str = ACCOUNT_NAME, events: Events | None = None) -> ServiceAccount:
+                           installation_id: str, installed_at: str = "",
+                           events: Events | None = None) -> ServiceAccount:
+    """The installation's own account, created or (a re-run of the same installation) its password reset.
+    `installed_at` (host and home) goes into the account's description, so an administrator looking at
+    the account in AD sees which installation it serves."""
     events = events or Events()
+    name = account_name(installation_id)
+    description = (f"Account created by DirSync installation {installation_id}"
+                   f"{' (' + installed_at + ')' if installed_at else ''} to synchronize directories. "
+                   "Do not delete or change it.")[:1024]
     conn = connect(settings, admin_user, admin_password, events)
     try:
         root = _root_info(conn)
         password = new_password()
-        dn, created = _create_or_reset(conn, settings, root, name, password)
+        dn, created = _create_or_reset(conn, settings, root, name, description, password)
         events.verbose(f"{'Created' if created else 'Reset the password of'} {dn}.")
         _read(conn, dn, ["objectSid"])
         sid = conn.response[0]["raw_attributes"]["objectSid"][0]
@@ -102,7 +123,7 @@ def _read(conn: ldap3.Connection, dn: str, attributes: list[str], controls=None)
     conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes, controls=controls)
 
 
-def _create_or_reset(conn, settings, root, name, password) -> tuple[str, bool]:
+def _create_or_reset(conn, settings, root, name, description, password) -> tuple[str, bool]:
     conn.search(f"<WKGUID={USERS_CONTAINER_WKGUID},{root['root']}>", "(objectClass=*)", ldap3.BASE)
     users = conn.response[0]["dn"]
     conn.search(root["root"], f"(&(objectClass=user)(sAMAccountName={name}))", ldap3.SUBTREE, attributes=["cn"])
@@ -116,8 +137,7 @@ def _create_or_reset(conn, settings, root, name, password) -> tuple[str, bool]:
             return existing[0], False
         dn = f"CN={name},{users}"
         conn.add(dn, "user", {"sAMAccountName": name, "userPrincipalName": f"{name}@{root['dns_domain']}",
-                              "description": "Account created by DirSync to synchronize directories. "
-                                             "Do not delete or change it.",
+                              "description": description,
                               "unicodePwd": encoded,
                               "userAccountControl": NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD})
         return dn, True

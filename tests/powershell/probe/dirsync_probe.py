@@ -56,6 +56,16 @@ def ad_delete(lab: str, sam: str):
         conn.unbind()
 
 
+def ad_show_tombstones_to(lab: str, account: str):
+    """The lab's Samba gap (seed.show_tombstones_to) for the service account a wizard made."""
+    from dirsync_lab.testdomain.seed import show_tombstones_to
+    conn = _ldap(lab)
+    try:
+        show_tombstones_to(conn, _user_dn(conn, account.split("@")[0]))
+    finally:
+        conn.unbind()
+
+
 def _graph(lab: str):
     from dirsync_lab.demo import graph_session
     return graph_session(Path(lab))

@@ -45,6 +45,7 @@ BAD = {
     "preventAccidentalDeletes.objectDeletionThreshold": (0, "between 1 and 1000000"),
     "preventAccidentalDeletes.objectDeletionPercentage": (101, "between 1 and 100"),
     "exchangeHybrid": ("true", "true or false"),
+    "installationId": ("MSOL_AD_SYNC", "12 hex digits"),
 }
 
 
