@@ -2,7 +2,7 @@
 
 Human output uses rich (tables, progress bars); `--json` prints the result as JSON for scripts.
 Exit codes: 0 success, 1 the operation failed (a sync run that stopped), 2 bad input or configuration,
-3 a sync run that completed with export errors.
+3 a sync run that completed with export errors, 4 `dirsync test` found synchronization not healthy.
 """
 
 from __future__ import annotations
@@ -128,7 +128,10 @@ def _show_history(runs: list[dict]) -> None:
 
 
 def _show_test(report: dict) -> None:
-    _show_fields("DirSync verification")({k: v for k, v in report.items() if k not in ("errors", "lastRun")})
+    _show_fields("DirSync verification")({k: v for k, v in report.items()
+                                          if k not in ("errors", "lastRun", "schedule", "reasons")})
+    for reason in report.get("reasons") or []:
+        out.print(f"[yellow]Not healthy:[/] {reason}", highlight=False)
     _show_errors(report.get("errors") or [])
 
 
@@ -198,6 +201,7 @@ COMMANDS = {
 
 # Exit codes of `dirsync sync` by run status, for scripts and schedulers; any other status, 1: the run failed.
 RUN_EXIT = {RunStatus.success: 0, RunStatus.skipped: 0, RunStatus.export_errors: 3}
+NOT_HEALTHY_EXIT = 4  # `dirsync test`: the check ran, and found a reason (a monitoring script alerts on it)
 
 
 def _on_off(text: str) -> bool:
@@ -296,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         render(result)
     if args.group == "sync" and isinstance(result, dict):
         return RUN_EXIT.get(RunStatus(result["status"]), 1)
+    if args.group == "test" and isinstance(result, dict) and not result["healthy"]:
+        return NOT_HEALTHY_EXIT
     return 0
 
 

@@ -25,6 +25,8 @@ from .events import Events
 from .vocabulary import Trigger
 
 CRON_TICK_MINUTES = 5
+CRON_DAEMONS = {"cron", "crond", "cronie"}
+PROC = Path("/proc")  # where the running processes are listed (Linux)
 _CRON_MARK = "# dirsync-schedule home="
 
 
@@ -60,6 +62,19 @@ def _run(argv: list[str], what: str, stdin: str | None = None) -> subprocess.Com
 
 class Cron:
     name = "cron"
+
+    def not_running(self, home: Path) -> str | None:
+        """Why the registered entry cannot run, or None: crontab accepts entries with no daemon to run them."""
+        if not PROC.is_dir():
+            return None  # not Linux: nothing to look at
+        for comm in PROC.glob("[0-9]*/comm"):
+            try:
+                if comm.read_text().strip() in CRON_DAEMONS:
+                    return None
+            except OSError:  # the process ended while we looked
+                continue
+        return ("No cron daemon is running on this machine, so the scheduled synchronization never starts. "
+                "Start it (systemctl enable --now cron, or service cron start) and make it start at boot.")
 
     def _table(self) -> list[str]:
         listed = _run(["crontab", "-l"], "read the schedule")
@@ -150,6 +165,15 @@ class Systemd:
                 return line[len("ExecStart="):]
         return None
 
+    def not_running(self, home: Path) -> str | None:
+        unit = f"{self._unit(home)}.timer"
+        state = self._systemctl("is-active", unit).stdout.strip()
+        if state == "active":
+            return None
+        return (f"The systemd timer {unit} is {state or 'not active'}, so the scheduled synchronization never "
+                f"starts. Start it: systemctl{' --user' if self.user else ''} enable --now {unit}"
+                + (" (and loginctl enable-linger, so that it runs when you are logged out)." if self.user else "."))
+
     def next_run(self, home: Path, interval_minutes: int, last_start: datetime | None) -> datetime | None:
         shown = self._systemctl("show", f"{self._unit(home)}.timer", "-p", "NextElapseUSecRealtime", "--value")
         try:
@@ -189,6 +213,13 @@ class WindowsTask:  # pragma: no cover - exercised on Windows only
                       f"-ErrorAction SilentlyContinue; if ($t) {{ {expression} }}"], "read the schedule")
         return shown.stdout.strip() or None
 
+    def not_running(self, home: Path) -> str | None:
+        state = self._info(home, "$t.State")
+        if state in (None, "Ready", "Running"):
+            return None
+        return (f"The scheduled task {self.folder}{self._task(home)} is {state}, so the synchronization never "
+                "starts. Enable it in Task Scheduler, or run Set-CoexistenceSyncSchedule -Enabled $true.")
+
     def registered_command(self, home: Path) -> str | None:
         return self._info(home, "$a = $t.Actions[0]; \"$($a.Execute) $($a.Arguments)\"")
 
@@ -224,9 +255,12 @@ def describe(home: str | None = None, events: Events | None = None) -> dict:
     backend = scheduler()
     command = backend.registered_command(folder)
     last = _last_scheduled_start(folder)
+    problem = backend.not_running(folder) if command else None
+    # A scheduler that is not running has no next run, however regular the entry looks.
     return {"enabled": command is not None, "intervalMinutes": interval, "scheduler": backend.name,
-            "command": command, "lastRunTime": _iso(last),
-            "nextRunTime": _iso(backend.next_run(folder, interval, last)) if command else None}
+            "command": command, "schedulerRunning": None if command is None else problem is None,
+            "schedulerProblem": problem, "lastRunTime": _iso(last),
+            "nextRunTime": _iso(backend.next_run(folder, interval, last)) if command and not problem else None}
 
 
 def change(interval_minutes: int | None = None, enabled: bool | None = None, home: str | None = None,
