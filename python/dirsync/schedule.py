@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -25,6 +24,7 @@ from .events import Events
 from .vocabulary import Trigger
 
 CRON_TICK_MINUTES = 5
+LOG_FILE_NAME = "scheduled-sync.log"
 CRON_DAEMONS = {"cron", "crond", "cronie"}
 PROC = Path("/proc")  # where the running processes are listed (Linux)
 _CRON_MARK = "# dirsync-schedule home="
@@ -45,10 +45,15 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def scheduled_command(home: Path) -> list[str]:
-    """The command a scheduler runs: the installed `dirsync`, else this Python with -m."""
-    installed = shutil.which("dirsync")
-    program = [installed] if installed else [sys.executable, "-m", "dirsync.cli"]
-    return [*program, "sync", "--scheduled", "--home", str(home)]
+    """The command a scheduler runs: this Python and this copy of DirSync — the ones that set the schedule,
+    as the shell's module uses them — never whichever `dirsync` comes first on the scheduler's PATH. Its
+    output goes to the home's private log (`--log`)."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    arguments = ["sync", "--scheduled", "--home", str(home), "--log", str(Path(home) / LOG_FILE_NAME)]
+    if sys.platform == "win32":  # pragma: no cover - a scheduled task's command sets no environment
+        bootstrap = f"import sys; sys.path.insert(0, {package_root!r}); from dirsync.cli import main; sys.exit(main())"
+        return [sys.executable, "-c", bootstrap, *arguments]
+    return ["env", f"PYTHONPATH={package_root}", sys.executable, "-m", "dirsync.cli", *arguments]
 
 
 def _run(argv: list[str], what: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -93,8 +98,10 @@ class Cron:
 
     def register(self, home: Path, interval_minutes: int) -> None:
         command = shlex.join([*scheduled_command(home), "--if-due"])
-        log = shlex.quote(str(Path(home) / "scheduled-sync.log"))
-        line = f"*/{CRON_TICK_MINUTES} * * * * {command} >> {log} 2>&1 {self._mark(home)}"
+        log = shlex.quote(str(Path(home) / LOG_FILE_NAME))
+        # The log is written by the command; the redirection keeps what Python says if it cannot even
+        # start, and the umask keeps the log private from its first byte.
+        line = f"*/{CRON_TICK_MINUTES} * * * * umask 077; {command} >> {log} 2>&1 {self._mark(home)}"
         self._write([entry for entry in self._table() if not entry.endswith(self._mark(home))] + [line])
 
     def unregister(self, home: Path) -> None:
