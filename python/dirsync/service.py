@@ -101,7 +101,10 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
         last = store.last_successful_run()
         latest = store.runs(1)
         health = store.health()
-    plan = schedule.describe(str(folder))
+    try:
+        plan = schedule.describe(str(folder))
+    except schedule.SchedulerError as err:  # the scheduler itself is missing: that is the reason, not a failure
+        plan = {"enabled": False, "schedulerProblem": str(err)}
     report = {
         "lastSyncTime": last.end_time if last else None,
         "lastRun": latest[0] if latest else None,
