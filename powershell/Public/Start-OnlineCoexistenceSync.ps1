@@ -74,13 +74,15 @@ function Start-OnlineCoexistenceSync {
         $record = New-DirSyncErrorRecord ([pscustomobject]@{
                 message = ConvertTo-DirSyncDisplayText "The synchronization stopped ($($run.Status)). $($run.Message)"; fix = ''
                 errorId = $run.ErrorId; category = 'OperationStopped'; target = $run.RunId })
+        # The result first, then the error: `$r = Start-OnlineCoexistenceSync` keeps the stopped run's result.
+        $PSCmdlet.WriteObject($run)
         if (Test-DirSyncNonInteractive) {
             # Script-terminating (ThrowTerminatingError would stop only this statement): the script or
             # scheduled task stops here and pwsh exits non-zero.
-            $PSCmdlet.WriteObject($run)
             throw $record
         }
         $PSCmdlet.WriteError($record)
+        return
     }
     $run
 }

@@ -8,15 +8,24 @@ function Test-CoexistenceSync {
     The verification step after a synchronization. It reports when DirSync last synchronized successfully,
     how many Active Directory objects are in scope and how many of them are in Microsoft 365, what the
     next run would change (found by a preview, which writes nothing), and each object that could not be
-    synchronized with the reason and the fix. Healthy is $true when the last run succeeded, nothing is
-    pending, no object is in error and the app has every Microsoft Graph permission DirSync needs
-    (MissingPermissions lists the ones it lacks).
+    synchronized with the reason and the fix. Healthy means a recent successful run: $true when the last
+    run succeeded and ended less than two schedule intervals (plus 15 minutes) ago, the scheduler that
+    starts the runs is running (a cron daemon, the systemd timer, the scheduled task), nothing is pending,
+    no object is in error and the app has every Microsoft Graph permission DirSync needs
+    (MissingPermissions lists the ones it lacks). Reasons lists, each with its fix, why it is not healthy.
+    The cmdlet reports and does not fail: a monitoring script exits non-zero with
+    `exit [int](-not (Test-CoexistenceSync).Healthy)`, or runs `dirsync test`, which exits 4.
 
     .EXAMPLE
     Test-CoexistenceSync
 
     .EXAMPLE
     if (-not (Test-CoexistenceSync).Healthy) { Send-MailMessage ... }
+
+    .EXAMPLE
+    pwsh -NonInteractive -Command 'exit [int](-not (Test-CoexistenceSync).Healthy)'
+
+    For a monitoring agent: exit code 0 when healthy, 1 when not.
 
     .OUTPUTS
     DirSync.SyncTestResult

@@ -5,7 +5,7 @@ Every string shown to a person goes through `text.for_display` and into a rich `
 a value from Active Directory can neither drive the terminal nor style itself (`[bold]` in a CN); the log
 of the scheduled runs is this output too. `--json` keeps the true values (JSON escapes control characters).
 Exit codes: 0 success, 1 the operation failed (a sync run that stopped), 2 bad input or configuration,
-3 a sync run that completed with export errors.
+3 a sync run that completed with export errors, 4 `dirsync test` found synchronization not healthy.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -23,13 +24,16 @@ from rich.text import Text
 
 from . import __version__, config, schedule, service
 from .bridge import plain
+from .clock import now
 from .errors import ConfigurationError, DirSyncError, InvalidArgumentError, NotConfiguredError
 from .events import Events
+from .files import writing
 from .text import for_display
 from .vocabulary import RunStatus, Trigger
 
 out = Console()
 err = Console(stderr=True)
+LOG_WIDTH = 200  # a log has no terminal: its tables are as wide as they need, not cut at 80 columns
 
 
 def shown(value, style: str = "") -> Text:
@@ -142,13 +146,19 @@ def _show_history(runs: list[dict]) -> None:
 
 
 def _show_test(report: dict) -> None:
-    _show_fields("DirSync verification")({k: v for k, v in report.items() if k not in ("errors", "lastRun")})
+    _show_fields("DirSync verification")({k: v for k, v in report.items()
+                                          if k not in ("errors", "lastRun", "schedule", "reasons")})
+    for reason in report.get("reasons") or []:
+        out.print(f"[yellow]Not healthy:[/] {reason}", highlight=False)
     _show_errors(report.get("errors") or [])
 
 
 def _sync(args, events):
     if args.if_due and not schedule.is_due(Path(args.home) if args.home else config.home()):
         return None
+    if args.log:  # one line per run that happens, not per cron wake-up
+        out.print(f"=== {now()} {'scheduled' if args.scheduled else 'manual'} synchronization "
+                  f"(process {os.getpid()})", markup=False, highlight=False)
     return service.start_sync(full=args.full, preview=args.dry_run, allow_deletes=args.allow_deletes,
                               trigger=Trigger.scheduled if args.scheduled else Trigger.manual, events=events,
                               home=args.home)
@@ -216,6 +226,7 @@ COMMANDS = {
 
 # Exit codes of `dirsync sync` by run status, for scripts and schedulers; any other status, 1: the run failed.
 RUN_EXIT = {RunStatus.success: 0, RunStatus.skipped: 0, RunStatus.export_errors: 3}
+NOT_HEALTHY_EXIT = 4  # `dirsync test`: the check ran, and found a reason (a monitoring script alerts on it)
 
 
 def _on_off(text: str) -> bool:
@@ -266,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--allow-deletes", action="store_true", help="let this run pass the deletion threshold")
     sync.add_argument("--scheduled", action="store_true", help="run as the scheduler does (history says so)")
     sync.add_argument("--if-due", action="store_true", help="run only if the interval has passed (cron)")
+    sync.add_argument("--log", metavar="FILE", help="append the output to FILE (private, timestamped), as the "
+                      "scheduler does")
 
     history = groups.add_parser("history", parents=[common], help="the runs, newest first")
     history.add_argument("--last", type=int, help="only the N most recent")
@@ -291,9 +304,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to(path: Path) -> None:
+    """Everything this command prints goes to `path`: appended, private (0600), wide (a run adds its
+    timestamped header: _sync)."""
+    global out, err
+    with writing(path):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # a log an older version let the shell create is 0644
+    out = err = Console(file=os.fdopen(fd, "a", encoding="utf-8"), width=LOG_WIDTH, no_color=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "log", None):
+        try:
+            _log_to(Path(args.log))
+        except DirSyncError as exc:
+            err.print(f"[red]error:[/] {exc.message}\n[bold]fix:[/] {exc.fix}", highlight=False)
+            return 1
     handler, render = COMMANDS[(args.group, getattr(args, "action", None))]
     try:
         with ConsoleEvents(args.verbose, show_progress=not args.json) as events:
@@ -317,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         render(result)
     if args.group == "sync" and isinstance(result, dict):
         return RUN_EXIT.get(RunStatus(result["status"]), 1)
+    if args.group == "test" and isinstance(result, dict) and not result["healthy"]:
+        return NOT_HEALTHY_EXIT
     return 0
 
 

@@ -26,7 +26,7 @@ from . import secrets
 from .dn import parse as parse_dn
 from .errors import ConfigurationError, InvalidArgumentError, NotConfiguredError
 from .events import Events
-from .files import write_private
+from .files import write_private, writing
 
 CONFIG_FILE_NAME = "dirsync.json"
 HOME_VARIABLE = "DIRSYNC_HOME"
@@ -319,8 +319,9 @@ def load(folder: Path | None = None) -> Configuration:
 def save(configuration: Configuration, folder: Path | None = None) -> Path:
     """Write atomically (files.write_private): a save killed half-way never replaces the good file."""
     path = config_path(folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_private(path, (json.dumps(configuration.to_dict(), indent=2) + "\n").encode("utf-8"))
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private(path, (json.dumps(configuration.to_dict(), indent=2) + "\n").encode("utf-8"))
     return path
 
 

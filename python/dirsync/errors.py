@@ -99,3 +99,17 @@ class StateError(DirSyncError):
 
     error_id = "DirSync.StateError"
     category = "WriteError"
+
+
+class StateDamagedError(StateError):
+    """The state file fails SQLite's integrity check, or SQLite reports it damaged."""
+
+    error_id = "DirSync.StateDamaged"
+    category = "InvalidData"
+
+
+class FolderNotWritableError(DirSyncError):
+    """The file system refuses a write in the DirSync home (permissions, a read-only mount)."""
+
+    error_id = "DirSync.FolderNotWritable"
+    category = "PermissionDenied"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -25,6 +24,9 @@ from .events import Events
 from .vocabulary import Trigger
 
 CRON_TICK_MINUTES = 5
+LOG_FILE_NAME = "scheduled-sync.log"
+CRON_DAEMONS = {"cron", "crond", "cronie"}
+PROC = Path("/proc")  # where the running processes are listed (Linux)
 _CRON_MARK = "# dirsync-schedule home="
 
 
@@ -43,10 +45,15 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def scheduled_command(home: Path) -> list[str]:
-    """The command a scheduler runs: the installed `dirsync`, else this Python with -m."""
-    installed = shutil.which("dirsync")
-    program = [installed] if installed else [sys.executable, "-m", "dirsync.cli"]
-    return [*program, "sync", "--scheduled", "--home", str(home)]
+    """The command a scheduler runs: this Python and this copy of DirSync — the ones that set the schedule,
+    as the shell's module uses them — never whichever `dirsync` comes first on the scheduler's PATH. Its
+    output goes to the home's private log (`--log`)."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    arguments = ["sync", "--scheduled", "--home", str(home), "--log", str(Path(home) / LOG_FILE_NAME)]
+    if sys.platform == "win32":  # pragma: no cover - a scheduled task's command sets no environment
+        bootstrap = f"import sys; sys.path.insert(0, {package_root!r}); from dirsync.cli import main; sys.exit(main())"
+        return [sys.executable, "-c", bootstrap, *arguments]
+    return ["env", f"PYTHONPATH={package_root}", sys.executable, "-m", "dirsync.cli", *arguments]
 
 
 def _run(argv: list[str], what: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -60,6 +67,19 @@ def _run(argv: list[str], what: str, stdin: str | None = None) -> subprocess.Com
 
 class Cron:
     name = "cron"
+
+    def not_running(self, home: Path) -> str | None:
+        """Why the registered entry cannot run, or None: crontab accepts entries with no daemon to run them."""
+        if not PROC.is_dir():
+            return None  # not Linux: nothing to look at
+        for comm in PROC.glob("[0-9]*/comm"):
+            try:
+                if comm.read_text().strip() in CRON_DAEMONS:
+                    return None
+            except OSError:  # the process ended while we looked
+                continue
+        return ("No cron daemon is running on this machine, so the scheduled synchronization never starts. "
+                "Start it (systemctl enable --now cron, or service cron start) and make it start at boot.")
 
     def _table(self) -> list[str]:
         listed = _run(["crontab", "-l"], "read the schedule")
@@ -78,8 +98,10 @@ class Cron:
 
     def register(self, home: Path, interval_minutes: int) -> None:
         command = shlex.join([*scheduled_command(home), "--if-due"])
-        log = shlex.quote(str(Path(home) / "scheduled-sync.log"))
-        line = f"*/{CRON_TICK_MINUTES} * * * * {command} >> {log} 2>&1 {self._mark(home)}"
+        log = shlex.quote(str(Path(home) / LOG_FILE_NAME))
+        # The log is written by the command; the redirection keeps what Python says if it cannot even
+        # start, and the umask keeps the log private from its first byte.
+        line = f"*/{CRON_TICK_MINUTES} * * * * umask 077; {command} >> {log} 2>&1 {self._mark(home)}"
         self._write([entry for entry in self._table() if not entry.endswith(self._mark(home))] + [line])
 
     def unregister(self, home: Path) -> None:
@@ -150,6 +172,15 @@ class Systemd:
                 return line[len("ExecStart="):]
         return None
 
+    def not_running(self, home: Path) -> str | None:
+        unit = f"{self._unit(home)}.timer"
+        state = self._systemctl("is-active", unit).stdout.strip()
+        if state == "active":
+            return None
+        return (f"The systemd timer {unit} is {state or 'not active'}, so the scheduled synchronization never "
+                f"starts. Start it: systemctl{' --user' if self.user else ''} enable --now {unit}"
+                + (" (and loginctl enable-linger, so that it runs when you are logged out)." if self.user else "."))
+
     def next_run(self, home: Path, interval_minutes: int, last_start: datetime | None) -> datetime | None:
         shown = self._systemctl("show", f"{self._unit(home)}.timer", "-p", "NextElapseUSecRealtime", "--value")
         try:
@@ -189,6 +220,13 @@ class WindowsTask:  # pragma: no cover - exercised on Windows only
                       f"-ErrorAction SilentlyContinue; if ($t) {{ {expression} }}"], "read the schedule")
         return shown.stdout.strip() or None
 
+    def not_running(self, home: Path) -> str | None:
+        state = self._info(home, "$t.State")
+        if state in (None, "Ready", "Running"):
+            return None
+        return (f"The scheduled task {self.folder}{self._task(home)} is {state}, so the synchronization never "
+                "starts. Enable it in Task Scheduler, or run Set-CoexistenceSyncSchedule -Enabled $true.")
+
     def registered_command(self, home: Path) -> str | None:
         return self._info(home, "$a = $t.Actions[0]; \"$($a.Execute) $($a.Arguments)\"")
 
@@ -224,9 +262,12 @@ def describe(home: str | None = None, events: Events | None = None) -> dict:
     backend = scheduler()
     command = backend.registered_command(folder)
     last = _last_scheduled_start(folder)
+    problem = backend.not_running(folder) if command else None
+    # A scheduler that is not running has no next run, however regular the entry looks.
     return {"enabled": command is not None, "intervalMinutes": interval, "scheduler": backend.name,
-            "command": command, "lastRunTime": _iso(last),
-            "nextRunTime": _iso(backend.next_run(folder, interval, last)) if command else None}
+            "command": command, "schedulerRunning": None if command is None else problem is None,
+            "schedulerProblem": problem, "lastRunTime": _iso(last),
+            "nextRunTime": _iso(backend.next_run(folder, interval, last)) if command and not problem else None}
 
 
 def change(interval_minutes: int | None = None, enabled: bool | None = None, home: str | None = None,

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigurationError, NotConfiguredError
-from .files import write_private
+from .files import write_private, writing
 
 AD_SERVICE_ACCOUNT_PASSWORD = "ad-service-account-password"
 TENANT_CLIENT_SECRET = "tenant-client-secret"
@@ -38,9 +38,10 @@ def _file(home: Path, name: str) -> Path:
 
 def store_secret(home: Path, name: str, value: str) -> None:
     path = _file(home, name)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
-    write_private(path, _protect(value.encode("utf-8")))
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path.parent, 0o700)
+        write_private(path, _protect(value.encode("utf-8")))
 
 
 def load_secret(home: Path, name: str) -> str:
@@ -59,7 +60,9 @@ def load_secret(home: Path, name: str) -> str:
 
 
 def delete_secret(home: Path, name: str) -> None:
-    _file(home, name).unlink(missing_ok=True)
+    path = _file(home, name)
+    with writing(path):
+        path.unlink(missing_ok=True)
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only

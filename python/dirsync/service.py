@@ -10,10 +10,11 @@ call. Each returns data the bridge and the CLI turn into JSON (dataclasses throu
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from . import config as config_module
-from . import secrets
+from . import schedule, secrets
 from .engine.ports import RunResult, Source, Target
 from .engine.run import RunOptions, run_sync
 from .engine.scope import check_containers
@@ -109,27 +110,44 @@ def sync_history(last: int | None = None, home: Path | str | None = None) -> lis
         return store.runs(last)
 
 
+# How late the last successful run may be, beyond two intervals, before the sync is called not healthy:
+# one missed turn is forgiven (a run skipped because another was going), two are not.
+LATE_MARGIN = timedelta(minutes=15)
+
+
 def test_sync(home: Path | str | None = None, events: Events | None = None) -> dict:
     """Is synchronization healthy? The last sync, how many objects are in scope and in the cloud, what
-    the next run would change (a preview, which writes nothing) and the objects in error."""
+    the next run would change (a preview, which writes nothing) and the objects in error. Healthy means a
+    recent successful run: `reasons` lists, with their fixes, each reason it is not."""
     folder = _home(home)
-    config_module.load(folder)  # says "not configured" before a state file is made
+    configuration = config_module.load(folder)  # says "not configured" before a state file is made
     with StateStore(folder) as store:
         last = store.last_successful_run()
         latest = store.runs(1)
         health = store.health()
+    try:
+        plan = schedule.describe(str(folder))
+    except schedule.SchedulerError as err:  # the scheduler itself is missing: that is the reason, not a failure
+        plan = {"enabled": False, "schedulerProblem": str(err)}
     report = {
         "lastSyncTime": last.end_time if last else None,
         "lastRun": latest[0] if latest else None,
         "objectsInScope": health.in_scope, "objectsInCloud": health.in_cloud, "objectsSkipped": health.skipped,
         "errors": health.errors, "runInProgress": False, "pendingChanges": None, "previewStatus": None,
-        "healthy": False,
+        "schedule": plan, "healthy": False,
     }
+    reasons = _run_reasons(last, latest[0] if latest else None, configuration.sync.interval_minutes, plan)
     report["missingPermissions"] = _missing_permissions(folder, events)
+    if report["missingPermissions"]:
+        missing = ", ".join(report["missingPermissions"])
+        reasons.append(f"DirSync's app lacks the Microsoft Graph permissions {missing}. "
+                       "Grant them (with admin consent) to the app in Microsoft Entra ID.")
     try:
         preview = start_sync(preview=True, trigger=Trigger.test, events=events, home=folder)
     except RunInProgressError:
         report["runInProgress"] = True
+        reasons.append("A synchronization is running, so what is pending is unknown. Test again when it is over.")
+        report["reasons"] = reasons
         return report
     pending: dict[str, int] = {}
     for change in preview.plan:
@@ -137,9 +155,46 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
     report["pendingChanges"] = pending
     report["previewStatus"] = preview.status
     report["previewMessage"] = preview.message
-    report["healthy"] = bool(last and latest and latest[0].status == RunStatus.success and not pending
-                             and not health.errors and report["missingPermissions"] == [])
+    if report["missingPermissions"] is None:
+        reasons.append(f"DirSync could not sign in to Microsoft 365: {preview.message}")
+    if pending:
+        reasons.append(f"{sum(pending.values())} changes wait for the next run "
+                       f"({', '.join(f'{n} {a}' for a, n in pending.items())}). Start-OnlineCoexistenceSync "
+                       "writes them now.")
+    if health.errors:
+        reasons.append(f"{len(health.errors)} objects could not be synchronized; each error says why and "
+                       "what to fix.")
+    report["reasons"] = reasons
+    report["healthy"] = not reasons
     return report
+
+
+def _run_reasons(last: RunResult | None, latest: RunResult | None, interval_minutes: int, plan: dict) -> list[str]:
+    """Why the runs themselves are not healthy: none succeeded, the latest failed, the last success is
+    older than the schedule allows, or the scheduler that should start them is not running."""
+    reasons = []
+    if last is None:
+        reasons.append("DirSync has never synchronized successfully. Run Start-OnlineCoexistenceSync.")
+    elif latest is not None and latest.status != RunStatus.success and latest.status != RunStatus.skipped:
+        reasons.append(f"The last run ended {latest.status}: {latest.message} "
+                       "Get-CoexistenceSyncHistory -Last 1 shows it.")
+    if plan["schedulerProblem"]:
+        reasons.append(plan["schedulerProblem"])
+    if last is not None and last.end_time:
+        age = datetime.now(timezone.utc) - datetime.fromisoformat(last.end_time.replace("Z", "+00:00"))
+        allowed = 2 * timedelta(minutes=interval_minutes) + LATE_MARGIN
+        if age > allowed:
+            fix = ("Set-CoexistenceSyncSchedule -Enabled $true (dirsync schedule set --enabled on) turns the "
+                   "schedule on." if not plan["enabled"] else
+                   "Get-CoexistenceSyncHistory shows the recent runs; Get-CoexistenceSyncSchedule the scheduler.")
+            reasons.append(f"The last successful synchronization ended {_hours(age)} ago; the schedule runs every "
+                           f"{interval_minutes} minutes{'' if plan['enabled'] else ' but is turned off'}. {fix}")
+    return reasons
+
+
+def _hours(age: timedelta) -> str:
+    minutes = int(age.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _missing_permissions(folder: Path, events: Events | None) -> list[str] | None:

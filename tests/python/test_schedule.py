@@ -25,7 +25,11 @@ def crontab():
     return listed.stdout if listed.returncode == 0 else ""
 
 
-def test_enabling_registers_with_cron_and_reports_the_next_run(home):
+def test_enabling_registers_with_cron_and_reports_the_next_run(home, tmp_path_factory, monkeypatch):
+    running = tmp_path_factory.mktemp("proc")
+    (running / "1").mkdir()
+    (running / "1" / "comm").write_text("cron\n")
+    monkeypatch.setattr(schedule, "PROC", running)  # a cron daemon runs: there is a next run
     shown = schedule.change(enabled=True, home=str(home))
     assert shown["enabled"] and shown["scheduler"] == "cron"
     assert shown["intervalMinutes"] == 180

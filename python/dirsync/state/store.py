@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Iterator
 
 from ..clock import now
-from ..errors import RunInProgressError, StateError
+from ..errors import RunInProgressError, StateDamagedError, StateError
+from ..files import writing
 from . import schema
 from .history import RunHistory
 from .objects import ObjectTables
@@ -31,6 +32,8 @@ from .schema import SCHEMA_VERSION
 
 STATE_FILE_NAME = "dirsync-state.sqlite"
 LOCK_FILE_NAME = "dirsync-run.lock"
+DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+STORAGE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
 
 
 def state_path(home: Path) -> Path:
@@ -46,27 +49,56 @@ class StateStore(ObjectTables, RunHistory):
         self.path = state_path(self.home)
         self._lock_file = None
         try:
-            self.home.mkdir(parents=True, exist_ok=True)
-            if sys.platform != "win32":
-                # Created private before SQLite opens it: SQLite gives the -wal and -shm files the
-                # database file's permissions, and the log holds directory data from the first write.
-                os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-                os.chmod(self.path, 0o600)
+            with writing(self.path):
+                self.home.mkdir(parents=True, exist_ok=True)
+                if sys.platform != "win32":
+                    # Created private before SQLite opens it: SQLite gives the -wal and -shm files the
+                    # database file's permissions, and the log holds directory data from the first write.
+                    os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+                    os.chmod(self.path, 0o600)
             # isolation_level=None: transactions are explicit (`transaction()`), so a commit happens
             # exactly where the engine decides progress is made.
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.db.row_factory = sqlite3.Row
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30, factory=_Connection)
+        except (sqlite3.DatabaseError, OSError) as err:
+            raise StateError(f"The state store {self.path} cannot be opened: {err}.",
+                             fix="Check the file's permissions and free disk space.",
+                             target=str(self.path)) from None
+        self.db.store_error = self._error
+        self.db.row_factory = sqlite3.Row
+        try:
             self.db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL survives a killed process; a power cut may lose the last commits, which the
             # engine recovers from (hard match by anchor), but never corrupts the file.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except (sqlite3.DatabaseError, OSError) as err:
-            raise StateError(f"The state store {self.path} cannot be opened: {err}.",
-                             fix="Check the file's permissions and free disk space; if it is damaged, "
-                                 "restore it from a backup or delete it (the next run is then a full "
-                                 "synchronization that hard-matches existing cloud objects).",
-                             target=str(self.path)) from None
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _error(self, err: sqlite3.DatabaseError) -> Exception:
+        """The DirSyncError for what SQLite reported: a damaged file, or storage that refuses a write. Other
+        errors (a busy database, a constraint) are left as they are: they are not about the file."""
+        name = getattr(err, "sqlite_errorname", "") or ""
+        if name not in DAMAGED and type(err) is sqlite3.DatabaseError and self._damage():
+            name = "SQLITE_CORRUPT"  # a plain DatabaseError whose cause the integrity check confirms
+        if name in DAMAGED:
+            return damaged(self.path, str(err))
+        if name.startswith(STORAGE):
+            return StateError(
+                f"The state store {self.path} could not be written: {err}.",
+                fix=f"Free disk space on the drive that holds {self.home} and check that the account running "
+                    "DirSync may write there. Nothing of the interrupted step was kept; the next run carries "
+                    "on from the last change DirSync recorded.", target=str(self.path))
+        return err
+
+    def _damage(self) -> str | None:
+        """The first problem SQLite's quick check finds in the file (O(size): about half a second at 100,000
+        objects), or None."""
+        try:
+            first = sqlite3.Connection.execute(self.db, "PRAGMA quick_check(1)").fetchone()[0]
+        except sqlite3.DatabaseError as err:
+            return str(err)
+        return None if first == "ok" else first
 
     def close(self) -> None:
         self.unlock()
@@ -101,24 +133,15 @@ class StateStore(ObjectTables, RunHistory):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction. A write the file system refuses (disk full, read-only, I/O error) is a
-        StateError naming the file and the fix; what the transaction did is undone."""
+        StateError naming the file and the fix (_Connection); what the transaction did is undone."""
+        self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-                self.db.execute("COMMIT")
-            except BaseException:
-                if self.db.in_transaction:  # SQLite itself rolls back on some errors, such as a full disk
-                    self.db.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as err:
-            if "locked" in str(err):  # another process kept the database busy: not a storage problem
-                raise
-            raise StateError(
-                f"The state store {self.path} could not be written: {err}.",
-                fix=f"Free disk space on the drive that holds {self.home} and check that the account running "
-                    "DirSync may write there. Nothing of the interrupted step was kept; the next run carries "
-                    "on from the last change DirSync recorded.", target=str(self.path)) from None
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # SQLite itself rolls back on some errors, such as a full disk
+                self.db.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def rolled_back(self) -> Iterator[sqlite3.Connection]:
@@ -147,7 +170,8 @@ class StateStore(ObjectTables, RunHistory):
     def lock(self, run_id: int | None = None) -> None:
         """Take the run lock or raise RunInProgressError naming the run that holds it."""
         path = self.home / LOCK_FILE_NAME
-        handle = open(path, "a+b")
+        with writing(path):
+            handle = open(path, "a+b")
         try:
             _try_lock(handle)
         except OSError:
@@ -164,6 +188,11 @@ class StateStore(ObjectTables, RunHistory):
                                  "runId": run_id}).encode())
         handle.flush()
         self._lock_file = handle
+        # Once per run, before anything is decided from it: a damaged file is refused, with the way back.
+        problem = self._damage()
+        if problem:
+            self.unlock()
+            raise damaged(self.path, problem)
         # Holding the lock proves that runs still marked in progress died without finishing.
         self.end_crashed_runs()
 
@@ -192,6 +221,66 @@ class StateStore(ObjectTables, RunHistory):
     def set_meta(self, key: str, value: str) -> None:
         with self.atomic():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
+
+
+def damaged(path: Path, problem: str) -> StateDamagedError:
+    return StateDamagedError(
+        f"The state store {path} is damaged ({problem}), so DirSync cannot trust what it remembers of the "
+        "objects it synchronized. Nothing was written.",
+        fix=f"Stop DirSync's runs, then restore it from a backup of {path.name} taken while no run was going, "
+            "or remove it (with its -wal and -shm files, if any) and run Start-OnlineCoexistenceSync -FullSync "
+            "(dirsync sync --full): the full synchronization finds each object already in Microsoft 365 by its "
+            "anchor and adopts it, creating nothing twice.", target=str(path))
+
+
+class _Cursor(sqlite3.Cursor):
+    """Every statement and every fetch hands SQLite's errors to the store (_Connection.store_error)."""
+
+    connection: "_Connection"
+
+    def execute(self, sql, parameters=(), /):
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.DatabaseError as err:
+            raise self.connection.store_error(err) from None
+
+    def executemany(self, sql, parameters, /):
+        try:
+            return super().executemany(sql, parameters)
+        except sqlite3.DatabaseError as err:
+            raise self.connection.store_error(err) from None
+
+    def fetchone(self):
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as err:
+            raise self.connection.store_error(err) from None
+
+    def fetchall(self):
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as err:
+            raise self.connection.store_error(err) from None
+
+    def __next__(self):
+        try:
+            return super().__next__()
+        except sqlite3.DatabaseError as err:
+            raise self.connection.store_error(err) from None
+
+
+class _Connection(sqlite3.Connection):
+    """The store's connection: statements run on _Cursor, so that a damaged file or a refused write is a
+    StateError wherever it shows, not an sqlite3 error that reaches the administrator as a defect."""
+
+    def store_error(self, err: sqlite3.DatabaseError) -> Exception:
+        return err  # until the store sets its own
+
+    def execute(self, sql, parameters=(), /):
+        return self.cursor(_Cursor).execute(sql, parameters)
+
+    def executemany(self, sql, parameters, /):
+        return self.cursor(_Cursor).executemany(sql, parameters)
 
 
 def _describe_holder(data: bytes) -> str:
