@@ -30,6 +30,7 @@ from .ports import (Change, CloudOp, CloudResult, ObjectError, RunResult, Skippe
 from .scope import Scope
 from .stage import Stager
 
+EXPORT = "Exporting to Microsoft 365"
 WATERMARK = "active-directory"
 RULES = "sync-rules"  # the rules of the last committed run
 STAGED_RULES = "staged-sync-rules"  # the rules the staged import was decided under
@@ -102,7 +103,7 @@ class _Run:
         except ServerUnreachableError as err:
             status, message = RunStatus.server_down, str(err)
         except Cancelled:
-            status, message = RunStatus.stopped, explain.CANCELLED
+            status, message = RunStatus.stopped, explain.cancelled(len(self.done), self.progress[1])
         except DirSyncError as err:
             status, message = RunStatus.stopped, str(err)
         except Exception as err:  # the run history must say how the run ended, whatever ended it
@@ -224,6 +225,7 @@ class _Run:
             store.forget(plan.forget)
             store.settle(plan.settled)
         self.progress = (0, len(plan.changes))
+        self.events.progress(EXPORT, f"Exporting {len(plan.changes)} changes", total=len(plan.changes))
         # Deletes first: they free names (UPNs, aliases) that adds and renames may take.
         self._apply(plan.of(PlanAction.delete))
         creates = plan.of(PlanAction.add)
@@ -236,7 +238,7 @@ class _Run:
         self._apply(plan.of(PlanAction.restore, PlanAction.adopt, PlanAction.update))
         # References last: both ends exist in the cloud by now.
         self._apply(plan.of(*LINK_ACTIONS))
-        self.events.progress_done("Exporting to Microsoft 365")
+        self.events.progress_done(EXPORT)
 
     def _apply(self, changes: list[Change]) -> None:
         if not changes:
@@ -252,12 +254,12 @@ class _Run:
                 continue
             ops[id(op)] = (op, change)
         done, total = self.progress
+        # A cancel is seen by the target before it sends more: every result it confirmed is committed.
         for result in self.target.apply([op for op, _ in ops.values()]):
-            self.events.check_cancelled()
             _, change = ops[id(result.op)]
             self._commit(change, result)
             done += 1
-            self.events.progress("Exporting to Microsoft 365", f"{change.action} {change.dn}", done=done,
+            self.events.progress(EXPORT, f"{change.action} {change.dn}", done=done,
                                  total=total, activity_id=1)
         self.progress = (done, total)
 
