@@ -201,21 +201,21 @@ class GraphTarget:
         commits it and shows progress while the writes go on. Lazy: the writes are sent as the caller
         iterates, and a caller that stops (a cancel, an outage) stops them. The results that need a second
         look (a group create whose answer was lost, a create that met its own earlier attempt, a reference
-        that met the replication delay, a restore that still needs its properties) come after the rest."""
+        that met the replication delay) come after the rest."""
         ops_by_id = {str(i): op for i, op in enumerate(ops)}
         parts = {i: self._part(op, i) for i, op in ops_by_id.items()}
         once = frozenset(i for i, op in ops_by_id.items() if op.action == CloudAction.create and op.kind == "group")
         later: dict[str, dict] = {}
         for answers in self.graph.batches(list(parts.values()), send_once=once):
+            ready: dict[str, CloudResult] = {}
             for i, answer in answers.items():
                 result = self._result(ops_by_id[i], answer)
                 if ("uncertain" in answer and i in once and not result.ok) or self._second_look(result):
                     later[i] = answer
-                    continue
-                self._note_created({i: result})
-                yield result
-        if not later:
-            return
+                else:
+                    ready[i] = result
+            self._note_created(ready)
+            yield from self._update_restored(ready).values()
         ops_later = {i: ops_by_id[i] for i in later}
         answers = self._create_groups_once(ops_later, parts, later)
         results = self._settle_conflicts({i: self._result(op, answers[i]) for i, op in ops_later.items()},
@@ -228,8 +228,7 @@ class GraphTarget:
         self._created.update(r.cloud_id for r in results.values() if r.outcome == Outcome.created and r.cloud_id)
 
     def _second_look(self, r: CloudResult) -> bool:
-        return ((r.outcome == Outcome.conflict and r.op.action == CloudAction.create) or self._delayed(r)
-                or (r.op.action == CloudAction.restore and r.outcome == Outcome.restored and bool(r.op.properties)))
+        return (r.outcome == Outcome.conflict and r.op.action == CloudAction.create) or self._delayed(r)
 
     def _delayed(self, r: CloudResult) -> bool:
         """A reference that may have met the replication delay of an object created in this run."""

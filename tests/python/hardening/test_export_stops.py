@@ -5,6 +5,7 @@ preview plans only the rest), tells the truth in the history and releases the ru
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -135,7 +136,7 @@ def test_a_cancel_ends_a_throttling_wait_at_once(stops):
         if event["kind"] != "progress" or event.get("activity") != EXPORT:
             return
         if event["status"].startswith("Exporting "):
-            lab.tenant.set_faults(throttle_for=60, retry_after=20)  # a 429 storm as the export begins
+            lab.tenant.set_faults(throttle_for=60)  # a 429 storm as the export begins
         elif event["status"].startswith("Waiting") and not waits:
             waits.append(event["status"])
             threading.Timer(0.5, lambda: (cancelled_at.append(time.monotonic()), events[0].cancel())).start()
@@ -146,7 +147,7 @@ def test_a_cancel_ends_a_throttling_wait_at_once(stops):
         ended = time.monotonic()
     finally:
         lab.tenant.set_faults()
-    assert waits and "20 s" in waits[0] and "throttled" in waits[0], waits  # the wait said so, and why
+    assert waits and re.match(r"Waiting \d+ s: .*throttled", waits[0]), waits  # the wait said so, and why
     assert stopped["status"] == "stopped-error", stopped
     assert ended - cancelled_at[0] < 3
     assert in_cloud(lab, anchors) == set()
