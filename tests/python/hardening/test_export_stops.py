@@ -12,6 +12,7 @@ import time
 import pytest
 
 from dirsync import service
+from dirsync.cloud.writer import GraphTarget
 from dirsync.events import Events
 from dirsync.state.store import StateStore
 from dirsync_lab.testdomain.seed import MAIL_DOMAIN
@@ -92,6 +93,33 @@ def test_microsoft_365_going_away_mid_export_stops_the_run_as_server_down(stops,
     written = in_cloud(lab, anchors)
     assert 20 <= len(written) < USERS
     assert planned_adds(lab) == USERS - len(written)
+    assert lab.sync()["status"] == "success"
+    assert in_cloud(lab, anchors) == anchors
+
+
+def test_microsoft_365_dropping_every_connection_stops_the_export_without_blaming_objects(stops, fast_retries,
+                                                                                         monkeypatch):
+    lab = stops
+    anchors = add_users(lab, 45)
+    apply = GraphTarget.apply
+
+    def failing_from_the_first_write(target, ops):
+        lab.tenant.set_faults(reset_rate=1.0, after_commit=0.0)
+        return apply(target, ops)
+
+    monkeypatch.setattr(GraphTarget, "apply", failing_from_the_first_write)
+    resets = lab.tenant.stats().get("faults_reset", 0)
+    try:
+        during = service.start_sync(home=lab.home).to_dict()
+        stats = lab.tenant.stats()
+    finally:
+        monkeypatch.undo()
+        lab.tenant.set_faults()
+    assert during["status"] == "stopped-server-down", during
+    assert during["errors"] == []
+    # Stopped once the failures in a row ran out, not after each $batch had used its own attempts.
+    assert stats.get("faults_reset", 0) - resets == 6
+    assert in_cloud(lab, anchors) == set()
     assert lab.sync()["status"] == "success"
     assert in_cloud(lab, anchors) == anchors
 
