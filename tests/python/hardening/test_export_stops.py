@@ -5,13 +5,14 @@ preview plans only the rest), tells the truth in the history and releases the ru
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 
 import pytest
 
-from dirsync import service
+from dirsync import bridge, service
 from dirsync.cloud.writer import GraphTarget
 from dirsync.events import Events
 from dirsync.state.store import StateStore
@@ -199,3 +200,33 @@ def test_export_progress_is_shown_as_the_writes_happen(stops):
     first = next(m for m in marks if m[1] == 1)
     assert first[2] == 20  # the first result shows after the first $batch, not after every write
     assert marks[-1][1] == USERS and marks[-1][2] == USERS
+
+
+def test_the_cmdlets_cancel_returns_once_the_run_has_stopped_and_released_its_lock(stops):
+    """What Ctrl+C on Start-OnlineCoexistenceSync does: DirSync.psm1's finally calls bridge.cancel."""
+    lab = stops
+    anchors = add_users(lab)
+    lab.tenant.set_faults(latency_ms=300)  # each $batch takes a while: the cancel lands mid-export
+    try:
+        call_id = bridge.start("start-sync", json.dumps({"home": str(lab.home)}))
+        exporting = False
+        while not exporting:
+            reply = json.loads(bridge.poll(call_id, 0.1))
+            assert not reply["done"], reply
+            exporting = any(e["kind"] == "progress" and e.get("activity") == EXPORT and e["done"]
+                            for e in reply["events"])
+        started = time.monotonic()
+        ended = bridge.cancel(call_id)
+        took = time.monotonic() - started
+    finally:
+        lab.tenant.set_faults()
+    assert ended is True and took < 5, took
+    # The prompt is back: the run is over, its lock released, its history true.
+    with StateStore(lab.home) as store:
+        last = store.runs(last=1)[0]
+    written = in_cloud(lab, anchors)
+    assert last.status == "stopped-error" and f"{len(written)} of the {USERS} planned changes" in last.message
+    assert 0 < len(written) < USERS
+    assert planned_adds(lab) == USERS - len(written)
+    assert lab.sync()["status"] == "success"
+    assert in_cloud(lab, anchors) == anchors
