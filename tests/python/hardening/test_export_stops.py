@@ -6,7 +6,11 @@ preview plans only the rest), tells the truth in the history and releases the ru
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -227,6 +231,32 @@ def test_the_cmdlets_cancel_returns_once_the_run_has_stopped_and_released_its_lo
     written = in_cloud(lab, anchors)
     assert last.status == "stopped-error" and f"{len(written)} of the {USERS} planned changes" in last.message
     assert 0 < len(written) < USERS
+    assert planned_adds(lab) == USERS - len(written)
+    assert lab.sync()["status"] == "success"
+    assert in_cloud(lab, anchors) == anchors
+
+
+def test_ctrl_c_on_the_dirsync_command_stops_the_run_and_keeps_what_was_written(stops):
+    lab = stops
+    anchors = add_users(lab)
+    before = lab.writes()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    lab.tenant.set_faults(latency_ms=300)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "dirsync.cli", "sync", "--json", "--home", str(lab.home)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + 60
+        while lab.writes() == before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # polls the tenant's own count of writes: the export has begun
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        lab.tenant.set_faults()
+    assert proc.returncode == 1, (proc.returncode, out)  # a stopped run, not a killed process
+    result = json.loads(out)
+    written = in_cloud(lab, anchors)
+    assert result["status"] == "stopped-error" and 0 < len(written) < USERS
+    assert f"{len(written)} of the {USERS} planned changes were written" in result["message"]
     assert planned_adds(lab) == USERS - len(written)
     assert lab.sync()["status"] == "success"
     assert in_cloud(lab, anchors) == anchors
