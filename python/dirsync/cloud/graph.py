@@ -244,7 +244,7 @@ class GraphClient:
         if self._unanswered >= self.policy.max_attempts or waited >= self.policy.outage_window:
             raise TenantUnreachableError(
                 f"Microsoft 365 ({self.root}) stopped answering: {self._unanswered} requests in a row failed "
-                f"over {waited:.0f} s ({what}). The export stopped; what Microsoft 365 confirmed before is kept.",
+                f"over {waited:.0f} s ({what}). The run stopped; what Microsoft 365 confirmed before is kept.",
                 target=self.root, fix="Check the network and the proxy to Microsoft 365 (and the Microsoft 365 "
                 "service health); the next run carries on with the rest.")
 

@@ -15,6 +15,8 @@ RETRY = "DirSync retries at every run."
 
 
 def cancelled(written: int, planned: int) -> str:
+    if not planned:  # stopped before the export
+        return "Stopped by the administrator before anything was written to Microsoft 365."
     return (f"Stopped by the administrator: {written} of the {planned} planned changes were written to "
             "Microsoft 365 and are kept; the next run carries on with the rest.")
 
