@@ -142,7 +142,8 @@ function Invoke-DirSyncCore {
             $finished = $reply.done
         }
     } finally {
-        # Ctrl+C (or a stopped pipeline) ends the loop early: ask the core to stop too.
+        # Ctrl+C (or a stopped pipeline) ends the loop early: ask the core to stop too. The bridge waits
+        # (bounded) for it to end, so the run has committed what was written and released its lock.
         if (-not $finished) { $null = Invoke-DirSyncBridge cancel @($callId) }
     }
     if ($reply.PSObject.Properties['error']) {

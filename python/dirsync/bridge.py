@@ -7,7 +7,7 @@ GIL is held between polls.
 
     start(command, arguments_json) -> call id
     poll(call_id, timeout_seconds) -> {"events": [...], "done": bool, "result": ..., "error": {...}}
-    cancel(call_id)
+    cancel(call_id) -> whether the call ended (it waits for it, bounded)
     display(texts_json) -> the same texts, neutralised for a person (text.for_display), as JSON
 
 `command` is a name from COMMANDS, or "package.module:function" for a function of another module
@@ -46,6 +46,8 @@ COMMANDS = {
 
 CONTEXT = {"home"}  # sent by the PowerShell module with every call
 
+# How long a cancel waits for the core to stop: a $batch request in flight is answered (or times out) first.
+CANCEL_WAIT = 30.0
 _DONE = object()
 _calls: dict[str, "_Call"] = {}
 _ids = itertools.count(1)
@@ -175,9 +177,14 @@ def display(texts_json: str) -> str:
     return json.dumps([for_display(t) for t in json.loads(texts_json)])
 
 
-def cancel(call_id: str) -> None:
-    """The caller stopped waiting (Ctrl+C): the core stops at its next check, and nobody polls again."""
+def cancel(call_id: str, wait_seconds: float = CANCEL_WAIT) -> bool:
+    """The caller stopped waiting (Ctrl+C): the core stops at its next check (between $batch requests, in
+    any wait), and nobody polls again. Waits for the call to end, `wait_seconds` at most, so that when the
+    prompt returns a run has committed what the cloud confirmed and released its lock. True if it ended."""
     with _lock:
         call = _calls.pop(call_id, None)
-    if call is not None:
-        call.events.cancel()
+    if call is None:
+        return True
+    call.events.cancel()
+    call.thread.join(wait_seconds)  # releases the GIL while it waits
+    return not call.thread.is_alive()

@@ -14,6 +14,7 @@ import argparse
 import getpass
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -44,8 +45,10 @@ def shown(value, style: str = "") -> Text:
 class ConsoleEvents(Events):
     """Renders core events: progress bars on a terminal, warnings always, verbose lines on request."""
 
-    def __init__(self, verbose: bool, show_progress: bool):
+    def __init__(self, verbose: bool, show_progress: bool, stop_on_interrupt: bool = False):
         super().__init__(self._render)
+        self.stop_on_interrupt = stop_on_interrupt
+        self._interrupt_handler = None
         self.verbose_enabled = verbose
         self.bars = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
                              TimeElapsedColumn(), console=err, transient=True,
@@ -67,14 +70,25 @@ class ConsoleEvents(Events):
                 self.bars.remove_task(task)
                 del self.tasks[event["id"]]
             else:
-                self.bars.update(task, completed=event["done"], total=event["total"],
-                                 status=shown(event["status"]).markup)
+                self.bars.update(task, description=shown(event["activity"]).markup, completed=event["done"],
+                                 total=event["total"], status=shown(event["status"]).markup)
+
+    def _interrupted(self, signum, frame) -> None:
+        """The first Ctrl+C stops the run the way a cancel does: it commits what was written, records the
+        run and releases the lock. A second one quits at once."""
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        err.print("[yellow]Stopping after the request in flight (Ctrl+C again to quit at once)...[/]")
+        self.cancel()
 
     def __enter__(self):
         self.bars.start()
+        if self.stop_on_interrupt:
+            self._interrupt_handler = signal.signal(signal.SIGINT, self._interrupted)
         return self
 
     def __exit__(self, *exc):
+        if self._interrupt_handler is not None:
+            signal.signal(signal.SIGINT, self._interrupt_handler)
         self.bars.stop()
 
 
@@ -325,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     handler, render = COMMANDS[(args.group, getattr(args, "action", None))]
     try:
-        with ConsoleEvents(args.verbose, show_progress=not args.json) as events:
+        with ConsoleEvents(args.verbose, show_progress=not args.json, stop_on_interrupt=args.group == "sync") as events:
             result = plain(handler(args, events))
     except DirSyncError as exc:
         if args.json:

@@ -23,6 +23,7 @@ class Events:
     def __init__(self, sink: Sink | None = None):
         self._sink = sink or (lambda event: None)
         self._cancel = threading.Event()
+        self._last_progress: dict | None = None  # what a wait's status replaces, on the same bar
 
     def emit(self, kind: str, **fields) -> None:
         self._sink(displayable({"kind": kind, **fields}))
@@ -31,10 +32,18 @@ class Events:
                  operation: str = "", activity_id: int = 1) -> None:
         """`total` None means the amount is not known yet (an import that streams)."""
         percent = -1 if not total else min(100, int(done * 100 / total))
-        self.emit("progress", activity=activity, status=status, done=done, total=total,
-                  percent=percent, operation=operation, id=activity_id)
+        self._last_progress = dict(activity=activity, status=status, done=done, total=total,
+                                   percent=percent, operation=operation, id=activity_id)
+        self.emit("progress", **self._last_progress)
+
+    def waiting(self, why: str) -> None:
+        """Says on the current progress bar that the work is waiting and why (throttling, an outage), so
+        that a wait never looks like a hang or like work."""
+        if self._last_progress is not None:
+            self.emit("progress", **{**self._last_progress, "status": why})
 
     def progress_done(self, activity: str, activity_id: int = 1) -> None:
+        self._last_progress = None
         self.emit("progress", activity=activity, status="Done", done=0, total=None, percent=-1,
                   operation="", id=activity_id, completed=True)
 
@@ -51,3 +60,8 @@ class Events:
     def check_cancelled(self) -> None:
         if self._cancel.is_set():
             raise Cancelled("The operation was stopped by the caller.")
+
+    def sleep(self, seconds: float) -> None:
+        """A wait that a cancel ends at once (backoffs, Retry-After, the write governor)."""
+        if self._cancel.wait(max(0.0, seconds)):
+            self.check_cancelled()

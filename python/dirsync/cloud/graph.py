@@ -5,7 +5,12 @@ The policy (https://learn.microsoft.com/graph/throttling#best-practices-to-handl
 - 500/502/503/504 and connection errors: exponential backoff with full jitter (Retry-After wins if sent);
 - 401 with an expired token: one fresh token, then the request again;
 - any other 4xx: returned at once, never retried: sending it again cannot change the answer;
-- a bounded number of attempts, then GraphUnavailableError (for a $batch part: its last answer).
+- a bounded number of attempts, then GraphUnavailableError (for a $batch part: its last answer);
+- Microsoft 365 not answering at all (connection failures, or 5xx for whole requests, with no answer in
+  between) is one condition of the tenant, not of a request or an object: counted across requests and
+  $batch requests, it ends the work with TenantUnreachableError after `max_attempts` such failures in a row
+  or `outage_window` seconds, whichever comes first, and it is said on screen while retrying;
+- every wait ends at once when the caller cancels (Events.sleep).
 A write-rate governor keeps DirSync under the documented write quota of its app+tenant pair
 (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits) so that it does
 not have to bounce off 429s. The limits it cannot count (resource units, the tenant's write quota shared
@@ -26,7 +31,7 @@ from typing import Iterator
 import requests
 from requests.adapters import HTTPAdapter
 
-from ..errors import CertificateError, CloudError
+from ..errors import CertificateError, CloudError, ServerUnreachableError
 from ..events import Events
 from . import permissions
 from .auth import TokenProvider
@@ -47,6 +52,10 @@ class GraphUnavailableError(CloudError):
     category = "ResourceUnavailable"
 
 
+class TenantUnreachableError(GraphUnavailableError, ServerUnreachableError):
+    """Microsoft 365 stopped answering: the run stops as stopped-server-down, keeping what was confirmed."""
+
+
 @dataclass
 class RetryPolicy:
     max_attempts: int = 8
@@ -56,6 +65,9 @@ class RetryPolicy:
     # retrying references to objects created in this run and for looking up a create whose answer was lost.
     replication_window: float = 30.0
     timeout: tuple[float, float] = (10.0, 120.0)  # connect, read
+    # How long Microsoft 365 may go without answering (failures in a row, across requests) before the
+    # work stops: long enough for a blip or a failover, short enough that an outage is not hours of retries.
+    outage_window: float = 60.0
 
 
 @dataclass
@@ -169,15 +181,17 @@ def error_of(body) -> tuple[str, str]:
 class GraphClient:
     def __init__(self, settings, credential: str, *, policy: RetryPolicy | None = None,
                  write_quota: tuple[int, float] = DOCUMENTED_WRITE_QUOTA, events: Events | None = None,
-                 sleep=time.sleep):
+                 sleep=None):
         self.root = settings.graph_endpoint.rstrip("/")
         self.base = f"{self.root}/v1.0"
         self.policy = policy or RetryPolicy()
         self.events = events or Events()
         self.stats = GraphStats()
         self.session = make_session(settings, timeout=self.policy.timeout)
-        self._sleep = sleep
-        self.governor = WriteGovernor(*write_quota, sleep=sleep)
+        self._sleep = sleep or self.events.sleep
+        self.governor = WriteGovernor(*write_quota, sleep=self._sleep)
+        self._unanswered_since: float | None = None  # the first of the failures in a row, monotonic
+        self._unanswered = 0
         self.client_id = settings.client_id
         self.auth = TokenProvider(settings, credential, self.session)
         self._token = self.auth.token()
@@ -207,8 +221,32 @@ class GraphClient:
     def _wait(self, seconds: float, why: str) -> None:
         if seconds > 0:
             self.events.verbose(f"Microsoft Graph: {why}; waiting {seconds:.2f} s.")
+            if self._unanswered:
+                self.events.waiting(f"Microsoft 365 is not answering; retrying in {seconds:.0f} s")
+            else:
+                self.events.waiting(f"Waiting {seconds:.0f} s: {why}")
             self._sleep(seconds)
             self.stats.add(wait_seconds=seconds)
+
+    # --- Microsoft 365 not answering: a condition of the tenant, counted across requests ---------------
+    def _answered(self) -> None:
+        self._unanswered_since, self._unanswered = None, 0
+
+    def _not_answered(self, what: str) -> None:
+        """One more request in a row that Microsoft 365 did not answer; raises once that is an outage."""
+        now = time.monotonic()
+        if self._unanswered_since is None:
+            self._unanswered_since = now
+        self._unanswered += 1
+        waited = now - self._unanswered_since
+        if self._unanswered == 1:
+            self.events.warning(f"Microsoft 365 ({self.root}) is not answering ({what}); retrying.")
+        if self._unanswered >= self.policy.max_attempts or waited >= self.policy.outage_window:
+            raise TenantUnreachableError(
+                f"Microsoft 365 ({self.root}) stopped answering: {self._unanswered} requests in a row failed "
+                f"over {waited:.0f} s ({what}). The run stopped; what Microsoft 365 confirmed before is kept.",
+                target=self.root, fix="Check the network and the proxy to Microsoft 365 (and the Microsoft 365 "
+                "service health); the next run carries on with the rest.")
 
     def pause(self, attempt: int, why: str, at_most: float) -> None:
         """Waits the backoff of `attempt`, `at_most` seconds at most (replication delay: writer.py)."""
@@ -262,19 +300,20 @@ class GraphClient:
                 response = self._send(method, url, json=json, headers=headers, params=params)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self.stats.add(connection_errors=1)
-                if attempt >= self.policy.max_attempts:
-                    raise GraphUnavailableError(f"Microsoft Graph could not be reached after {attempt} attempts "
-                                                f"({type(exc).__name__}).", target=self.root,
-                                                fix="Check the network; DirSync retries on the next run.") from exc
+                self._not_answered(type(exc).__name__)
                 self.stats.add(retries=1)
                 self._wait(self._backoff(attempt), "the connection failed")
                 continue
             status = response.status_code
+            if status not in RETRYABLE:
+                self._answered()
             if status != 429 and status not in RETRYABLE:
                 self._refused(method, url, status, _json(response) if status == 403 else None)
                 self._slow_down(limit_used(response.headers))
                 return response
             self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
+            if status in RETRYABLE:
+                self._not_answered(f"{status} on {method} {url.split('?')[0]}")
             if attempt >= self.policy.max_attempts:
                 code, message = error_of(_json(response))
                 raise GraphUnavailableError(f"Microsoft Graph answered {status} {code} after {attempt} attempts: "
@@ -306,8 +345,14 @@ class GraphClient:
 
     # --- $batch ------------------------------------------------------------------------------------------
     def batch(self, parts: list[dict], *, send_once: frozenset[str] = frozenset()) -> dict[str, dict]:
-        """Runs independent requests {id, method, url, body?} in $batch requests of 20 and returns each
-        part's final answer {status, headers, body} by id. A throttled or failed part, or every part of a
+        """Every part's final answer by id, once all are in (see `batches`)."""
+        return {i: answer for answers in self.batches(parts, send_once=send_once) for i, answer in answers.items()}
+
+    def batches(self, parts: list[dict], *, send_once: frozenset[str] = frozenset()) -> Iterator[dict[str, dict]]:
+        """Runs independent requests {id, method, url, body?} in $batch requests of 20 and yields the parts'
+        final answers {status, headers, body} by id as each $batch request settles them. Lazy: the next
+        $batch is sent when the caller asks for more, so a caller that stops (a cancel, an outage) stops
+        the writes. A throttled or failed part, or every part of a
         throttled or failed $batch, is sent again after its Retry-After (else backoff) until it succeeds or
         has used its attempts.
 
@@ -315,13 +360,14 @@ class GraphClient:
         carries "uncertain": the monotonic time of the last such failure. Parts in `send_once` (creates
         that nothing in Graph would refuse a second time) are not sent again after one: their uncertain
         answer is returned, for the caller to look the object up first (writer.py)."""
-        results: dict[str, dict] = {}
         attempts: dict[str, int] = {}
         uncertain: dict[str, float] = {}
         queue = list(parts)
         while queue:
+            self.events.check_cancelled()
             chunk, queue = queue[:BATCH_LIMIT], queue[BATCH_LIMIT:]
             answers = self._send_batch(chunk)
+            results: dict[str, dict] = {}
             again, waits = [], []
             for part in chunk:
                 answer = answers[part["id"]]
@@ -342,11 +388,12 @@ class GraphClient:
                         continue
                 self._refused(part["method"], part["url"], status, answer.get("body"))
                 results[part["id"]] = answer
+            if results:
+                yield results
             if again:
                 self.stats.add(retries=len(again))
                 self._wait(max(waits), f"{len(again)} of {len(chunk)} batched requests throttled or failed")
                 queue = again + queue
-        return results
 
     def _send_batch(self, chunk: list[dict]) -> dict[str, dict]:
         self._govern(sum(1 for p in chunk if p["method"] in WRITE_METHODS))
@@ -357,13 +404,18 @@ class GraphClient:
             response = self._send("POST", "$batch", json=body)
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.stats.add(connection_errors=1)
+            self._not_answered(type(exc).__name__)
             failure = {"status": 0, "headers": {}, "body": {"error": {"code": "ConnectionError",
                                                                       "message": type(exc).__name__}}}
             return {p["id"]: failure for p in chunk}
         payload = _json(response)
         status = response.status_code
+        if status not in RETRYABLE:
+            self._answered()
         if status == 429 or status in RETRYABLE:  # the whole $batch: each part's fate is unknown
             self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
+            if status in RETRYABLE:
+                self._not_answered(f"{status} on $batch")
             failure = {"status": status, "headers": dict(response.headers), "body": payload}
             return {p["id"]: failure for p in chunk}
         if status != 200:

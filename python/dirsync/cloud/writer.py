@@ -201,15 +201,44 @@ class GraphTarget:
         return part
 
     def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:
-        """Does all the writes before returning (not lazily: the writes happen even if nobody iterates)."""
+        """Yields each result as soon as the $batch request that settles it is answered, so that the engine
+        commits it and shows progress while the writes go on. Lazy: the writes are sent as the caller
+        iterates, and a caller that stops (a cancel, an outage) stops them. The results that need a second
+        look (a group create whose answer was lost, a create that met its own earlier attempt, a reference
+        that met the replication delay) come after the rest."""
         ops_by_id = {str(i): op for i, op in enumerate(ops)}
         parts = {i: self._part(op, i) for i, op in ops_by_id.items()}
-        answers = self._create_groups_once(ops_by_id, parts)
-        results = self._settle_conflicts({i: self._result(op, answers[i]) for i, op in ops_by_id.items()},
+        once = frozenset(i for i, op in ops_by_id.items() if op.action == CloudAction.create and op.kind == "group")
+        later: dict[str, dict] = {}
+        for answers in self.graph.batches(list(parts.values()), send_once=once):
+            ready: dict[str, CloudResult] = {}
+            for i, answer in answers.items():
+                result = self._result(ops_by_id[i], answer)
+                if ("uncertain" in answer and i in once and not result.ok) or self._second_look(result):
+                    later[i] = answer
+                else:
+                    ready[i] = result
+            self._note_created(ready)
+            yield from self._update_restored(ready).values()
+        ops_later = {i: ops_by_id[i] for i in later}
+        answers = self._create_groups_once(ops_later, parts, later)
+        results = self._settle_conflicts({i: self._result(op, answers[i]) for i, op in ops_later.items()},
                                          answers)
+        self._note_created(results)
+        results = self._retry_references(ops_later, parts, results)
+        yield from self._update_restored(results).values()
+
+    def _note_created(self, results: dict[str, CloudResult]) -> None:
         self._created.update(r.cloud_id for r in results.values() if r.outcome == Outcome.created and r.cloud_id)
-        results = self._retry_references(ops_by_id, parts, results)
-        return iter(self._update_restored(results).values())
+
+    def _second_look(self, r: CloudResult) -> bool:
+        return (r.outcome == Outcome.conflict and r.op.action == CloudAction.create) or self._delayed(r)
+
+    def _delayed(self, r: CloudResult) -> bool:
+        """A reference that may have met the replication delay of an object created in this run."""
+        return (r.op.action in REFERENCES and bool({r.op.cloud_id, r.op.ref_id} & self._created)
+                and (r.outcome == Outcome.not_found
+                     or (r.outcome == Outcome.failed and REPLICATION_MESSAGE in r.message)))
 
     def _update_restored(self, results: dict[str, CloudResult]) -> dict[str, CloudResult]:
         """A restored object then gets the properties the plan gave it (the restore itself takes no body)."""
@@ -224,10 +253,11 @@ class GraphTarget:
             results[i] = result if update.ok else replace(update, op=result.op)
         return results
 
-    def _create_groups_once(self, ops: dict[str, CloudOp], parts: dict[str, dict]) -> dict[str, dict]:
-        """Every part's answer; a group create that may have been done is looked up before it is sent again."""
+    def _create_groups_once(self, ops: dict[str, CloudOp], parts: dict[str, dict],
+                            answers: dict[str, dict]) -> dict[str, dict]:
+        """The answers, where a group create that may have been done is looked up before it is sent again."""
         once = frozenset(i for i, op in ops.items() if op.action == CloudAction.create and op.kind == "group")
-        answers = self.graph.batch(list(parts.values()), send_once=once)
+        answers = dict(answers)
         for _ in range(self.graph.policy.max_attempts):
             lost = [i for i in once if "uncertain" in answers[i] and not 200 <= answers[i]["status"] < 300]
             if not lost:
@@ -280,15 +310,10 @@ class GraphTarget:
                           results: dict[str, CloudResult]) -> dict[str, CloudResult]:
         """References that met the replication delay of an object created in this run, sent again with
         backoff until they are done or the replication window has passed."""
-        def delayed(r: CloudResult) -> bool:
-            return (r.op.action in REFERENCES and bool({r.op.cloud_id, r.op.ref_id} & self._created)
-                    and (r.outcome == Outcome.not_found
-                         or (r.outcome == Outcome.failed and REPLICATION_MESSAGE in r.message)))
-
         deadline = time.monotonic() + self.graph.policy.replication_window
         attempt = 0
         while True:
-            waiting = [i for i, r in results.items() if delayed(r)]
+            waiting = [i for i, r in results.items() if self._delayed(r)]
             remaining = deadline - time.monotonic()
             if not waiting or remaining <= 0:
                 return results

@@ -12,8 +12,13 @@ from ..vocabulary import Outcome, PlanAction
 from .ports import Change, CloudObject, CloudResult
 
 RETRY = "DirSync retries at every run."
-CANCELLED = ("Stopped by the administrator. The changes confirmed so far are kept; the next run carries on "
-             "with the rest.")
+
+
+def cancelled(written: int, planned: int) -> str:
+    if not planned:  # stopped before the export
+        return "Stopped by the administrator before anything was written to Microsoft 365."
+    return (f"Stopped by the administrator: {written} of the {planned} planned changes were written to "
+            "Microsoft 365 and are kept; the next run carries on with the rest.")
 
 
 def unexpected(err: Exception) -> str:

@@ -147,7 +147,10 @@ class Target(Protocol):
 
     def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:
         """Carry out the writes (batched, retried, throttled as the connector sees fit) and yield one
-        result per op, in any order. Never raises for a per-object failure."""
+        result per op, in any order, as each is known: the writes happen as the caller iterates, so the
+        caller commits and reports each one before the next are sent, and stopping iterating stops them.
+        Never raises for a per-object failure; raises ServerUnreachableError when the cloud stops
+        answering and Cancelled when the caller cancels."""
         ...
 
 

@@ -31,6 +31,7 @@ from .ports import (Change, CloudOp, CloudResult, ObjectError, RunResult, Skippe
 from .scope import Scope, check_containers
 from .stage import Stager
 
+EXPORT = "Exporting to Microsoft 365"
 WATERMARK = "active-directory"
 RULES = "sync-rules"  # the rules of the last committed run
 STAGED_RULES = "staged-sync-rules"  # the rules the staged import was decided under
@@ -104,7 +105,7 @@ class _Run:
         except ServerUnreachableError as err:
             status, message = RunStatus.server_down, str(err)
         except Cancelled:
-            status, message = RunStatus.stopped, explain.CANCELLED
+            status, message = RunStatus.stopped, explain.cancelled(len(self.done), self.progress[1])
         except DirSyncError as err:
             status, message = RunStatus.stopped, str(err)
         except Exception as err:  # the run history must say how the run ended, whatever ended it
@@ -233,7 +234,9 @@ class _Run:
             store.settle(plan.settled)
         adoptions = plan.of(PlanAction.adopt, PlanAction.restore)
         unchanged = [c for c in adoptions if c.action == PlanAction.adopt and not c.properties]
-        self.progress = (0, len(plan.changes) + len(plan.steps) - len(unchanged))
+        total = len(plan.changes) + len(plan.steps) - len(unchanged)
+        self.progress = (0, total)
+        self.events.progress(EXPORT, f"Exporting {total} changes", total=total)
         # Deletes first: they free names (UPNs, aliases) that adds and renames may take.
         self._apply(plan.of(PlanAction.delete))
         with store.transaction():
@@ -256,7 +259,7 @@ class _Run:
                      if c.action != PlanAction.adopt or c.properties])
         # References last: both ends exist in the cloud by now.
         self._apply(plan.of(*LINK_ACTIONS))
-        self.events.progress_done("Exporting to Microsoft 365")
+        self.events.progress_done(EXPORT)
 
     def _apply(self, changes: list[Change]) -> None:
         if not changes:
@@ -272,12 +275,12 @@ class _Run:
                 continue
             ops[id(op)] = (op, change)
         done, total = self.progress
+        # A cancel is seen by the target before it sends more: every result it confirmed is committed.
         for result in self.target.apply([op for op, _ in ops.values()]):
-            self.events.check_cancelled()
             _, change = ops[id(result.op)]
             self._commit(change, result)
             done += 1
-            self.events.progress("Exporting to Microsoft 365", f"{change.action} {change.dn}", done=done,
+            self.events.progress(EXPORT, f"{change.action} {change.dn}", done=done,
                                  total=total, activity_id=1)
         self.progress = (done, total)
 

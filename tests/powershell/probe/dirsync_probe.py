@@ -16,6 +16,18 @@ def progress_then_wait(marker: str, events):
     return {"seen": True}
 
 
+def work_until_cancelled(started: str, ended: str, events):
+    """Waits (interruptibly) until cancelled, then winds down for a second, as a run commits what was
+    written and releases its lock, and marks `ended`: Ctrl+C must return only after that."""
+    Path(started).touch()
+    try:
+        while True:
+            events.sleep(0.05)
+    finally:
+        time.sleep(1.0)
+        Path(ended).touch()
+
+
 def fail_unexpectedly():
     raise ValueError("a probe failure")
 

@@ -168,9 +168,10 @@ def test_a_403_mid_run_names_the_permission_the_call_needs(tenant, missing, doma
     name = unique("mid")
     calls = {
         "Organization.Read.All": target.verified_domains,
-        "User.ReadWrite.All": lambda: target.apply([CloudOp(CloudAction.create, "user", anchor=name, properties={
-            "accountEnabled": True, "displayName": name, "mailNickname": name,
-            "userPrincipalName": f"{name}@{domain}"})]),
+        "User.ReadWrite.All": lambda: list(target.apply([CloudOp(
+            CloudAction.create, "user", anchor=name, properties={
+                "accountEnabled": True, "displayName": name, "mailNickname": name,
+                "userPrincipalName": f"{name}@{domain}"})])),
         "Group.ReadWrite.All": lambda: target.graph.batch([{"id": "1", "method": "POST", "url": "/groups",
                                                             "body": {"displayName": name, "mailNickname": name,
                                                                      "mailEnabled": False, "securityEnabled": True},

@@ -134,7 +134,7 @@ def test_delta_reports_changes_and_removals(target, graph, domain):
         page = graph.get(page["@odata.nextLink"]).json()
     link = page["@odata.deltaLink"]
     changed, removed = create_user(target, domain), create_user(target, domain)
-    target.apply([CloudOp("delete", "user", removed.op.anchor, removed.cloud_id)])  # done even if not iterated
+    list(target.apply([CloudOp("delete", "user", removed.op.anchor, removed.cloud_id)]))  # sent as iterated
     delta = graph.get(link).json()
     by_id = {item["id"]: item for item in delta["value"]}
     assert by_id[changed.cloud_id]["userPrincipalName"] == changed.op.properties["userPrincipalName"]
@@ -185,9 +185,10 @@ def test_deleted_users_and_groups_are_found_in_deleted_items_restored_and_purged
     alice = create_user(target, domain)
     [group] = target.apply([CloudOp("create", "group", anchor=unique("g"), properties={
         "displayName": "Team", "mailNickname": unique("team")})])
-    target.apply([CloudOp(CloudAction.add_member, "group", group.op.anchor, group.cloud_id, ref_id=alice.cloud_id)])
-    target.apply([CloudOp(CloudAction.delete, "user", alice.op.anchor, alice.cloud_id),
-                  CloudOp(CloudAction.delete, "group", group.op.anchor, group.cloud_id)])
+    list(target.apply([CloudOp(CloudAction.add_member, "group", group.op.anchor, group.cloud_id,
+                               ref_id=alice.cloud_id)]))
+    list(target.apply([CloudOp(CloudAction.delete, "user", alice.op.anchor, alice.cloud_id),
+                       CloudOp(CloudAction.delete, "group", group.op.anchor, group.cloud_id)]))
     # Security groups go to deleted items too (https://learn.microsoft.com/graph/api/group-delete), anchor kept.
     listed = graph.get(f"{graph.base}/directory/deletedItems/microsoft.graph.group",
                        params={"$select": f"id,{target.group_anchor_property}"}).json()["value"]
@@ -206,7 +207,7 @@ def test_deleted_users_and_groups_are_found_in_deleted_items_restored_and_purged
     assert got["jobTitle"] == "Back"
     assert not target.find_by_anchors("user", [alice.op.anchor])[alice.op.anchor].deleted
     # After the retention period (a tenant setting) deleted items are gone for good.
-    target.apply([CloudOp(CloudAction.delete, "user", alice.op.anchor, alice.cloud_id)])
+    list(target.apply([CloudOp(CloudAction.delete, "user", alice.op.anchor, alice.cloud_id)]))
     tenant.configure(deleted_item_retention_seconds=0)
     try:
         assert target.find_by_anchors("user", [alice.op.anchor]) == {}
