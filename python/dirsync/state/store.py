@@ -233,40 +233,25 @@ def damaged(path: Path, problem: str) -> StateDamagedError:
             "anchor and adopts it, creating nothing twice.", target=str(path))
 
 
+def _mapped(method):
+    """`method` of sqlite3.Cursor, with SQLite's errors handed to the store (_Connection.store_error)."""
+    def call(self, *args):
+        try:
+            return method(self, *args)
+        except sqlite3.DatabaseError as err:
+            raise self.connection.store_error(err) from None
+    return call
+
+
 class _Cursor(sqlite3.Cursor):
-    """Every statement and every fetch hands SQLite's errors to the store (_Connection.store_error)."""
+    """Every statement and every fetch: a damaged page can show at any step, not only at the statement."""
 
     connection: "_Connection"
-
-    def execute(self, sql, parameters=(), /):
-        try:
-            return super().execute(sql, parameters)
-        except sqlite3.DatabaseError as err:
-            raise self.connection.store_error(err) from None
-
-    def executemany(self, sql, parameters, /):
-        try:
-            return super().executemany(sql, parameters)
-        except sqlite3.DatabaseError as err:
-            raise self.connection.store_error(err) from None
-
-    def fetchone(self):
-        try:
-            return super().fetchone()
-        except sqlite3.DatabaseError as err:
-            raise self.connection.store_error(err) from None
-
-    def fetchall(self):
-        try:
-            return super().fetchall()
-        except sqlite3.DatabaseError as err:
-            raise self.connection.store_error(err) from None
-
-    def __next__(self):
-        try:
-            return super().__next__()
-        except sqlite3.DatabaseError as err:
-            raise self.connection.store_error(err) from None
+    execute = _mapped(sqlite3.Cursor.execute)
+    executemany = _mapped(sqlite3.Cursor.executemany)
+    fetchone = _mapped(sqlite3.Cursor.fetchone)
+    fetchall = _mapped(sqlite3.Cursor.fetchall)
+    __next__ = _mapped(sqlite3.Cursor.__next__)
 
 
 class _Connection(sqlite3.Connection):
