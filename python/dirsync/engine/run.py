@@ -210,7 +210,7 @@ class _Run:
         self.counts.update(stager.counts)
         # One definition with Test-CoexistenceSync: what the state holds in scope and not skipped after
         # this import, whether it read everything or only the changes.
-        self.counts["inScope"] = self.store.health().in_scope
+        self.counts["inScope"] = self.store.in_scope()  # a count, not the health report with its errors
         events.verbose(f"Import ({run.mode}): {stager.counts['imported']} objects read, "
                        f"{self.counts['inScope']} in scope, {stager.counts['deletedInSource']} deleted.")
         self.skipped.extend(stager.skipped)

@@ -178,9 +178,13 @@ class ObjectTables:
 
     # --- verification ------------------------------------------------------------------------------
 
+    def in_scope(self) -> int:
+        """The objects in scope of the rules, the skipped ones (contacts, distribution groups) left out."""
+        return self.db.execute("SELECT count(*) FROM objects WHERE in_scope=1 AND skip_reason IS NULL").fetchone()[0]
+
     def health(self) -> Health:
         db = self.db
-        in_scope = db.execute("SELECT count(*) FROM objects WHERE in_scope=1 AND skip_reason IS NULL").fetchone()[0]
+        in_scope = self.in_scope()
         in_cloud = db.execute("SELECT count(*) FROM objects WHERE cloud_id IS NOT NULL").fetchone()[0]
         skipped = db.execute("SELECT count(*) FROM objects WHERE in_scope=1 AND skip_reason IS NOT NULL").fetchone()[0]
         errors = [ObjectError(anchor=r["anchor"], dn=r["dn"], kind=r["kind"], reason=r["last_error"],
