@@ -45,3 +45,12 @@ function Get-ParameterContract([string]$Name) {
             $(if ($mandatory) { " mandatory in $($mandatory -join ',')" }) + $(if ($pipeline) { ' from the pipeline' })
     }
 }
+
+# What a command showed on the host (Write-Host, the "What if:" lines of ShouldProcess), line by line: these
+# reach no output stream, a transcript sees them.
+function Get-HostText([scriptblock]$Script) {
+    $file = Join-Path ([IO.Path]::GetTempPath()) "dirsync-host-$(New-Guid).txt"
+    $null = Start-Transcript -Path $file
+    try { $null = & $Script } finally { $null = Stop-Transcript }
+    try { Get-Content $file } finally { Remove-Item $file }
+}
