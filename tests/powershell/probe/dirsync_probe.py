@@ -16,6 +16,12 @@ def progress_then_wait(marker: str, events):
     return {"seen": True}
 
 
+def notice(message: str, events):
+    """Emits a notice, as the core does for the device code the administrator must type."""
+    events.emit("notice", message=message)
+    return {}
+
+
 def work_until_cancelled(started: str, ended: str, events):
     """Waits (interruptibly) until cancelled, then winds down for a second, as a run commits what was
     written and releases its lock, and marks `ended`: Ctrl+C must return only after that."""
