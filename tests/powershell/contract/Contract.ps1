@@ -3,6 +3,7 @@
 # cmdlet's parameters as one line each.
 $script:Root = Resolve-Path (Join-Path $PSScriptRoot '../../..')
 Import-Module (Join-Path $Root 'powershell/DirSync.psd1') -Force
+. (Join-Path $PSScriptRoot '../HostText.ps1')
 
 # A reply as Invoke-DirSyncCore hands it on: the core's JSON, parsed.
 function New-CoreReply([string]$Json) { $Json | ConvertFrom-Json }
@@ -44,13 +45,4 @@ function Get-ParameterContract([string]$Name) {
         "$($parameter.Name) [$($parameter.ParameterType.Name)]" +
             $(if ($mandatory) { " mandatory in $($mandatory -join ',')" }) + $(if ($pipeline) { ' from the pipeline' })
     }
-}
-
-# What a command showed on the host (Write-Host, the "What if:" lines of ShouldProcess), line by line: these
-# reach no output stream, a transcript sees them.
-function Get-HostText([scriptblock]$Script) {
-    $file = Join-Path ([IO.Path]::GetTempPath()) "dirsync-host-$(New-Guid).txt"
-    $null = Start-Transcript -Path $file
-    try { $null = & $Script } finally { $null = Stop-Transcript }
-    try { Get-Content $file } finally { Remove-Item $file }
 }
