@@ -43,6 +43,11 @@ BeforeAll {
     $script:Shown = [System.Collections.Generic.List[string]]::new()
 
     # Runs $Script while `$User` approves the one device code it asks for; returns what the host showed.
+    # A thumbprint as the probe gives it (SHA-1 hex, upper case), whether the core wrote it in hex or base64.
+    function ConvertTo-Thumbprint([string]$Value) {
+        if ($Value -match '^[0-9A-Fa-f:]{40,59}$') { return ($Value -replace ':', '').ToUpperInvariant() }
+        [Convert]::ToHexString([Convert]::FromBase64String($Value))
+    }
     function Invoke-WithApproval([string]$User, [scriptblock]$Script) {
         $approval = (Invoke-Probe start_device_code_approver @{ upn = $User; password = $AdminPassword }).id
         try {
@@ -113,7 +118,7 @@ Describe 'Wizard page 1: an administrator signs in with a device code' {
         $cloud.apps | Should -Be 1
         $cloud.servicePrincipals | Should -Be 1
         $cloud.servicePrincipalId | Should -Be $identity.ServicePrincipalId
-        @($cloud.thumbprints) | Should -Be @($identity.CertificateThumbprint)
+        @($cloud.thumbprints) | Should -Be @(ConvertTo-Thumbprint $identity.CertificateThumbprint)
         @($cloud.permissions) | Should -Be $Permissions
         @($cloud.owners) | Should -Contain $identity.ServicePrincipalId
         @(Invoke-Probe cloud_apps).Count | Should -Be ($before + 1)
@@ -143,9 +148,9 @@ Describe 'Rotating the certificate' {
         $shown = Get-HostText { Update-CoexistenceCredential -WhatIf | Should -BeNullOrEmpty }
         $Shown.AddRange([string[]]@($shown))
         ($shown -join "`n") | Should -Match 'What if: Performing the operation "add" on target'
-        ($shown -join "`n") | Should -Match ('What if: Performing the operation "remove" on target "[^"]*' + $Configured.CloudIdentity.CertificateThumbprint)
+        ($shown -join "`n") | Should -Match ('What if: Performing the operation "remove" on target "[^"]*' + [regex]::Escape($Configured.CloudIdentity.CertificateThumbprint))
         @((Invoke-Probe cloud_identity @{ app_id = $Configured.CloudIdentity.AppId }).thumbprints) |
-            Should -Be @($Configured.CloudIdentity.CertificateThumbprint)
+            Should -Be @(ConvertTo-Thumbprint $Configured.CloudIdentity.CertificateThumbprint)
     }
 
     It 'Update-CoexistenceCredential puts a new certificate in place of the old one, and synchronization goes on' {
@@ -155,7 +160,7 @@ Describe 'Rotating the certificate' {
         $rotated.AppId | Should -Be $Configured.CloudIdentity.AppId
         $rotated.CertificateThumbprint | Should -Not -Be $old
         $rotated.RemovedThumbprints | Should -Be @($old)
-        @((Invoke-Probe cloud_identity @{ app_id = $rotated.AppId }).thumbprints) | Should -Be @($rotated.CertificateThumbprint)
+        @((Invoke-Probe cloud_identity @{ app_id = $rotated.AppId }).thumbprints) | Should -Be @(ConvertTo-Thumbprint $rotated.CertificateThumbprint)
         (Test-CoexistenceSync).CredentialExpires | Should -Be $rotated.CertificateExpires
         (Start-OnlineCoexistenceSync).Status | Should -Be 'success'
         $script:Rotated = $rotated
@@ -170,7 +175,7 @@ Describe 'Rotating the certificate' {
         $cloud = Invoke-Probe cloud_identity @{ app_id = $Again.CloudIdentity.AppId }
         $cloud.apps | Should -Be 1
         $cloud.servicePrincipals | Should -Be 1
-        @($cloud.thumbprints) | Should -Be @($Again.CloudIdentity.CertificateThumbprint)
+        @($cloud.thumbprints) | Should -Be @(ConvertTo-Thumbprint $Again.CloudIdentity.CertificateThumbprint)
         @($cloud.permissions) | Should -Be $Permissions
         @(Invoke-Probe cloud_apps).Count | Should -Be $before
         (Start-OnlineCoexistenceSync).Status | Should -Be 'success'

@@ -193,7 +193,10 @@ def cloud_apps(lab: str):
 
 def cloud_identity(lab: str, app_id: str):
     """DirSync's app as Graph shows it: the apps and service principals with its appId, the app's key
-    thumbprints, its owners, and the Graph application permissions granted to its service principal."""
+    thumbprints (customKeyIdentifier, Edm.Binary in base64, as SHA-1 hex), its owners, and the Graph
+    application permissions granted to its service principal."""
+    import base64
+
     session, graph = _graph(lab)
     with session:
         apps = session.get(f"{graph}/applications", params={"$filter": f"appId eq '{app_id}'"}).json()["value"]
@@ -207,7 +210,8 @@ def cloud_identity(lab: str, app_id: str):
     return {"apps": len(apps), "servicePrincipals": len(principals),
             "servicePrincipalId": principals[0]["id"] if principals else None,
             "displayName": apps[0]["displayName"] if apps else None,
-            "thumbprints": [key["customKeyIdentifier"] for key in apps[0]["keyCredentials"]] if apps else [],
+            "thumbprints": [base64.b64decode(key["customKeyIdentifier"]).hex().upper()
+                            for key in apps[0]["keyCredentials"]] if apps else [],
             "owners": [owner["id"] for owner in owners],
             "permissions": sorted(roles.get(a["appRoleId"], a["appRoleId"]) for a in granted
                                   if a["resourceId"] == graph_sp["id"])}
