@@ -109,78 +109,55 @@ def cloud_user_count(lab: str) -> int:
 
 # --- the lab tenant's administrators and DirSync's own app (wizard page 1) ---------------------------
 
-SIGN_IN_CLIENT = "14d82eec-204b-4c2f-b7e8-296a70dab67e"  # Microsoft Graph Command Line Tools
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 _approvals: dict[str, dict] = {}
 
 
-def _tenant_admin(lab: str, method: str, action: str, data: dict | None = None):
-    """The lab tenant's admin API, with the admin key from its data folder (as LocalTenant sends it)."""
-    import requests
-    from dirsync_lab.tenant.http import ADMIN_HEADER
-    from dirsync_lab.tenant.server import ADMIN_KEY_FILE
-
-    tenant = _lab(lab)["tenant"]
-    key = (Path(lab) / "tenant" / ADMIN_KEY_FILE).read_text().strip()
-    with requests.Session() as session:
-        session.trust_env = False
-        response = session.request(method, f"{tenant['authorityHost']}/_admin/{action}", json=data,
-                                   headers={ADMIN_HEADER: key}, verify=tenant["caFile"], timeout=30)
-    if response.status_code != 200:
-        raise RuntimeError(f"Local tenant admin {action}: {response.status_code} {response.text}")
-    return response.json()
-
-
-def tenant_add_user(lab: str, name: str, password: str, roles: list[str] | None = None):
-    """A cloud-only user of the tenant's initial domain who signs in with `password`, holding `roles`."""
-    session, graph = _graph(lab)
-    with session:
-        domains = session.get(f"{graph}/organization").json()["value"][0]["verifiedDomains"]
-    domain = next(d["name"] for d in domains if d.get("isInitial"))
-    user = {"userPrincipalName": f"{name}@{domain}", "password": password, "roles": roles or []}
-    return _tenant_admin(lab, "POST", "users", user)
-
-
-def start_device_code_approver(lab: str, upn: str, password: str, timeout: float = 180.0):
-    """Signs `upn` in on the next device code the sign-in client asks for and accepts, as the administrator
-    would on /devicelogin, from a thread of its own while the wizard waits; device_code_approval(approval) says
-    how it went."""
+def start_device_code_approver(lab: str, who: str = "administrator", timeout: float = 180.0):
+    """The lab's `who` (lab.json) signs in at the next device code and accepts, as at /devicelogin
+    (dirsync_lab.demo.approve), from a thread of its own while the wizard waits in this process;
+    device_code_approval(approval) says how it went."""
     import threading
     import uuid
 
+    from dirsync_lab.demo import approve
+
     approval_id, outcome = str(uuid.uuid4()), {}
 
-    def approve():
-        deadline = time.monotonic() + timeout
+    def run():
         try:
-            while time.monotonic() < deadline:
-                for code in _tenant_admin(lab, "GET", "devicecodes")["value"]:
-                    if code["clientId"] == SIGN_IN_CLIENT:
-                        outcome["scope"] = code["scope"]
-                        outcome["approved"] = _tenant_admin(lab, "POST", "devicecode/approve", {
-                            "userCode": code["userCode"], "userPrincipalName": upn, "password": password})["approved"]
-                        return
-                time.sleep(0.2)
-            outcome["error"] = f"No device code of the sign-in client came within {timeout} s."
+            outcome["code"] = approve(Path(lab), who=who, timeout=timeout)
         except Exception as exc:  # reported to the test by device_code_approval
             outcome["error"] = f"{type(exc).__name__}: {exc}"
 
-    thread = threading.Thread(target=approve, daemon=True, name="device-code-approver")
+    thread = threading.Thread(target=run, daemon=True, name="device-code-approver")
     _approvals[approval_id] = {"thread": thread, "outcome": outcome}
     thread.start()
     return {"id": approval_id}
 
 
 def device_code_approval(approval: str, wait: float = 10.0):
-    """What the approver did ({"approved", "scope"} or {"error"}), once it has ended (`wait` s at most)."""
+    """What the approver did ({"code"} or {"error"}), once it has ended (`wait` s at most)."""
     started = _approvals.pop(approval)
     started["thread"].join(wait)
     return dict(started["outcome"]) or {"error": "The approver is still waiting for a device code."}
 
 
 def issued_user_tokens(lab: str):
-    """Every access, refresh and ID token the tenant issued to a user since it started."""
-    return _tenant_admin(lab, "GET", "issued-user-tokens")
+    """Every access, refresh and ID token the lab tenant issued to a user since it started, and the
+    scopes (`scp`) of the access tokens."""
+    import base64
+    import json
+
+    from dirsync_lab.tenant import LocalTenant
+
+    tenant = LocalTenant.attach(Path(lab) / "tenant", _lab(lab)["tenant"]["authorityHost"])
+    try:
+        issued = tenant.issued_user_tokens()
+    finally:
+        tenant.stop()
+    payloads = [json.loads(base64.urlsafe_b64decode(t.split(".")[1] + "==")) for t in issued["accessTokens"]]
+    return {**issued, "scopes": [p.get("scp", "") for p in payloads]}
 
 
 def cloud_apps(lab: str):
