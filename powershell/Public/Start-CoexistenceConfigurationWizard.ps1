@@ -272,11 +272,12 @@ function Start-CoexistenceConfigurationWizard {
             $null = $PSCmdlet.ShouldProcess("tenant $($preview.tenantId) and $directory", 'Configure directory synchronization')
             return
         }
-        if (-not $PSCmdlet.ShouldProcess("the tenant of the administrator who signs in, and $directory",
+        $tenant = if ($TenantId) { "tenant $TenantId" } else { 'the tenant of the administrator who signs in' }
+        if (-not $PSCmdlet.ShouldProcess("$tenant and $directory",
                 'Sign in, create or update DirSync''s app registration, and configure directory synchronization')) { return }
     }
     $result = Invoke-DirSyncCore -Command 'configure' -Arguments $arguments -Cmdlet $PSCmdlet
-    $identity = if ($result.PSObject.Properties['cloudIdentity'] -and $result.cloudIdentity) {
+    $identity = if ($result.cloudIdentity) {  # null with an app you registered
         $cloud = ConvertTo-PascalCase $result.cloudIdentity
         $cloud.CertificateExpires = ConvertFrom-DirSyncTime $cloud.CertificateExpires
         Add-DirSyncTypeName $cloud 'DirSync.CloudIdentity'

@@ -6,7 +6,8 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Contract.ps1')
     $script:Configuration = New-CoreConfigurationJson
     $script:Configured = @"
-{"configuration": $Configuration, "serviceAccount": {"dn": "CN=MSOL_AD_SYNC,CN=Users,DC=contoso,DC=com", "user": "MSOL_AD_SYNC", "created": true},
+{"configuration": $Configuration, "cloudIdentity": null,
+ "serviceAccount": {"dn": "CN=MSOL_AD_SYNC,CN=Users,DC=contoso,DC=com", "user": "MSOL_AD_SYNC", "created": true},
  "schedule": $(New-CoreScheduleJson), "syncResult": $(New-CoreRunJson)}
 "@
     # What the core adds on the sign-in path: the app it made or found (wizard page 1).
@@ -131,7 +132,7 @@ Describe 'Start-CoexistenceConfigurationWizard: an administrator signs in and Di
             if ($Command -eq 'get-configuration') { return New-CoreReply $Configuration }
             if ($Arguments.what_if) { return New-CoreReply $Preview }
             $reply = New-CoreReply $Configured
-            $reply | Add-Member cloudIdentity (New-CoreReply $Identity)
+            $reply.cloudIdentity = New-CoreReply $Identity
             $reply
         }
         $script:Directory = @{
