@@ -39,7 +39,7 @@ function Test-CoexistenceSync {
     param()
     $report = ConvertTo-PascalCase (Invoke-DirSyncCore -Command 'test-sync' -Cmdlet $PSCmdlet)
     $report.LastSyncTime = ConvertFrom-DirSyncTime $report.LastSyncTime
-    if ($report.PSObject.Properties['CredentialExpires']) { $report.CredentialExpires = ConvertFrom-DirSyncTime $report.CredentialExpires }
+    $report.CredentialExpires = ConvertFrom-DirSyncTime $report.CredentialExpires
     foreach ($failure in @($report.Errors)) {
         if ($failure) { $null = Add-DirSyncTypeName $failure 'DirSync.ObjectError' }
     }
