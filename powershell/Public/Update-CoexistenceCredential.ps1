@@ -32,11 +32,13 @@ function Update-CoexistenceCredential {
     $rotate = 'Import-Module C:\DirSync\powershell\DirSync.psd1; Update-CoexistenceCredential -Confirm:$false'
     Register-ScheduledTask -TaskName 'DirSync certificate rotation' -User 'NT AUTHORITY\SYSTEM' `
         -Action (New-ScheduledTaskAction -Execute 'pwsh.exe' -Argument "-NoProfile -NonInteractive -Command `"$rotate`"") `
-        -Trigger (New-ScheduledTaskTrigger -Weekly -WeeksInterval 52 -DaysOfWeek Sunday -At 3am)
+        -Trigger (New-ScheduledTaskTrigger -Weekly -WeeksInterval 13 -DaysOfWeek Sunday -At 3am)
 
-    Rotates the certificate about once a year (every 52 weeks), as the account the scheduled
-    synchronization runs as on Windows. On Linux, a crontab line of the account that runs DirSync:
-    0 3 1 1 * pwsh -NoProfile -NonInteractive -Command 'Import-Module /opt/dirsync/powershell/DirSync.psd1; Update-CoexistenceCredential'
+    Rotates the certificate every quarter (13 weeks), as the account the scheduled synchronization runs
+    as on Windows. The certificate is valid for one year and Test-CoexistenceSync warns 30 days before it
+    expires: a task once a year would rotate it just before it expires, inside the warning. On Linux, a
+    crontab line of the account that runs DirSync:
+    0 3 1 */3 * pwsh -NoProfile -NonInteractive -Command 'Import-Module /opt/dirsync/powershell/DirSync.psd1; Update-CoexistenceCredential'
     A failed rotation keeps the old certificate and makes pwsh exit non-zero.
 
     .OUTPUTS
