@@ -3,6 +3,10 @@
 function Get-HostText([scriptblock]$Script) {
     $file = Join-Path ([IO.Path]::GetTempPath()) "dirsync-host-$(New-Guid).txt"
     $null = Start-Transcript -Path $file
-    try { $null = & $Script } finally { $null = Stop-Transcript }
-    try { Get-Content $file } finally { Remove-Item $file }
+    try {
+        try { $null = & $Script } finally { $null = Stop-Transcript }
+        Get-Content $file
+    } finally {
+        Remove-Item $file -ErrorAction Ignore  # also when the command failed: it may show a device code
+    }
 }

@@ -34,7 +34,8 @@ BeforeAll {
 }
 
 AfterAll {
-    Set-CoexistenceSyncSchedule -Enabled $false -ErrorAction SilentlyContinue
+    # Not configured when the wizard failed: the schedule cmdlet would stop AfterAll before the lab is down.
+    if (Test-Path (Join-Path $Home0 'dirsync.json')) { Set-CoexistenceSyncSchedule -Enabled $false }
     Remove-Module DirSync -ErrorAction SilentlyContinue
     /usr/bin/python3 -m dirsync_lab down --dir $Lab
     $env:PYTHONPATH = $PythonPath0
