@@ -109,9 +109,10 @@ function Start-CoexistenceConfigurationWizard {
     Start-CoexistenceConfigurationWizard -UseDeviceCode -DomainController dc1.contoso.com `
         -EnterpriseAdminCredential $admin -ExchangeHybrid $false -SynchronizeNow $true
 
-    From a script on a server without a browser: the wizard prints "To sign in, open ... and enter the
-    code ...", waits until a Privileged Role Administrator or Global Administrator has signed in with it,
-    creates DirSync's app registration and configures the rest with no prompt.
+    From a script on a server without a browser: the wizard prints "To sign in, use a web browser to open
+    the page https://microsoft.com/devicelogin and enter the code ...", waits until a Privileged Role
+    Administrator or Global Administrator has signed in with it, creates DirSync's app registration and
+    configures the rest with no prompt.
 
     .EXAMPLE
     Start-CoexistenceConfigurationWizard -UseDeviceCode -DomainController dc1.contoso.com `
