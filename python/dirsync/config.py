@@ -15,7 +15,6 @@ import ipaddress
 import json
 import os
 import re
-import socket
 import sys
 import types
 import typing
@@ -53,6 +52,8 @@ def installation_id_for(folder: Path) -> str:
     """The id a first wizard gives this installation: the same at every attempt in this home on this
     machine, so that an attempt that failed half-way is completed by the next (its MSOL_ account, its
     app registration), never duplicated; another home or machine has another."""
+    import socket  # not at the top: the planner imports this module and does no I/O
+
     seed = f"{socket.gethostname().lower()}\0{folder.resolve()}"
     return hashlib.sha256(seed.encode()).hexdigest()[:12]
 
