@@ -17,6 +17,7 @@ from pathlib import Path
 from .directory import Directory
 from .http import Handler, Server
 from .identity import Identity
+from .people import People
 from .pki import ensure_pki
 from .routes import GraphRoutes
 from .store import Store
@@ -42,8 +43,9 @@ class TenantService(GraphRoutes):
         context.load_cert_chain(self.pki.server_cert_file, self.pki.server_key_file)
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.url = f"https://{HOST}:{self.httpd.server_address[1]}"
-        self.identity = Identity(self.store, self.pki, self.url)
         self.directory = Directory(self.store, self.url)
+        self.people = People(self.directory)
+        self.identity = Identity(self.store, self.pki, self.url, self.people)
         self.faults = Faults()
         self.directory.lag = lambda: self.faults.replication_lag()
         self.quota = Quota()
