@@ -174,6 +174,8 @@ class Handler(BaseHTTPRequestHandler):
         uri, mode = back["redirect_uri"], back["response_mode"]
         if mode == "form_post":
             return self._send(200, pages.form_post_page(uri, params), HTML)
+        if not urlsplit(uri).path:  # reply-url: a URI without a path is answered with a trailing slash
+            uri = urlsplit(uri)._replace(path="/").geturl()
         separator = "#" if mode == "fragment" else ("&" if "?" in uri else "?")
         self._send(302, None, {"Location": uri + separator + urlencode(params), "Cache-Control": "no-store"})
 

@@ -598,8 +598,8 @@ class Identity:
 
 
 def _redirect_matches(registered: str, given: str) -> bool:
-    """reply-url: for a loopback (localhost) redirect URI the port is not compared; everything else is,
-    exactly (an empty path and "/" are the same URL). http is allowed only for localhost."""
+    """reply-url: for a loopback redirect URI (localhost, 127.0.0.1) the port is not compared; the rest is,
+    exactly (an empty path and "/" are the same URL); localhost and 127.0.0.1 are different URIs."""
     try:
         want, got = urlsplit(registered), urlsplit(given)
         got_port = got.port
@@ -607,6 +607,6 @@ def _redirect_matches(registered: str, given: str) -> bool:
         return False
     same_rest = ((got.scheme, got.hostname, got.path or "/", got.query)
                  == (want.scheme, want.hostname, want.path or "/", want.query))
-    if want.hostname == "localhost":
+    if want.hostname in ("localhost", "127.0.0.1"):
         return same_rest and not got.fragment and (got_port is None or 0 < got_port < 65536)
     return given == registered

@@ -179,6 +179,7 @@ def sign_in(tenant, url, user, password=None, action="accept"):
 
 def code_of(answer) -> str:
     assert answer.status_code == 302, answer.text
+    assert answer.headers["Location"].startswith("http://localhost:8400/?")  # reply-url: the trailing slash
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
     assert query["state"] == ["s-1"]
     return query["code"][0]
@@ -202,6 +203,14 @@ def test_code_with_pkce_gives_tokens_once(tenant, admin):
     assert claims(body["access_token"])["wids"] == [PRIVILEGED_ROLE_ADMIN] and body["refresh_token"]
     reused = redeem_code(tenant, code, verifier)
     assert reused.status_code == 400 and reused.json()["error_codes"] == [54005]
+
+
+def test_form_post_answers_with_a_form_to_the_redirect_uri(tenant, admin):
+    url, verifier = authorize(tenant, response_mode="form_post")
+    answer = sign_in(tenant, url, admin)
+    assert answer.status_code == 200 and 'action="http://localhost:8400"' in answer.text
+    code = answer.text.split('name="code" value="', 1)[1].split('"', 1)[0]
+    assert redeem_code(tenant, code, verifier).status_code == 200
 
 
 def test_code_needs_the_right_verifier_and_redirect(tenant, admin):
