@@ -1,7 +1,8 @@
 """The local tenant's service: one HTTPS port on 127.0.0.1 for the identity endpoints
-(/{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/oauth2/v2.0/token, /devicecode), Graph
+(/{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/oauth2/v2.0/token, /authorize with its sign-in
+page, /devicecode and the /devicelogin page), Graph
 (/v1.0/...) and an admin API (/_admin/..., guarded by the admin key in the data folder) for registering
-apps, domains, settings and faults at runtime. TLS always on, with the tenant's own CA (ca.pem in the
+apps, users who sign in, domains, settings and faults at runtime. TLS always on, with the tenant's own CA (ca.pem in the
 data folder). http.py parses requests, routes.py runs them, process.py starts and stops the tenant.
 """
 
