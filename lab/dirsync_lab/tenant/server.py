@@ -1,9 +1,9 @@
 """The local tenant's service: one HTTPS port on 127.0.0.1 for the identity endpoints
 (/{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/oauth2/v2.0/token, /authorize with its sign-in
-page, /devicecode and the /devicelogin page), Graph
-(/v1.0/...) and an admin API (/_admin/..., guarded by the admin key in the data folder) for registering
-apps, users who sign in, domains, settings and faults at runtime. TLS always on, with the tenant's own CA (ca.pem in the
-data folder). http.py parses requests, routes.py runs them, process.py starts and stops the tenant.
+page, /devicecode and the /devicelogin page), Graph (/v1.0/...) and an admin API (/_admin/..., guarded by
+the admin key in the data folder) for registering apps, users who sign in, domains, settings and faults at
+runtime. TLS always on, with the tenant's own CA (ca.pem in the data folder). http.py parses requests,
+routes.py runs them, process.py starts and stops the tenant.
 """
 
 from __future__ import annotations
