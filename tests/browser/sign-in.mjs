@@ -43,11 +43,16 @@ try {
   const refused = page.waitForSelector('#error').then(async (e) => {
     throw new Error(`the sign-in page says: ${await e.innerText()}`);
   });
-  for (const pending of [reached, refused]) pending.catch(() => {});  // the loser fails when the browser closes
-  const answer = await Promise.race([reached, refused]);
+  const unanswered = page.waitForEvent('requestfailed', (r) => loopback(r.url())).then((r) => {
+    throw new Error(`nothing answered at the redirect URI (${r.failure()?.errorText}); is the app listening?`);
+  });
+  const outcomes = [reached, refused, unanswered];
+  for (const pending of outcomes) pending.catch(() => {});  // the losers fail when the browser closes
+  const answer = await Promise.race(outcomes);
   process.stdout.write(`sign-in.mjs: reached the redirect URI (HTTP ${answer.status()})\n`);
 } catch (err) {
-  process.stderr.write(`sign-in.mjs: ${err.message.split('\n')[0]}\n`);
+  // URLs in the message can carry the authorization code: their query strings are left out.
+  process.stderr.write(`sign-in.mjs: ${err.message.split('\n')[0].replace(/(https?:\/\/[^\s'"?]*)\?[^\s'"]*/g, '$1?...')}\n`);
   process.exitCode = 1;
 } finally {
   await browser.close();
