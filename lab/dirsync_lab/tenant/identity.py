@@ -394,6 +394,9 @@ class Identity:
             request = self._delegated(params.get("scope") or "")
         except TokenError as err:
             raise AuthorizeError(err.error, err.aadsts, err.description, back) from None
+        if params.get("prompt") == "none":  # the tenant keeps no sign-in session: nobody is signed in
+            raise AuthorizeError("login_required", 50058, "A silent sign-in request was sent but no user is "
+                                 "signed in.", back)
         flow_id = secrets.token_urlsafe(24)
         flow = {"client_id": client_id, "client_name": app["display_name"], "request": request,
                 "challenge": challenge, "nonce": params.get("nonce"), "login_hint": params.get("login_hint") or "",

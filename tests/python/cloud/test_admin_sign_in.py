@@ -234,6 +234,13 @@ def test_authorize_refuses_a_request_without_pkce_or_with_plain(tenant):
         assert query["error"] == ["invalid_request"] and query["state"] == ["s-1"]
 
 
+def test_a_silent_request_finds_nobody_signed_in(tenant):
+    url, _ = authorize(tenant, prompt="none")
+    answer = http_session(tenant).get(url, allow_redirects=False)
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert query["error"] == ["login_required"] and query["error_description"][0].startswith("AADSTS50058")
+
+
 @pytest.mark.parametrize("redirect_uri", ["https://evil.example/cb", "http://127.0.0.1:8400",
                                           "http://localhost:8400/other", "http://localhost.evil.example"])
 def test_authorize_never_redirects_to_an_unregistered_uri(tenant, redirect_uri):
