@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import webbrowser
 from pathlib import Path
 
 import pytest
@@ -297,8 +298,10 @@ def test_a_wizard_killed_after_it_made_the_app_is_completed_by_the_next_not_dupl
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium: run scripts/setup.sh")
 def test_the_browser_sign_in_through_a_real_headless_chromium_makes_the_app(lab, tmp_path, monkeypatch):
     _, facts, _ = lab
-    # MSAL opens the sign-in page with Python's webbrowser, which runs $BROWSER: here the Chromium driver.
-    monkeypatch.setenv("BROWSER", f"node {ROOT / 'tests/browser/sign-in.mjs'} %s")
+    # MSAL opens the sign-in page with Python's webbrowser, which runs $BROWSER: here the Chromium driver,
+    # in the background (with "&"), as a browser is while MSAL's loopback listener waits for its redirect.
+    monkeypatch.setenv("BROWSER", f"node {ROOT / 'tests/browser/sign-in.mjs'} %s &")
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # webbrowser reads $BROWSER once, at its first use
     monkeypatch.setenv("DIRSYNC_SIGNIN_USER", facts["administrator"]["userPrincipalName"])
     monkeypatch.setenv("DIRSYNC_SIGNIN_PASSWORD", facts["administrator"]["password"])
     result = run_wizard(lab, tmp_path / "home", approve=False, use_device_code=False, sign_in_timeout=120)
