@@ -74,7 +74,8 @@ class Rule:
     any member user (Entra's default user permissions); `roles`, a user holding one of these role template
     ids, or with `owner` an owner of the application addressed (`creates`: or anyone when it does not exist
     yet); None, any directory role (calls whose page the tenant reads that way). `self_service`: an app may
-    call it on its own registration without any permission (addKey/removeKey). `delegated_only`: /me."""
+    call it on its own registration without any permission (addKey/removeKey). `delegated_only`: /me.
+    `body_app`: the application is named by the appId in the body (POST /servicePrincipals)."""
 
     method: str
     pattern: str
@@ -88,6 +89,7 @@ class Rule:
     creates: bool = False
     self_service: bool = False
     delegated_only: bool = False
+    body_app: bool = False
 
 
 _ID = r"[^/()]+"
@@ -176,7 +178,8 @@ TABLE = [
     # OwnedBy on service principals is read as on applications: the caller must own the app (its appId).
     Rule("POST", r"servicePrincipals", APP_WRITE + ("Directory.ReadWrite.All",),
          "serviceprincipal-post-serviceprincipals",
-         delegated=("Application.ReadWrite.All", "Directory.ReadWrite.All"), roles=APP_ADMINS, owner=True),
+         delegated=("Application.ReadWrite.All", "Directory.ReadWrite.All"), roles=APP_ADMINS, owner=True,
+         body_app=True),
     Rule("GET", _SP, SP_READ, "serviceprincipal-get", members=True),
     Rule("PATCH", _SP, APP_WRITE + ("Directory.ReadWrite.All",), "serviceprincipal-update",
          delegated=("Application.ReadWrite.All", "Directory.ReadWrite.All"), roles=APP_ADMINS, owner=True,
@@ -219,7 +222,7 @@ def _holds(held: set[str], alternatives, owns) -> bool:
     return False
 
 
-def _target_app(db, groups: dict, body: bytes):
+def _target_app(db, groups: dict, body: bytes, body_app: bool = False):
     """The application a call addresses (by its own path, its service principal's, or the appId in the body
     of POST /servicePrincipals), or None."""
     for group, column in (("app_oid", "object_id"), ("app_id", "app_id"), ("unique_name", "unique_name")):
@@ -229,7 +232,7 @@ def _target_app(db, groups: dict, body: bytes):
     if groups.get("sp_oid"):
         sp = db.execute("SELECT app_id FROM service_principals WHERE id=?", (groups["sp_oid"].lower(),)).fetchone()
         app_id = sp["app_id"] if sp else None
-    elif "sp_oid" in groups and body:
+    elif body_app:
         try:
             app_id = json.loads(body).get("appId")
         except (ValueError, AttributeError):
@@ -264,8 +267,6 @@ def check(db, method: str, path: str, claims: dict, *, served: bool = False, bod
             return  # 404 from the handler: nothing is disclosed about a missing object
         accepted = rule.by_kind[row["kind"]]
     groups = {k: v for k, v in match.groupdict().items() if v is not None}
-    if "sp_oid" in match.groupdict():
-        groups.setdefault("sp_oid", "")  # marks a service principal call (POST /servicePrincipals has no id)
     if claims.get("idtyp") == "user":
         held = set(str(claims.get("scp", "")).split())
         if not _holds(held, rule.delegated if rule.delegated is not None else accepted, lambda: False):
@@ -275,7 +276,8 @@ def check(db, method: str, path: str, claims: dict, *, served: bool = False, bod
         return
     if rule.delegated_only:
         raise bad_request("/me request is only valid with delegated authentication flow.", code="BadRequest")
-    target = _target_app(db, groups, body) if OWNED_BY in str(accepted) or rule.self_service else None
+    target = (_target_app(db, groups, body, rule.body_app) if OWNED_BY in str(accepted) or rule.self_service
+              else None)
     if rule.self_service and target is not None and target["app_id"] == str(claims.get("appid", "")).lower():
         return  # "An application does not need any specific permission to roll its own keys."
     held = set(claims.get("roles") or [])
@@ -296,7 +298,7 @@ def _user_allowed(db, rule: Rule, claims: dict, groups: dict, body: bytes) -> bo
         return True
     if not rule.owner:
         return False
-    target = _target_app(db, groups, body)
+    target = _target_app(db, groups, body, rule.body_app)
     if target is None:
         return rule.creates
     return owns(db, target["object_id"], str(claims.get("oid", "")))
