@@ -213,6 +213,11 @@ def rule_for(method: str, path: str):
     return None, None
 
 
+def names_in(alternatives) -> set[str]:
+    """Every permission an accepted list names, conjunctions included."""
+    return {n for entry in alternatives for n in ((entry,) if isinstance(entry, str) else entry)}
+
+
 def _holds(held: set[str], alternatives, owns) -> bool:
     """Whether the permissions held satisfy one of the alternatives (an entry is a name or a conjunction)."""
     for entry in alternatives:
@@ -276,7 +281,7 @@ def check(db, method: str, path: str, claims: dict, *, served: bool = False, bod
         return
     if rule.delegated_only:
         raise bad_request("/me request is only valid with delegated authentication flow.", code="BadRequest")
-    target = (_target_app(db, groups, body, rule.body_app) if OWNED_BY in str(accepted) or rule.self_service
+    target = (_target_app(db, groups, body, rule.body_app) if OWNED_BY in names_in(accepted) or rule.self_service
               else None)
     if rule.self_service and target is not None and target["app_id"] == str(claims.get("appid", "")).lower():
         return  # "An application does not need any specific permission to roll its own keys."

@@ -18,7 +18,7 @@ from dirsync.engine.ports import CloudOp
 from dirsync.errors import PermissionDeniedError
 from dirsync.vocabulary import CloudAction, RunStatus
 from dirsync_lab.tenant import DIRSYNC_PERMISSIONS
-from dirsync_lab.tenant.permissions import GRAPH_APP_ROLES, OWNED_BY, TABLE
+from dirsync_lab.tenant.permissions import GRAPH_APP_ROLES, OWNED_BY, TABLE, names_in
 
 from .conftest import FAST, http_session, msal_app, unique
 
@@ -73,8 +73,7 @@ ROWS = [(rule, kind) for rule in TABLE for kind in (rule.by_kind or {None: None}
 @pytest.mark.parametrize("rule,kind", ROWS, ids=[f"{r.method} {r.pattern} {k or ''}".strip() for r, k in ROWS])
 def test_a_call_without_any_permission_its_page_accepts_gets_403(tenant, objects, secret_app, rule, kind):
     accepted = rule.by_kind[kind] if kind else rule.accepted
-    named = {p for entry in accepted for p in ((entry,) if isinstance(entry, str) else entry)}
-    others = [p for p in GRAPH_APP_ROLES if p not in named]
+    others = [p for p in GRAPH_APP_ROLES if p not in names_in(accepted)]
     app = tenant.register_app("Lacks one call's permissions", secret=True, permissions=others)
     # addKey/removeKey need no permission on the caller's own registration: address another app's.
     path = example_path(rule, objects, secret_app.app_id if rule.self_service else app.app_id, kind or "user")
