@@ -116,6 +116,10 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        if "ready" not in {c["name"] for c in self.db.execute("PRAGMA table_info(apps)")}:
+            # CREATE TABLE IF NOT EXISTS keeps an older layout; its apps have no keys or service principals.
+            raise RuntimeError(f"The local tenant's database {path} is from an older version (app registrations "
+                               "without service principals); delete its data folder to start afresh.")
         with self.lock:
             if self.meta("tenant_id") is None:
                 self._initialize()
