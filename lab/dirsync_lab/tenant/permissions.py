@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from .directory.roles import DIRECTORY_ROLES
 from .odata import GraphError, bad_request
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -96,11 +97,10 @@ _ID = r"[^/()]+"
 _APP = (r"applications(?:/(?P<app_oid>[0-9a-fA-F-]{36})|\(appId='(?P<app_id>[^']+)'\)"
         r"|\(uniqueName='(?P<unique_name>[^']+)'\))")
 _SP = r"servicePrincipals(?:/(?P<sp_oid>[0-9a-fA-F-]{36})|\(appId='(?P<sp_app_id>[^']+)'\))"
-# https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference
-GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
-PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
-APP_ADMINS = (GLOBAL_ADMIN, "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",   # Application Administrator
-              "158c047a-c907-4556-b7ef-446551a6b5f7")                  # Cloud Application Administrator
+GLOBAL_ADMIN = DIRECTORY_ROLES["Global Administrator"]
+PRIVILEGED_ROLE_ADMIN = DIRECTORY_ROLES["Privileged Role Administrator"]
+APP_ADMINS = (GLOBAL_ADMIN, DIRECTORY_ROLES["Application Administrator"],
+              DIRECTORY_ROLES["Cloud Application Administrator"])
 APP_WRITE = (OWNED_BY, "Application.ReadWrite.All")
 KEY_WRITE = APP_WRITE + ("Directory.ReadWrite.All",)
 SP_READ = ("Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All")
