@@ -199,6 +199,8 @@ def test_a_service_principal_is_created_once_and_upserted_by_app_id(admin):
     assert made.status_code == 201 and made.json()["appId"] == other["appId"]
     no_app = admin.post(f"{admin.base}/servicePrincipals", json={"appId": str(uuid.uuid4())})
     assert no_app.status_code == 400 and "does not reference a valid application" in no_app.text
+    for bad in ({}, {"appId": 42}, {"appId": app["appId"], "homepage": "x"}):
+        assert admin.post(f"{admin.base}/servicePrincipals", json=bad).status_code == 400, bad
     found = admin.get(f"{admin.base}/servicePrincipals", params={"$filter": f"appId eq '{app['appId']}'"})
     assert [s["id"] for s in found.json()["value"]] == [sp["id"]]
     assert admin.delete(f"{admin.base}/applications/{app['id']}").status_code == 204
@@ -211,6 +213,9 @@ def test_graph_publishes_its_app_roles_and_scopes(admin):
     assert {v: r["id"] for v, r in roles.items()} == GRAPH_APP_ROLES
     assert all(r["allowedMemberTypes"] == ["Application"] and r["isEnabled"] for r in roles.values())
     assert {s["value"]: s["id"] for s in sp["oauth2PermissionScopes"]} == GRAPH_SCOPES
+    by_name = admin.get(f"{admin.base}/servicePrincipals", params={"$filter": "displayName eq 'Microsoft Graph'"})
+    assert [s["appId"] for s in by_name.json()["value"]] == [GRAPH_APP_ID]
+    assert admin.delete(f"{admin.base}/servicePrincipals/{sp['id']}").status_code == 400  # the lab keeps it
 
 
 def test_owners_are_added_listed_and_removed(admin):

@@ -187,7 +187,8 @@ class Applications(QueryOptions):
         """https://learn.microsoft.com/graph/api/resources/requiredresourceaccess"""
         ok = isinstance(value, list) and all(
             isinstance(r, dict) and set(r) <= {"resourceAppId", "resourceAccess"}
-            and isinstance(r.get("resourceAppId"), str) and isinstance(r.get("resourceAccess"), list)
+            and isinstance(r.get("resourceAppId"), str) and GUID.match(r["resourceAppId"])
+            and isinstance(r.get("resourceAccess"), list)
             and all(isinstance(a, dict) and set(a) == {"id", "type"} and isinstance(a["id"], str)
                     and GUID.match(a["id"]) and a["type"] in ("Role", "Scope") for a in r["resourceAccess"])
             for r in value)

@@ -63,6 +63,8 @@ class ServicePrincipals(QueryOptions):
                 raise bad_request(f"The property '{name}' does not exist on type 'microsoft.graph.servicePrincipal' "
                                   "or is not served by the local tenant (see docs/local-tenant.md).",
                                   code="BadRequest")
+        if "appId" in body and not (isinstance(body["appId"], str) and GUID.match(body["appId"])):
+            raise bad_request("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.")
         if "accountEnabled" in body and not isinstance(body["accountEnabled"], bool):
             raise bad_request("Invalid value specified for property 'accountEnabled' of resource 'ServicePrincipal'.")
         if "tags" in body and not (isinstance(body["tags"], list) and all(isinstance(t, str) for t in body["tags"])):
@@ -98,8 +100,8 @@ class ServicePrincipals(QueryOptions):
         body = self._sp_changes(req.json())
         return self._create_sp(body.get("appId"), body)
 
-    def _create_sp(self, app_id, body: dict) -> Response:
-        if not isinstance(app_id, str) or not GUID.match(app_id):
+    def _create_sp(self, app_id: str | None, body: dict) -> Response:
+        if app_id is None or not GUID.match(app_id):
             raise bad_request("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.")
         app = self.store.app(app_id.lower())
         if app is None:
