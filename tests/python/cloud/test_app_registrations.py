@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from dirsync_lab.tenant import make_client_certificate
+from dirsync_lab.tenant import DIRSYNC_PERMISSIONS, make_client_certificate
 from dirsync_lab.tenant.permissions import GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_SCOPES, PRIVILEGED_ROLE_ADMIN
 
 from .conftest import http_session, unique
@@ -386,3 +386,42 @@ def test_delegated_calls_need_the_scopes_and_the_users_role(tenant, admin, graph
     assert narrow.post(grant_url, json=grant).status_code == 403
     for session in (member, privileged, narrow):
         session.close()
+
+
+def test_a_privileged_role_administrator_alone_sets_up_dirsyncs_identity(tenant, graph, domain):
+    """What the wizard's page 1 does, with the least the pages allow: a member user holding Privileged Role
+    Administrator, delegated scopes Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All,
+    Directory.Read.All (owners and grants need a Read permission besides) and User.Read."""
+    tenant.configure(identity_replication_seconds=1)
+    user_id, upn = make_user(graph, domain)
+    tenant.assign_role(user_id, "Privileged Role Administrator")
+    scopes = "Application.ReadWrite.All AppRoleAssignment.ReadWrite.All Directory.Read.All User.Read"
+    wizard = session_with(tenant, user_token(tenant, user_id, upn, scopes, (PRIVILEGED_ROLE_ADMIN,)))
+    cert = make_client_certificate("DirSync server")
+    name = unique("DirSync-server")
+    made = wizard.patch(f"{wizard.base}/applications(uniqueName='{name}')", headers={"Prefer": "create-if-missing"},
+                        json={"displayName": name, "keyCredentials": [key_credential(cert.cert_pem)]})
+    assert made.status_code == 201, made.text
+    app = made.json()
+    sp = wizard.patch(f"{wizard.base}/servicePrincipals(appId='{app['appId']}')", json={},
+                      headers={"Prefer": "create-if-missing"})
+    assert sp.status_code == 201, sp.text
+    sp_id = sp.json()["id"]
+    owner = wizard.post(f"{wizard.base}/applications/{app['id']}/owners/$ref",
+                        json={"@odata.id": f"{wizard.base}/directoryObjects/{sp_id}"})
+    assert owner.status_code == 204, owner.text
+    graph_principal = graph_sp(wizard)
+    for permission in DIRSYNC_PERMISSIONS:
+        granted = wizard.post(f"{wizard.base}/servicePrincipals/{graph_principal['id']}/appRoleAssignedTo",
+                              json={"principalId": sp_id, "resourceId": graph_principal["id"],
+                                    "appRoleId": GRAPH_APP_ROLES[permission]})
+        assert granted.status_code == 201, granted.text
+    wizard.close()
+    deadline = time.time() + 10
+    while "access_token" not in (result := sign_in(tenant, app["appId"], cert)) and time.time() < deadline:
+        time.sleep(0.2)  # the documented way: retry until replicated
+    assert token_roles(result["access_token"]) == sorted(DIRSYNC_PERMISSIONS)
+    itself = session_with(tenant, result["access_token"])  # OwnedBy now covers its own registration
+    extensions = itself.get(f"{itself.base}/applications(appId='{app['appId']}')/extensionProperties")
+    assert extensions.status_code == 200, extensions.text
+    itself.close()
