@@ -12,6 +12,7 @@ Access tokens are JWTs the tenant signs with its own key (published at jwks_uri)
 
 from __future__ import annotations
 
+import json
 import secrets
 import string
 import threading
@@ -151,6 +152,8 @@ class Identity:
         if sp is None or sp["ready"] > time.time():
             raise TokenError(401, "invalid_client", 7000229, f"The client application {app['app_id']} is missing "
                              f"service principal in the tenant {self.store.tenant_id}.")
+        if json.loads(sp["data"]).get("accountEnabled") is False:
+            raise TokenError(400, "unauthorized_client", 7000112, f"Application '{app['app_id']}' is disabled.")
         if form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
             self._check_assertion(app, form["client_assertion"])
         elif secret is not None:

@@ -3,7 +3,8 @@
 The tenant's Microsoft Graph service principal (appId 00000003-0000-0000-c000-000000000000) publishes its
 app roles by name (GRAPH_APP_ROLES, with Graph's ids: https://learn.microsoft.com/graph/permissions-reference).
 An app's client-credentials token carries in `roles` exactly the app roles assigned to its service
-principal (the lab's register_app grants them, as "grant admin consent" does in the Entra admin center).
+principal (the lab's register_app grants them, as "grant admin consent" does in the Entra admin center;
+Graph's appRoleAssignedTo does too, counted once replicated).
 
 TABLE lists, for every call the tenant serves, the permissions the call's API reference page accepts
 ("least privileged" and "higher privileged", application column); docs/local-tenant.md repeats it with

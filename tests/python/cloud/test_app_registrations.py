@@ -321,7 +321,7 @@ def test_add_key_needs_a_valid_certificate_and_update_works_instead(admin):
     assert admin.get(f"{admin.base}/applications/{app['id']}").json()["keyCredentials"] == []
 
 
-def test_an_expired_certificate_and_a_missing_service_principal_are_refused(tenant, admin):
+def test_an_expired_certificate_a_missing_or_disabled_service_principal_are_refused(tenant, admin):
     expired = make_client_certificate("expired", days=0)
     app = tenant.register_app(unique("expired"), certificate_pem=expired.cert_pem)
     result = sign_in(tenant, app.app_id, expired)
@@ -331,6 +331,12 @@ def test_an_expired_certificate_and_a_missing_service_principal_are_refused(tena
     lonely = create_app(admin, keyCredentials=[key_credential(cert.cert_pem)])
     result = sign_in(tenant, lonely["appId"], cert)
     assert result["error"] == "invalid_client" and "AADSTS7000229" in result["error_description"]
+    sp = create_sp(admin, lonely["appId"])
+    assert "access_token" in sign_in(tenant, lonely["appId"], cert)
+    disabled = admin.patch(f"{admin.base}/servicePrincipals/{sp['id']}", json={"accountEnabled": False})
+    assert disabled.status_code == 204
+    result = sign_in(tenant, lonely["appId"], cert)
+    assert result["error"] == "unauthorized_client" and "AADSTS7000112" in result["error_description"]
 
 
 # --- who may -----------------------------------------------------------------------------------------------
