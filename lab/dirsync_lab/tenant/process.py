@@ -208,8 +208,30 @@ class LocalTenant:
         """See store.DEFAULT_SETTINGS (token_lifetime, write_quota_app_tenant=[n, seconds], ...)."""
         return self._admin("PUT", "settings", settings)
 
-    def approve_device_code(self, user_code: str) -> bool:
-        return self._admin("POST", "devicecode/approve", {"userCode": user_code})["approved"]
+    def add_user(self, upn: str, password: str, roles: Iterable[str] = (), display_name: str | None = None) -> dict:
+        """A cloud-only member user who can sign in with `password`, holding directory `roles` (e.g.
+        "Privileged Role Administrator"); returns {"id", "userPrincipalName", "roles": [template ids]}."""
+        return self._admin("POST", "users", {"userPrincipalName": upn, "password": password,
+                                             "displayName": display_name, "roles": list(roles)})
+
+    def approve_device_code(self, user_code: str, upn: str, password: str) -> bool:
+        """What the /devicelogin page does when `upn` signs in with `password` and accepts; False for an
+        unknown or expired code; a wrong password (AADSTS50126) raises RuntimeError."""
+        return self._admin("POST", "devicecode/approve", {"userCode": user_code, "userPrincipalName": upn,
+                                                          "password": password})["approved"]
+
+    def decline_device_code(self, user_code: str) -> bool:
+        """Cancel on the /devicelogin page: the app's polling gets authorization_declined."""
+        return self._admin("POST", "devicecode/decline", {"userCode": user_code})["declined"]
+
+    def pending_device_codes(self) -> list[dict]:
+        """Device codes waiting for a sign-in: [{"userCode", "clientId", "scope"}]."""
+        return self._admin("GET", "devicecodes")["value"]
+
+    def issued_user_tokens(self) -> dict:
+        """{"accessTokens", "refreshTokens", "idTokens"}: every token issued to a user since the tenant started
+        (for the secrets scan)."""
+        return self._admin("GET", "issued-user-tokens")
 
     def assign_role(self, user: str, role: str) -> dict:
         """Give a user (id or UPN) a directory role, e.g. "Global Administrator"."""

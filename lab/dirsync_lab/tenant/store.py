@@ -83,7 +83,13 @@ DEFAULT_SETTINGS = {
     # https://learn.microsoft.com/entra/identity-platform/howto-handle-eventual-consistency : apps, service
     # principals, keys and app-role assignments made through Graph count for sign-in only this much later
     "identity_replication_seconds": 5,
+    # Conditional Access blocking sign-in flows, any of "device_code", "authorization_code"
+    # (https://learn.microsoft.com/entra/identity/conditional-access/concept-authentication-flows)
+    "blocked_sign_in_flows": [],
 }
+# Microsoft's first-party public client "Microsoft Graph Command Line Tools" (what Connect-MgGraph signs in
+# as), which every tenant can sign in to; identity.REDIRECT_URIS has its loopback redirect URI.
+CLI_TOOLS_APP_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 
 
 def _hash_secret(salt: str, secret: str) -> str:
@@ -124,6 +130,10 @@ class Store:
             if self.meta("tenant_id") is None:
                 self._initialize()
             self._seed_graph()
+            # Also into tenants made before it existed.
+            self.db.execute("INSERT OR IGNORE INTO apps(app_id, object_id, display_name, public_client, created) "
+                            "VALUES (?, ?, 'Microsoft Graph Command Line Tools', 1, datetime('now'))",
+                            (CLI_TOOLS_APP_ID, str(uuid.uuid4())))
             self._seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM objects").fetchone()[0]
 
     def _initialize(self) -> None:
@@ -161,6 +171,9 @@ class Store:
         unknown = set(changes) - set(DEFAULT_SETTINGS)
         if unknown:
             raise ValueError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        flows = changes.get("blocked_sign_in_flows", [])
+        if not isinstance(flows, list) or not set(flows) <= {"device_code", "authorization_code"}:
+            raise ValueError("blocked_sign_in_flows is a list of \"device_code\", \"authorization_code\".")
         with self.lock:
             merged = {**self.settings(), **changes}
             self.set_meta("settings", json.dumps(merged))
