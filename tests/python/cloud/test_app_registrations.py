@@ -1,13 +1,14 @@
 """App registrations, service principals, keys and app-role grants made through the local tenant's Graph,
 as the wizard will make DirSync's own identity (issue 14): every request is plain HTTPS with requests
-(no Graph SDK, no MSAL) against the real tenant process; one sign-in also goes through MSAL."""
+(no Graph SDK, no MSAL) against the real tenant process; administrators sign in with MSAL's device code
+flow and one app sign-in also goes through MSAL."""
 
 from __future__ import annotations
 
 import base64
+import secrets
 import time
 import uuid
-from pathlib import Path
 
 import jwt
 import msal
@@ -16,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from dirsync_lab.tenant import DIRSYNC_PERMISSIONS, make_client_certificate
+from dirsync_lab.tenant.store import CLI_TOOLS_APP_ID
 from dirsync_lab.tenant.permissions import GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_SCOPES, PRIVILEGED_ROLE_ADMIN
 
 from .conftest import http_session, unique
@@ -25,6 +27,8 @@ PROOF_AUDIENCE = "00000002-0000-0000-c000-000000000000"
 # What the pages ask for everything here (owners also need Directory.Read.All, grants Application.Read.All).
 ADMIN_PERMISSIONS = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Application.Read.All",
                      "Directory.Read.All")
+# The least delegated scopes the pages allow for what the wizard does (owners and grants need Directory.Read.All).
+WIZARD_SCOPES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Directory.Read.All", "User.Read")
 
 
 @pytest.fixture(autouse=True)
@@ -55,17 +59,22 @@ def app_session(tenant, *permissions: str):
     return session_with(tenant, secret_token(tenant, app))
 
 
-def user_token(tenant, user_id: str, upn: str, scopes: str, roles: tuple[str, ...] = ()) -> str:
-    """A delegated token as the tenant issues them (contract: idtyp user, oid, upn, scp, wids), signed with
-    the tenant's own key; a stand-in until the sign-in side (authorization code, device code) lands."""
-    key = serialization.load_pem_private_key((Path(tenant.data_dir) / "token-signing.key").read_bytes(), None)
-    now = int(time.time())
-    claims = {"aud": "https://graph.microsoft.com", "iss": f"{tenant.url}/{tenant.tenant_id}/v2.0", "iat": now,
-              "nbf": now, "exp": now + 600, "tid": tenant.tenant_id, "ver": "2.0", "uti": uuid.uuid4().hex,
-              "idtyp": "user", "oid": user_id, "sub": user_id, "upn": upn, "preferred_username": upn,
-              "name": upn, "appid": "14d82eec-204b-4c2f-b7e8-296a70dab67e",
-              "azp": "14d82eec-204b-4c2f-b7e8-296a70dab67e", "scp": scopes, "wids": list(roles)}
-    return jwt.encode(claims, key, algorithm="RS256")
+def signed_in(tenant, user: dict, *scopes: str):
+    """A Graph session of `user` signed in as the wizard will: MSAL's device code flow for Microsoft Graph
+    Command Line Tools, approved with the user's password through the tenant's admin API."""
+    client = msal.PublicClientApplication(CLI_TOOLS_APP_ID, authority=tenant.authority, instance_discovery=False,
+                                          http_client=http_session(tenant))
+    flow = client.initiate_device_flow(scopes=[f"{tenant.graph_endpoint}/{s}" for s in scopes])
+    assert tenant.approve_device_code(flow["user_code"], user["userPrincipalName"], user["password"])
+    flow["expires_at"] = 0  # one poll: the sign-in is already approved
+    result = client.acquire_token_by_device_flow(flow)
+    assert "access_token" in result, result.get("error_description")
+    return session_with(tenant, result["access_token"])
+
+
+def add_user(tenant, *roles: str) -> dict:
+    upn, password = f"{unique('admin')}@contoso.com", "Sign-in " + secrets.token_urlsafe(12)
+    return {**tenant.add_user(upn, password, roles=roles), "password": password}
 
 
 @pytest.fixture
@@ -73,16 +82,6 @@ def admin(tenant):
     session = app_session(tenant, *ADMIN_PERMISSIONS)
     yield session
     session.close()
-
-
-def make_user(graph, domain) -> tuple[str, str]:
-    name = unique("admin")
-    upn = f"{name}@{domain}"
-    response = graph.post(f"{graph.base}/users", json={
-        "accountEnabled": True, "displayName": name, "mailNickname": name, "userPrincipalName": upn,
-        "passwordProfile": {"password": "Pa55-" + uuid.uuid4().hex}})
-    assert response.status_code == 201, response.text
-    return response.json()["id"], upn
 
 
 def graph_sp(session) -> dict:
@@ -205,6 +204,12 @@ def test_a_service_principal_is_created_once_and_upserted_by_app_id(admin):
     assert [s["id"] for s in found.json()["value"]] == [sp["id"]]
     assert admin.delete(f"{admin.base}/applications/{app['id']}").status_code == 204
     assert admin.get(f"{admin.base}/servicePrincipals/{sp['id']}").status_code == 404  # went with its app
+
+
+def test_microsofts_own_client_is_no_app_registration_of_the_tenant(admin):
+    listed = admin.get(f"{admin.base}/applications").json()["value"]
+    assert CLI_TOOLS_APP_ID not in [a["appId"] for a in listed]
+    assert admin.get(f"{admin.base}/applications(appId='{CLI_TOOLS_APP_ID}')").status_code == 404
 
 
 def test_graph_publishes_its_app_roles_and_scopes(admin):
@@ -360,49 +365,47 @@ def test_app_only_callers_need_the_pages_permissions(tenant, admin):
         session.close()
 
 
-def test_delegated_calls_need_the_scopes_and_the_users_role(tenant, admin, graph, domain):
-    user_id, upn = make_user(graph, domain)
-    scopes = "Application.ReadWrite.All AppRoleAssignment.ReadWrite.All Application.Read.All User.Read"
-    member = session_with(tenant, user_token(tenant, user_id, upn, scopes))
+def test_delegated_calls_need_the_scopes_and_the_users_role(tenant, admin):
+    pra = add_user(tenant, "Privileged Role Administrator")
+    member = signed_in(tenant, pra, *WIZARD_SCOPES)
     me = member.get(f"{member.base}/me")
-    assert me.status_code == 200 and me.json()["userPrincipalName"] == upn
-    # Any member user may register an app (Entra's default) and becomes its owner...
+    assert me.status_code == 200 and me.json()["userPrincipalName"] == pra["userPrincipalName"]
+    roles = member.get(f"{member.base}/me/memberOf").json()["value"]
+    assert [r["roleTemplateId"] for r in roles if r["@odata.type"] == "#microsoft.graph.directoryRole"] == [
+        PRIVILEGED_ROLE_ADMIN]
+    # A member user may register an app (Entra's default) and becomes its owner; Privileged Role
+    # Administrator is no application administrator: another's app stays out of reach.
     app = create_app(member)
     owners = admin.get(f"{admin.base}/applications/{app['id']}/owners").json()["value"]
-    assert [o["id"] for o in owners] == [user_id]
+    assert [o["id"] for o in owners] == [pra["id"]]
     assert member.patch(f"{member.base}/applications/{app['id']}", json={"displayName": "own"}).status_code == 204
     sp = create_sp(member, app["appId"])
-    # ... but not change another's, nor grant Microsoft Graph's app roles without Privileged Role Administrator.
     other = create_app(admin)
     assert member.patch(f"{member.base}/applications/{other['id']}", json={"displayName": "x"}).status_code == 403
     graph_principal = graph_sp(admin)
     grant = {"principalId": sp["id"], "resourceId": graph_principal["id"],
              "appRoleId": GRAPH_APP_ROLES["User.Read.All"]}
     grant_url = f"{member.base}/servicePrincipals/{graph_principal['id']}/appRoleAssignedTo"
-    assert member.post(grant_url, json=grant).status_code == 403
-    tenant.assign_role(user_id, "Privileged Role Administrator")
-    privileged = session_with(tenant, user_token(tenant, user_id, upn, scopes, (PRIVILEGED_ROLE_ADMIN,)))
-    assert privileged.post(grant_url, json=grant).status_code == 201
-    roles = privileged.get(f"{privileged.base}/me/memberOf").json()["value"]
-    assert [r["roleTemplateId"] for r in roles if r["@odata.type"] == "#microsoft.graph.directoryRole"] == [
-        PRIVILEGED_ROLE_ADMIN]
-    # The scope is needed too: a token without Application.Read.All cannot grant.
-    narrow = session_with(tenant, user_token(tenant, user_id, upn, "AppRoleAssignment.ReadWrite.All",
-                                             (PRIVILEGED_ROLE_ADMIN,)))
-    assert narrow.post(grant_url, json=grant).status_code == 403
-    for session in (member, privileged, narrow):
+    assert member.post(grant_url, json=grant).status_code == 201
+    # An Application Administrator changes any app but may not grant Microsoft Graph's app roles.
+    app_admin = signed_in(tenant, add_user(tenant, "Application Administrator"), *WIZARD_SCOPES)
+    assert app_admin.patch(f"{app_admin.base}/applications/{other['id']}", json={"displayName": "y"}).status_code == 204
+    grant["appRoleId"] = GRAPH_APP_ROLES["Group.Read.All"]
+    assert app_admin.post(grant_url, json=grant).status_code == 403
+    # The scopes count too: without a Read permission beside AppRoleAssignment.ReadWrite.All, no grant.
+    narrow = signed_in(tenant, pra, "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "User.Read")
+    refused = narrow.post(grant_url, json=grant)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "Authorization_RequestDenied"
+    for session in (member, app_admin, narrow):
         session.close()
 
 
-def test_a_privileged_role_administrator_alone_sets_up_dirsyncs_identity(tenant, graph, domain):
+def test_a_privileged_role_administrator_alone_sets_up_dirsyncs_identity(tenant):
     """What the wizard's page 1 does, with the least the pages allow: a member user holding Privileged Role
     Administrator, delegated scopes Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All,
     Directory.Read.All (owners and grants need a Read permission besides) and User.Read."""
     tenant.configure(identity_replication_seconds=1)
-    user_id, upn = make_user(graph, domain)
-    tenant.assign_role(user_id, "Privileged Role Administrator")
-    scopes = "Application.ReadWrite.All AppRoleAssignment.ReadWrite.All Directory.Read.All User.Read"
-    wizard = session_with(tenant, user_token(tenant, user_id, upn, scopes, (PRIVILEGED_ROLE_ADMIN,)))
+    wizard = signed_in(tenant, add_user(tenant, "Privileged Role Administrator"), *WIZARD_SCOPES)
     cert = make_client_certificate("DirSync server")
     name = unique("DirSync-server")
     made = wizard.patch(f"{wizard.base}/applications(uniqueName='{name}')", headers={"Prefer": "create-if-missing"},

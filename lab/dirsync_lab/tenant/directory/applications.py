@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from .. import jws
 from .. import permissions
 from ..odata import FilterTranslator, GraphError, bad_request, take_type_annotation
-from ..store import cert_validity
+from ..store import CLI_TOOLS_APP_ID, cert_validity
 from .base import Request, Response
 from .query import QueryOptions
 
@@ -121,14 +121,16 @@ class Applications(QueryOptions):
              unique_name: str | None = None) -> sqlite3.Row:
         column, value = (("object_id", app_oid) if app_oid else ("app_id", app_id) if app_id
                          else ("unique_name", unique_name))
-        app = self.db.execute(f"SELECT * FROM apps WHERE {column}=?", ((value or "").lower(),)).fetchone()
+        app = self.db.execute(f"SELECT * FROM apps WHERE {column}=? AND app_id != ?",
+                              ((value or "").lower(), CLI_TOOLS_APP_ID)).fetchone()
         if app is None:
             raise not_found(value or "")
         return app
 
     def list_applications(self, req: Request) -> Response:
         """https://learn.microsoft.com/graph/api/application-list"""
-        sql, params = "SELECT * FROM apps WHERE 1=1", []
+        # Microsoft's first-party client is registered in Microsoft's tenant, not in this one.
+        sql, params = "SELECT * FROM apps WHERE app_id != ?", [CLI_TOOLS_APP_ID]
         if "$filter" in req.query:
             names = {"appId": "app_id", "displayName": "lower(display_name)", "id": "object_id",
                      "uniqueName": "unique_name"}
@@ -138,8 +140,8 @@ class Applications(QueryOptions):
                     raise bad_request(f"Could not find a property named '{name}' on type "
                                       "'microsoft.graph.application'.", code="BadRequest")
                 return names[name]
-            where, params = FilterTranslator(column, advanced=self._advanced(req)).translate(req.query["$filter"])
-            sql += f" AND {where}"
+            where, more = FilterTranslator(column, advanced=self._advanced(req)).translate(req.query["$filter"])
+            sql, params = f"{sql} AND {where}", params + more
         apps = [self._app_json(a) for a in self.db.execute(sql + " ORDER BY created, rowid", params)]
         select = self._select(req)
         if select:
