@@ -32,11 +32,11 @@ from cryptography import x509
 
 from . import jws
 from .people import People, SignInError
+from .permissions import GRAPH_APP_ID
 from .pki import Pki, thumbprints
 from .store import CLI_TOOLS_APP_ID, Store
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_CODE_LIFETIME = 900
@@ -192,6 +192,18 @@ class Identity:
         if basic:
             client_id, secret = basic
         app = self._app(client_id)
+        # What was made through Graph signs in only once replicated (identity_replication_seconds):
+        # until then the identity platform does not know the app yet, as in Entra.
+        if app["ready"] > time.time():
+            raise TokenError(400, "unauthorized_client", 700016,
+                             f"Application with identifier '{client_id}' was not found in the directory "
+                             f"'{self.store.tenant_id}'.")
+        sp = self.store.service_principal(app["app_id"])
+        if sp is None or sp["ready"] > time.time():
+            raise TokenError(401, "invalid_client", 7000229, f"The client application {app['app_id']} is missing "
+                             f"service principal in the tenant {self.store.tenant_id}.")
+        if json.loads(sp["data"]).get("accountEnabled") is False:
+            raise TokenError(400, "unauthorized_client", 7000112, f"Application '{app['app_id']}' is disabled.")
         if form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
             self._check_assertion(app, form["client_assertion"])
         elif secret is not None:
@@ -210,19 +222,24 @@ class Identity:
             header, claims, _, _ = jws.parse(assertion)
         except jws.InvalidToken:
             raise TokenError(401, "invalid_client", 50027, "JWT token is invalid or malformed.") from None
-        if not app["cert_pem"]:
-            raise TokenError(401, "invalid_client", 700027, "The certificate with identifier used to sign the "
-                             "client assertion is not registered on application.")
-        cert = x509.load_pem_x509_certificate(app["cert_pem"].encode())
-        sha1_hex, sha256_b64 = thumbprints(cert)
-        sha1_b64 = jws.b64url(bytes.fromhex(sha1_hex))
         alg = header.get("alg")
         # RS256 names the certificate by x5t (SHA-1), PS256 by x5t#S256 (SHA-256); MSAL pads its base64url.
-        known = ((alg == "RS256" and str(header.get("x5t", "")).rstrip("=") == sha1_b64)
-                 or (alg == "PS256" and str(header.get("x5t#S256", "")).rstrip("=") == sha256_b64))
-        if not known:
+        named = str(header.get("x5t" if alg == "RS256" else "x5t#S256", "")).rstrip("=")
+        cert = key = None
+        for row in self.store.usable_keys(app["object_id"]):
+            candidate = x509.load_pem_x509_certificate(row["cert_pem"].encode())
+            sha1_hex, sha256_b64 = thumbprints(candidate)
+            if alg in ("RS256", "PS256") and named == (jws.b64url(bytes.fromhex(sha1_hex)) if alg == "RS256"
+                                                       else sha256_b64):
+                cert, key = candidate, row
+                break
+        if cert is None or key is None:
             raise TokenError(401, "invalid_client", 700027, "The certificate with identifier used to sign the "
                              "client assertion is not registered on application.")
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if not key["start"] <= stamp < key["end"]:
+            raise TokenError(401, "invalid_client", 700027, "Client assertion contains an invalid signature. "
+                             "[Reason - The key used is expired.]")
         try:
             jws.verify(assertion, cert.public_key())
         except jws.InvalidToken:

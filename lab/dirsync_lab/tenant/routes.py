@@ -116,7 +116,7 @@ class GraphRoutes:
             late = kind
         with self.store.lock:
             permissions.check(self.store.db, req.method, req.path, req.caller or {},
-                              served=self.directory.serves(req.method, req.path))
+                              served=self.directory.serves(req.method, req.path), body=req.body)
         limits = self.quota_limits(req)
         refused, retry, usage = self.quota.take(limits)
         if refused is not None:
