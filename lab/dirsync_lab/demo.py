@@ -63,7 +63,8 @@ def up(folder: Path, *, with_app: bool = False) -> dict:
     people = {}
     admin_api = LocalTenant.attach(folder / "tenant", tenant.url)
     try:
-        for name, user, role in (("administrator", "admin", LAB_ADMIN_ROLE), ("helpdesk", "helpdesk", LAB_HELPDESK_ROLE)):
+        for name, user, role in (("administrator", "admin", LAB_ADMIN_ROLE),
+                                 ("helpdesk", "helpdesk", LAB_HELPDESK_ROLE)):
             upn, password = f"{user}@{initial}", secrets.token_urlsafe(18)
             admin_api.add_user(upn, password, roles=[role])
             people[name] = {"userPrincipalName": upn, "password": password, "role": role}

@@ -24,11 +24,13 @@ from ..errors import AuthenticationError, CertificateError, ConfigurationError, 
 from ..events import Events
 
 SIGN_IN_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"  # Microsoft Graph Command Line Tools
-# What creating DirSync's app needs: the app registration and its service principal, the grant of its
-# Graph application permissions (serviceprincipal-post-approleassignedto: AppRoleAssignment.ReadWrite.All
-# and Application.Read.All, which Application.ReadWrite.All includes), and the signed-in user's own
-# directory roles (user-list-memberof for /me: User.Read).
-ADMIN_SCOPES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "User.Read")
+# What creating DirSync's app needs, by each call's page: the app registration and its service principal
+# (application-upsert, serviceprincipal-upsert: Application.ReadWrite.All); its owner
+# (application-post-owners: Application.ReadWrite.All and Directory.Read.All); the grant of its Graph
+# application permissions (serviceprincipal-post-approleassignedto: AppRoleAssignment.ReadWrite.All and
+# Application.Read.All or Directory.Read.All); the signed-in user's own directory roles
+# (user-list-memberof: Directory.Read.All covers it).
+ADMIN_SCOPES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Directory.Read.All")
 BROWSER_TIMEOUT = 300.0  # seconds for the administrator to finish in the browser
 DEVICE_CODE_TIMEOUT = 900.0  # the device code's own lifetime at Entra ID
 
