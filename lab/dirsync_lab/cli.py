@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="also register an app for DirSync, as for the wizard's \"bring your own app\"")
     approve = commands.add_parser("approve", help="sign the lab's administrator in at the device code DirSync shows")
     approve.add_argument("--dir", required=True, type=Path, help="the lab's folder")
-    approve.add_argument("--who", choices=["administrator", "helpdesk"], default="administrator")
+    approve.add_argument("--who", choices=["administrator", "appAdministrator"], default="administrator")
     approve.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for a device code")
     approve.add_argument("--decline", action="store_true", help="press Cancel instead")
     approve.set_defaults(run=_approve)

@@ -7,8 +7,9 @@ for the README's demo and for the PowerShell end-to-end tests.
     dirsync-lab down --dir DIR      stop both and remove DIR
 
 The tenant gets the domain's mail domain as a verified domain and two administrators: admin@ (Privileged
-Role Administrator: the wizard's first page signs in as it and DirSync makes its own app) and helpdesk@
-(Helpdesk Administrator, who may not grant Graph's permissions). With `with_app`, the tests' "bring your
+Role Administrator: the wizard's first page signs in as it and DirSync makes its own app) and appadmin@
+(Application Administrator: may consent to the wizard's delegated permissions, but not grant Microsoft
+Graph's application permissions). With `with_app`, the tests' "bring your
 own app" path, it also gets an app registration "DirSync" with a certificate (DIR/app/client.pem and
 client.key), as an administrator would prepare in the Entra admin center. The domain's Enterprise Admin
 is the test domain's Administrator.
@@ -29,7 +30,7 @@ START_TIMEOUT = 60.0
 def up(folder: Path, *, with_app: bool = False) -> dict:
     from .tenant import DIRSYNC_PERMISSIONS, READER_PERMISSIONS, LocalTenant, TenantProcess
     from .tenant.pki import make_client_certificate
-    from .tenant.process import LAB_ADMIN_ROLE, LAB_HELPDESK_ROLE
+    from .tenant.process import LAB_ADMIN_ROLE, LAB_APP_ADMIN_ROLE
     from .tenant.store import Store
     from .testdomain import SambaDomain
     from .testdomain.seed import MAIL_DOMAIN
@@ -64,7 +65,7 @@ def up(folder: Path, *, with_app: bool = False) -> dict:
     admin_api = LocalTenant.attach(folder / "tenant", tenant.url)
     try:
         for name, user, role in (("administrator", "admin", LAB_ADMIN_ROLE),
-                                 ("helpdesk", "helpdesk", LAB_HELPDESK_ROLE)):
+                                 ("appAdministrator", "appadmin", LAB_APP_ADMIN_ROLE)):
             upn, password = f"{user}@{initial}", secrets.token_urlsafe(18)
             admin_api.add_user(upn, password, roles=[role])
             people[name] = {"userPrincipalName": upn, "password": password, "role": role}

@@ -103,8 +103,9 @@ def stop_detached(data_dir: str | Path) -> None:
 # another administrator's tool: it reads everything and makes cloud-only users and groups.
 DIRSYNC_PERMISSIONS = tuple(p.name for p in REQUIRED_APP_PERMISSIONS)
 READER_PERMISSIONS = ("Directory.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All")
-# The lab's administrators: one who may grant Graph's application permissions, one who may not.
-LAB_ADMIN_ROLE, LAB_HELPDESK_ROLE = "Privileged Role Administrator", "Helpdesk Administrator"
+# The lab's administrators: one who may grant Graph's application permissions, one who may consent to
+# delegated permissions but not grant Graph's application permissions.
+LAB_ADMIN_ROLE, LAB_APP_ADMIN_ROLE = "Privileged Role Administrator", "Application Administrator"
 
 
 @dataclass(frozen=True)
