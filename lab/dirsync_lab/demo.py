@@ -87,9 +87,10 @@ def up(folder: Path, *, with_app: bool = False) -> dict:
     return facts
 
 
-def approve(folder: Path, *, who: str = "administrator", timeout: float = 300.0, decline: bool = False) -> str:
-    """Signs the lab's `who` in at the first device code that waits, as the person at the sign-in page
-    would (or declines it); returns the code. Raises TimeoutError when none came within `timeout` s."""
+def approve(folder: Path, *, who: str = "administrator", code: str | None = None, timeout: float = 300.0,
+            decline: bool = False) -> str:
+    """Signs the lab's `who` in at device code `code` (or the newest that waits), as the person at the
+    sign-in page would, or declines it; returns the code. TimeoutError when none came within `timeout` s."""
     from .tenant import LocalTenant
 
     facts = json.loads((folder / "lab.json").read_text())
@@ -98,9 +99,9 @@ def approve(folder: Path, *, who: str = "administrator", timeout: float = 300.0,
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            pending = tenant.pending_device_codes()
-            if pending:
-                code = pending[0]["userCode"]
+            pending = [p["userCode"] for p in tenant.pending_device_codes()]
+            if pending and (code is None or code in pending):
+                code = code or pending[-1]
                 if decline:
                     tenant.decline_device_code(code)
                 else:

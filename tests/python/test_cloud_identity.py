@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,17 +49,27 @@ def lab(bare_lab):
 
 
 class Approver(threading.Thread):
-    """The administrator at the tenant's sign-in page, typing the code the wizard shows."""
+    """The administrator at the tenant's sign-in page, typing the code the wizard shows (its notice
+    event, or the line the `dirsync configure` process prints)."""
 
     def __init__(self, folder: Path, who: str = "administrator", decline: bool = False):
         super().__init__(daemon=True)
         self.folder, self.who, self.decline = folder, who, decline
         self.code: str | None = None
         self.failure: Exception | None = None
+        self.shown = threading.Event()
+
+    def notice(self, message: str) -> None:
+        match = re.search(r"enter the code (\S+)", message)
+        if match:
+            self.code = match.group(1)
+            self.shown.set()
 
     def run(self) -> None:
         try:
-            self.code = demo.approve(self.folder, who=self.who, timeout=60, decline=self.decline)
+            if not self.shown.wait(60):
+                raise TimeoutError("The wizard showed no device code to type.")
+            demo.approve(self.folder, who=self.who, code=self.code, timeout=60, decline=self.decline)
         except Exception as exc:  # noqa: BLE001 - reported by the test that started it
             self.failure = exc
 
@@ -77,7 +88,13 @@ def run_wizard(lab, home: Path, *, who: str = "administrator", decline: bool = F
     approver = Approver(folder, who, decline)
     if approve:
         approver.start()
-    events = Events((lambda e: seen.append(json.dumps(e))) if seen is not None else None)
+
+    def sink(event: dict) -> None:
+        if event["kind"] == "notice":
+            approver.notice(event["message"])
+        if seen is not None:
+            seen.append(json.dumps(event))
+    events = Events(sink)
     try:
         return plain(wizard.configure_with_answers(**answers(facts, home, **more), events=events))
     finally:
@@ -277,10 +294,11 @@ def test_a_wizard_killed_after_it_made_the_app_is_completed_by_the_next_not_dupl
         [sys.executable, "-m", "dirsync.cli", "configure", "--device-code", "--authority-host", t["authorityHost"],
          "--graph-endpoint", t["graphEndpoint"], "--tenant-ca-file", t["caFile"], "--domain-controller", ad["server"],
          "--dc-ca-file", ad["caFile"], "--admin-user", ad["adminUser"], "--admin-password-stdin", "--no-sync-now",
-         "--home", str(home)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--home", str(home)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env=env, text=True)
     wizard_process.stdin.write(ad["adminPassword"] + "\n")
     wizard_process.stdin.close()
+    threading.Thread(target=lambda: [approver.notice(line) for line in wizard_process.stderr], daemon=True).start()
     deadline = time.monotonic() + 90
     while not app_of(lab, home) and time.monotonic() < deadline and wizard_process.poll() is None:
         time.sleep(0.1)
