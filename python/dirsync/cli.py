@@ -59,8 +59,8 @@ class ConsoleEvents(Events):
         kind = event["kind"]
         if kind == "warning":
             err.print(shown(f"WARNING: {event['message']}", "yellow"))
-        elif kind == "notice":
-            err.print(shown(event["message"], "bold"))
+        elif kind == "notice":  # not wrapped: the address and the code must stay whole to be copied
+            err.print(shown(event["message"], "bold"), soft_wrap=True)
         elif kind == "verbose" and self.verbose_enabled:
             err.print(shown(f"VERBOSE: {event['message']}", "dim"))
         elif kind == "progress":
