@@ -32,7 +32,7 @@ from cryptography import x509
 
 from . import jws
 from .people import People, SignInError
-from .permissions import GRAPH_APP_ID
+from .permissions import GRAPH_APP_ID, GRAPH_SCOPES
 from .pki import Pki, thumbprints
 from .store import CLI_TOOLS_APP_ID, Store
 
@@ -45,15 +45,10 @@ REFRESH_LIFETIME = 90 * 24 * 3600  # configurable-token-lifetimes: refresh token
 # Redirect URIs of the first-party public clients (the lab registers none for its own apps).
 REDIRECT_URIS = {CLI_TOOLS_APP_ID: ("http://localhost",)}
 OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
-# Microsoft Graph's delegated permissions the tenant knows, and whether each needs an administrator's consent
+# Of Microsoft Graph's delegated permissions the tenant knows (permissions.GRAPH_SCOPES), those a user may
+# consent to alone; every other one needs an administrator's consent
 # (https://learn.microsoft.com/graph/permissions-reference, "Admin consent required").
-GRAPH_DELEGATED = {
-    "User.Read": False, "User.ReadBasic.All": False, "User.Read.All": True, "User.ReadWrite.All": True,
-    "Group.Read.All": True, "Group.ReadWrite.All": True, "GroupMember.Read.All": True,
-    "Directory.Read.All": True, "Directory.ReadWrite.All": True, "Organization.Read.All": True,
-    "Application.Read.All": True, "Application.ReadWrite.All": True, "AppRoleAssignment.ReadWrite.All": True,
-    "DelegatedPermissionGrant.ReadWrite.All": True, "RoleManagement.Read.Directory": True,
-}
+USER_CONSENTABLE = {"User.Read"}
 # Who may consent to permissions that need an administrator (grant-admin-consent, "Prerequisites").
 CONSENT_ROLES = {"62e90394-69f5-4237-9190-012177145e10",   # Global Administrator
                  "e8611ab8-c189-46e8-94e1-60213ab1f814",   # Privileged Role Administrator
@@ -304,7 +299,7 @@ class Identity:
                                  f"'scope' is not valid. The scope {scope} is not valid: /.default cannot be "
                                  "combined with other scopes of the resource.")
             return {"resource": resource, "audience": audience, "names": [], "default": True, "oidc": oidc}
-        known = {n.lower(): n for n in GRAPH_DELEGATED} if audience == GRAPH_RESOURCE else {}
+        known = {n.lower(): n for n in GRAPH_SCOPES} if audience == GRAPH_RESOURCE else {}
         for name in names:
             if name.lower() not in known:
                 raise TokenError(400, "invalid_scope", 70011, "The provided value for the input parameter "
@@ -314,7 +309,7 @@ class Identity:
 
     def _consent(self, request: dict, user) -> None:
         """The user consents on the page; permissions that need an administrator need one of CONSENT_ROLES."""
-        admin_only = [n for n in request["names"] if GRAPH_DELEGATED[n]]
+        admin_only = [n for n in request["names"] if n not in USER_CONSENTABLE]
         if admin_only and not set(self.people.claims(user)["wids"]) & CONSENT_ROLES:
             raise SignInError(90094, "Admin consent is required for the permissions requested by this "
                                      f"application ({', '.join(admin_only)}). An administrator (Global, Privileged "

@@ -50,6 +50,7 @@ GRAPH_SCOPES = {
     "AppRoleAssignment.ReadWrite.All": "84bccea3-f856-4a8a-967b-dbe0a3d53a64",
     "Directory.Read.All": "06da0dbc-49e2-44d2-8312-53f166ab848a",
     "Directory.ReadWrite.All": "c5366453-9fb0-48a5-a156-24f0c49a4b84",
+    "Organization.Read.All": "4908d5b9-3fb2-4b1e-9336-1888b7937185",
     "User.Read": "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
     "User.Read.All": "a154be20-db9c-4678-8ab7-66f6cc099a59",
 }

@@ -103,6 +103,9 @@ def stop_detached(data_dir: str | Path) -> None:
 # another administrator's tool: it reads everything and makes cloud-only users and groups.
 DIRSYNC_PERMISSIONS = tuple(p.name for p in REQUIRED_APP_PERMISSIONS)
 READER_PERMISSIONS = ("Directory.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All")
+# The lab's administrators: one who may grant Graph's application permissions, one who may consent to
+# delegated permissions but not grant Graph's application permissions.
+LAB_ADMIN_ROLE, LAB_APP_ADMIN_ROLE = "Privileged Role Administrator", "Application Administrator"
 
 
 @dataclass(frozen=True)
@@ -134,14 +137,24 @@ class LocalTenant:
 
     # --- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> "LocalTenant":
-        import requests  # the admin client; the tenant itself runs on the standard library
-
         if self.use_subprocess:
             self._process = TenantProcess.start(self.data_dir, self.port, timeout=self.start_timeout)
             self.url = self._process.url
         else:
             self._service = TenantService(self.data_dir, self.port).start()
             self.url = self._service.url
+        return self._connect()
+
+    @classmethod
+    def attach(cls, data_dir: str | Path, url: str) -> "LocalTenant":
+        """The admin API of a tenant already running at `url` (the lab's detached TenantProcess)."""
+        tenant = cls(data_dir)
+        tenant.url = url
+        return tenant._connect()
+
+    def _connect(self) -> "LocalTenant":
+        import requests  # the admin client; the tenant itself runs on the standard library
+
         self._session = requests.Session()
         # Without this, REQUESTS_CA_BUNDLE in the environment would override verify (psf/requests#3829).
         self._session.trust_env = False
