@@ -13,9 +13,9 @@ Step 'Start-CoexistenceConfigurationWizard, from a script (every page answered b
 $admin = [pscredential]::new($facts.activeDirectory.adminUser,
     (ConvertTo-SecureString $facts.activeDirectory.adminPassword -AsPlainText -Force))
 $wizard = @{
-    # Page 1, Microsoft 365: the local tenant and the app registered in it, signing in with a certificate.
-    TenantId = $facts.tenant.tenantId; ClientId = $facts.tenant.clientId
-    CertificateFile = $facts.tenant.certificateFile; CertificateKeyFile = $facts.tenant.certificateKeyFile
+    # Page 1, Microsoft 365: the lab's administrator signs in with a device code (the lab approves it) and
+    # DirSync creates its own app registration, certificate and permissions in the local tenant.
+    UseDeviceCode = $true
     AuthorityHost = $facts.tenant.authorityHost; GraphEndpoint = $facts.tenant.graphEndpoint; TenantCAFile = $facts.tenant.caFile
     # Page 2, Active Directory: the demo domain controller and its Enterprise Admin (used once, not kept).
     DomainController = $facts.activeDirectory.server; DomainControllerCAFile = $facts.activeDirectory.caFile

@@ -2,7 +2,7 @@
 # Sets up everything DirSync needs on a new Debian machine, unattended; quick and harmless to re-run.
 #   Debian packages (Python libraries, libpython, Samba for the test domain, cron for the schedule), PowerShell 7.6.9 as a .NET
 #   global tool, pythonnet 3.2.1, Pester 5.7.1 and the Graph SDK probe's packages from NuGet, the lint tools (flake8 from Debian, pyright from npm into
-#   node_modules/), and DirSync and its lab installed for Debian's python3.
+#   node_modules/), chromium and playwright-core for the sign-in page's browser test, and DirSync and its lab installed for Debian's python3.
 # Run as root (or with sudo available). Prints what it does; exits non-zero on the first failure.
 # Run at a terminal on a machine where DirSync is not configured yet, it ends as the original setup did,
 # by offering to start the configuration wizard (--no-wizard: never ask).
@@ -17,8 +17,10 @@ PESTER_VERSION=5.7.1
 debs=(python3 python3-pip python3-setuptools python3-ldap3 python3-msal python3-requests python3-rich
       python3-pytest python3-cryptography python3-hypothesis libpython3.11 samba samba-ad-dc samba-ad-provision python3-samba ldap-utils tmux cron
       flake8)
-# Node.js and npm for pyright, from Debian unless a Node.js is there already (NodeSource's brings its own npm).
+# Node.js and npm for pyright and playwright-core, from Debian unless a Node.js is there already (NodeSource's
+# brings its own npm); chromium for the browser test of the local tenant's sign-in page.
 command -v npm >/dev/null || debs+=(nodejs npm)
+debs+=(chromium)
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -82,12 +84,17 @@ if [ ! -f "$pester_target/Pester.psd1" ]; then
   cp -r "$src/." "$pester_target/"
 fi
 
-# pyright, the type checker of scripts/lint.sh, at the version package-lock.json pins.
-pyright_version="$(node -p "require('$here/package.json').devDependencies.pyright")"
-if ! "$here/node_modules/.bin/pyright" --version 2>/dev/null | grep -qx "pyright $pyright_version"; then
-  step "Installing pyright $pyright_version (npm, into node_modules/)"
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# The npm tools at the versions package-lock.json pins: pyright, the type checker of scripts/lint.sh, and
+# playwright-core, which drives Debian's chromium through the local tenant's sign-in page (tests/browser/).
+for tool in pyright playwright-core; do
+  pinned="$(node -p "require('$here/package.json').devDependencies['$tool']")"
+  installed="$(node -p "require('$here/node_modules/$tool/package.json').version" 2>/dev/null || true)"
+  if [ "$installed" != "$pinned" ]; then
+    step "Installing the npm tools of package.json (npm ci, into node_modules/)"
+    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    break
+  fi
+done
 
 if ! /usr/bin/python3 -c 'import dirsync, sys; sys.exit(0 if dirsync.__file__.startswith(sys.argv[1]) else 1)' "$here/python" 2>/dev/null; then
   step "Installing DirSync (editable) for Debian's python3"

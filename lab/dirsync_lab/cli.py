@@ -1,6 +1,7 @@
 """`dirsync-lab` (or `python3 -m dirsync_lab`): the demo lab and the local tenant.
 
     dirsync-lab up --dir DIR       start a seeded test domain and a local tenant; print what the wizard needs
+    dirsync-lab approve --dir DIR  sign the lab's administrator in at the device code the wizard shows
     dirsync-lab show --dir DIR     list what is in the lab's tenant now
     dirsync-lab down --dir DIR     stop both and remove DIR
     dirsync-lab tenant serve|register-app|add-domain ...   run or administer a local tenant
@@ -18,7 +19,12 @@ from .tenant.cli import add_cli as add_tenant_cli
 
 
 def _up(args) -> int:
-    print(json.dumps(demo.up(args.dir), indent=2))
+    print(json.dumps(demo.up(args.dir, with_app=args.with_app), indent=2))
+    return 0
+
+
+def _approve(args) -> int:
+    print(demo.approve(args.dir, who=args.who, timeout=args.timeout, decline=args.decline))
     return 0
 
 
@@ -42,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text)
         command.add_argument("--dir", required=True, type=Path, help="the lab's folder")
         command.set_defaults(run=run)
+        if name == "up":
+            command.add_argument("--with-app", action="store_true",
+                                 help="also register an app for DirSync, as for the wizard's \"bring your own app\"")
+    approve = commands.add_parser("approve", help="sign the lab's administrator in at the device code DirSync shows")
+    approve.add_argument("--dir", required=True, type=Path, help="the lab's folder")
+    approve.add_argument("--who", choices=["administrator", "appAdministrator"], default="administrator")
+    approve.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for a device code")
+    approve.add_argument("--decline", action="store_true", help="press Cancel instead")
+    approve.set_defaults(run=_approve)
     add_tenant_cli(commands)
     return parser
 

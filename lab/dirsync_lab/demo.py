@@ -1,28 +1,36 @@
 """The demo lab: a seeded Samba AD domain and a local Microsoft 365 tenant, running in the background,
 for the README's demo and for the PowerShell end-to-end tests.
 
-    dirsync-lab up --dir DIR     start both; print as JSON what the wizard needs
-    dirsync-lab show --dir DIR   list what is in the tenant now
-    dirsync-lab down --dir DIR   stop both and remove DIR
+    dirsync-lab up --dir DIR        start both; print as JSON what the wizard needs
+    dirsync-lab approve --dir DIR   sign the lab's administrator in at the device code DirSync shows
+    dirsync-lab show --dir DIR      list what is in the tenant now
+    dirsync-lab down --dir DIR      stop both and remove DIR
 
-The tenant gets the domain's mail domain as a verified domain and an app registration "DirSync" with a
-certificate (DIR/app/client.pem and client.key), as an administrator would prepare in the Entra admin
-center. The domain's Enterprise Admin is the test domain's Administrator.
+The tenant gets the domain's mail domain as a verified domain and two administrators: admin@ (Privileged
+Role Administrator: the wizard's first page signs in as it and DirSync makes its own app) and appadmin@
+(Application Administrator: may consent to the wizard's delegated permissions, but not grant Microsoft
+Graph's application permissions). With `with_app`, the tests' "bring your
+own app" path, it also gets an app registration "DirSync" with a certificate (DIR/app/client.pem and
+client.key), as an administrator would prepare in the Entra admin center. The domain's Enterprise Admin
+is the test domain's Administrator.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
+import time
 from pathlib import Path
 
 START_TIMEOUT = 60.0
 
 
-def up(folder: Path) -> dict:
-    from .tenant import DIRSYNC_PERMISSIONS, READER_PERMISSIONS, TenantProcess
+def up(folder: Path, *, with_app: bool = False) -> dict:
+    from .tenant import DIRSYNC_PERMISSIONS, READER_PERMISSIONS, LocalTenant, TenantProcess
     from .tenant.pki import make_client_certificate
+    from .tenant.process import LAB_ADMIN_ROLE, LAB_APP_ADMIN_ROLE
     from .tenant.store import Store
     from .testdomain import SambaDomain
     from .testdomain.seed import MAIL_DOMAIN
@@ -32,26 +40,42 @@ def up(folder: Path) -> dict:
     # Its own session and a log file: the tenant outlives this command, until down().
     tenant = TenantProcess.start(folder / "tenant", log=folder / "tenant" / "tenant.log", timeout=START_TIMEOUT)
     store = Store(folder / "tenant" / "tenant.db")
+    app_facts: dict = {}
     try:
         store.add_domain(MAIL_DOMAIN, False)
-        certificate = make_client_certificate("DirSync")
-        app_folder = folder / "app"
-        app_folder.mkdir(exist_ok=True)
-        (app_folder / "client.pem").write_text(certificate.cert_pem)
-        key = app_folder / "client.key"
-        key.touch(mode=0o600)
-        key.write_text(certificate.key_pem)
-        app, _ = store.register_app("DirSync", with_secret=False, cert_pem=certificate.cert_pem, public_client=False,
-                                    permissions=DIRSYNC_PERMISSIONS)
+        initial = next(d["name"] for d in store.domains() if d["is_initial"])
+        if with_app:
+            certificate = make_client_certificate("DirSync")
+            app_folder = folder / "app"
+            app_folder.mkdir(exist_ok=True)
+            (app_folder / "client.pem").write_text(certificate.cert_pem)
+            key = app_folder / "client.key"
+            key.touch(mode=0o600)
+            key.write_text(certificate.key_pem)
+            app, _ = store.register_app("DirSync", with_secret=False, cert_pem=certificate.cert_pem,
+                                        public_client=False, permissions=DIRSYNC_PERMISSIONS)
+            app_facts = {"clientId": app["app_id"], "certificateFile": str(app_folder / "client.pem"),
+                         "certificateKeyFile": str(key)}
         reader, reader_secret = store.register_app("Demo reader", with_secret=True, cert_pem=None, public_client=False,
                                                    permissions=READER_PERMISSIONS)
         tenant_id = store.tenant_id
     finally:
         store.close()
+    people = {}
+    admin_api = LocalTenant.attach(folder / "tenant", tenant.url)
+    try:
+        for name, user, role in (("administrator", "admin", LAB_ADMIN_ROLE),
+                                 ("appAdministrator", "appadmin", LAB_APP_ADMIN_ROLE)):
+            upn, password = f"{user}@{initial}", secrets.token_urlsafe(18)
+            admin_api.add_user(upn, password, roles=[role])
+            people[name] = {"userPrincipalName": upn, "password": password, "role": role}
+    finally:
+        admin_api.stop()
     facts = {
-        "tenant": {"tenantId": tenant_id, "clientId": app["app_id"], "authorityHost": tenant.url,
-                   "graphEndpoint": tenant.url, "caFile": str(folder / "tenant" / "ca.pem"),
-                   "certificateFile": str(app_folder / "client.pem"), "certificateKeyFile": str(key)},
+        "tenant": {"tenantId": tenant_id, "authorityHost": tenant.url, "graphEndpoint": tenant.url,
+                   "caFile": str(folder / "tenant" / "ca.pem"), **app_facts},
+        # Who signs in on the wizard's first page (and one who lacks the role to grant permissions).
+        **people,
         # An app to look at the tenant with (the tests' and the demo's Graph reader), not DirSync's.
         "reader": {"clientId": reader["app_id"], "clientSecret": reader_secret},
         "activeDirectory": {"server": domain["server"], "port": domain["port"], "caFile": domain["ca_file"],
@@ -61,6 +85,32 @@ def up(folder: Path) -> dict:
     (folder / "lab.json").write_text(json.dumps(facts, indent=2))
     os.chmod(folder / "lab.json", 0o600)
     return facts
+
+
+def approve(folder: Path, *, who: str = "administrator", code: str | None = None, timeout: float = 300.0,
+            decline: bool = False) -> str:
+    """Signs the lab's `who` in at device code `code` (or the newest that waits), as the person at the
+    sign-in page would, or declines it; returns the code. TimeoutError when none came within `timeout` s."""
+    from .tenant import LocalTenant
+
+    facts = json.loads((folder / "lab.json").read_text())
+    person = facts[who]
+    tenant = LocalTenant.attach(folder / "tenant", facts["tenant"]["authorityHost"])
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            pending = [p["userCode"] for p in tenant.pending_device_codes()]
+            if pending and (code is None or code in pending):
+                code = code or pending[-1]
+                if decline:
+                    tenant.decline_device_code(code)
+                else:
+                    tenant.approve_device_code(code, person["userPrincipalName"], person["password"])
+                return code
+            time.sleep(0.2)  # a person looking at the screen; the wizard polls at the tenant's interval
+    finally:
+        tenant.stop()
+    raise TimeoutError(f"No device code was waiting for sign-in within {timeout:g} s.")
 
 
 def graph_session(folder: Path):

@@ -42,6 +42,7 @@ COMMANDS = {
     "get-history": "dirsync.service:sync_history",
     "test-sync": "dirsync.service:test_sync",
     "get-environment": "dirsync.bridge:environment",
+    "update-credential": "dirsync.service:update_credential",
 }
 
 CONTEXT = {"home"}  # sent by the PowerShell module with every call

@@ -59,6 +59,8 @@ class ConsoleEvents(Events):
         kind = event["kind"]
         if kind == "warning":
             err.print(shown(f"WARNING: {event['message']}", "yellow"))
+        elif kind == "notice":  # not wrapped: the address and the code must stay whole to be copied
+            err.print(shown(event["message"], "bold"), soft_wrap=True)
         elif kind == "verbose" and self.verbose_enabled:
             err.print(shown(f"VERBOSE: {event['message']}", "dim"))
         elif kind == "progress":
@@ -190,24 +192,46 @@ def _read_secret(path: str | None, prompt: str, stdin: bool) -> str | None:
 
 def _configure(args, events):
     from . import wizard
-    # The DC's certificate is checked before anyone types the Enterprise Admin password.
-    wizard.check_domain_controller(domain_controller=args.domain_controller, port=args.port, transport=args.transport,
-                                   domain_controller_ca_file=args.dc_ca_file, home=args.home, events=events)
-    admin_password = _read_secret(None, f"Password for {args.admin_user}: ", args.admin_password_stdin)
-    if not admin_password:
-        raise InvalidArgumentError("The Enterprise Admin password is needed to create DirSync's service account.",
-                                   fix="Type it at the prompt, or pipe it in with --admin-password-stdin.")
-    client_secret = None if args.certificate_file else _read_secret(args.client_secret_file, "Client secret: ", False)
+    admin_password = ""
+    if not args.what_if:
+        if not (args.domain_controller and args.admin_user):
+            raise InvalidArgumentError("The domain controller and its Enterprise Admin are needed.",
+                                       fix="Give --domain-controller and --admin-user.")
+        # The DC's certificate is checked before anyone types the Enterprise Admin password.
+        wizard.check_domain_controller(domain_controller=args.domain_controller, port=args.port,
+                                       transport=args.transport, domain_controller_ca_file=args.dc_ca_file,
+                                       home=args.home, events=events)
+        admin_password = _read_secret(None, f"Password for {args.admin_user}: ", args.admin_password_stdin) or ""
+        if not admin_password:
+            raise InvalidArgumentError("The Enterprise Admin password is needed to create DirSync's service account.",
+                                       fix="Type it at the prompt, or pipe it in with --admin-password-stdin.")
+    client_secret = None
+    if args.client_id and not args.certificate_file:
+        client_secret = _read_secret(args.client_secret_file, "Client secret: ", False)
     return wizard.configure_with_answers(
         tenant_id=args.tenant_id, client_id=args.client_id, authority_host=args.authority_host,
         graph_endpoint=args.graph_endpoint, tenant_ca_file=args.tenant_ca_file, certificate_file=args.certificate_file,
         domain_controller=args.domain_controller, port=args.port, transport=args.transport,
-        domain_controller_ca_file=args.dc_ca_file, admin_user=args.admin_user, admin_password=admin_password,
+        domain_controller_ca_file=args.dc_ca_file, admin_user=args.admin_user or "", admin_password=admin_password,
         client_secret=client_secret, certificate_key_file=args.certificate_key_file,
-        exchange_hybrid=args.exchange_hybrid, sync_now=not args.no_sync_now, home=args.home, events=events)
+        exchange_hybrid=args.exchange_hybrid, sync_now=not args.no_sync_now, use_device_code=args.device_code,
+        what_if=args.what_if, home=args.home, events=events)
+
+
+def _show_steps(result: dict) -> None:
+    for step in result["whatIf"]:
+        out.print(shown(f"What if: {step['action']} {step['target']}: {step['description']}"))
 
 
 def _show_configured(result: dict) -> None:
+    if "whatIf" in result:
+        out.print(shown(f"Signed in as {result['signedInAs']}; nothing was changed."))
+        return _show_steps(result)
+    identity = result.get("cloudIdentity")
+    if identity:
+        out.print(shown(f"DirSync's app {identity['displayName']} ({identity['appId']}, "
+                        f"{'created' if identity['created'] else 'updated'}); its certificate "
+                        f"{identity['certificateThumbprint']} expires {identity['certificateExpires']}."))
     account = result["serviceAccount"]
     out.print(Text.assemble(("Configured.", "green"), shown(
         f" Service account {account['user']} ({'created' if account['created'] else 'password reset'}).")))
@@ -216,13 +240,22 @@ def _show_configured(result: dict) -> None:
         _show_run(result["syncResult"])
 
 
+def _show_credential(result: dict) -> None:
+    if "whatIf" in result:
+        return _show_steps(result)
+    removed = ", ".join(result["removedThumbprints"]) or "none"
+    out.print(shown(f"DirSync's app {result['appId']} now signs in with certificate "
+                    f"{result['certificateThumbprint']} (expires {result['certificateExpires']}); removed: {removed}."))
+
+
 def _config_set(args, events):
     return service.change_settings(
         args.home, events, include_ous=args.include_ou, exclude_ous=args.exclude_ou,
         exclusion_attribute=args.exclusion_attribute, staging_mode=args.staging_mode, soft_match=args.soft_match,
         proxy=args.proxy, exchange_hybrid=args.exchange_hybrid,
         prevent_accidental_deletes=args.prevent_accidental_deletes, object_deletion_threshold=args.deletion_threshold,
-        object_deletion_percentage=args.deletion_percentage)
+        object_deletion_percentage=args.deletion_percentage,
+        credential_expiry_warning_days=args.credential_warning_days)
 
 
 # (group, action) -> (handler, renderer for humans); action None for one-word commands
@@ -236,6 +269,8 @@ COMMANDS = {
     ("history", None): (lambda args, events: service.sync_history(args.last, args.home), _show_history),
     ("test", None): (lambda args, events: service.test_sync(args.home, events), _show_test),
     ("configure", None): (_configure, _show_configured),
+    ("credential", "update"): (lambda args, events: service.update_credential(args.home, events, args.what_if),
+                               _show_credential),
 }
 
 # Exit codes of `dirsync sync` by run status, for scripts and schedulers; any other status, 1: the run failed.
@@ -277,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="stop a run that would delete more than N objects")
     config_set.add_argument("--deletion-percentage", type=int, metavar="P",
                             help="stop a run that would delete more than P %% of the synchronized objects")
+    config_set.add_argument("--credential-warning-days", type=int, metavar="N",
+                            help="dirsync test warns N days before the app's certificate expires (default 30)")
 
     schedule_group = groups.add_parser("schedule", help="the recurring synchronization").add_subparsers(
         dest="action", metavar="ACTION", required=True)
@@ -298,23 +335,37 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--last", type=int, help="only the N most recent")
     groups.add_parser("test", parents=[common], help="verify synchronization (Test-CoexistenceSync)")
 
-    configure = groups.add_parser("configure", parents=[common], help="the configuration wizard, for scripts")
-    configure.add_argument("--tenant-id", required=True)
-    configure.add_argument("--client-id", required=True)
-    configure.add_argument("--certificate-file", help="the app's certificate (PEM)")
+    configure = groups.add_parser(
+        "configure", parents=[common], help="the configuration wizard, for scripts",
+        description="Without --client-id an administrator signs in (a browser, or --device-code) and DirSync "
+                    "creates its own app registration; with --client-id DirSync uses the app you registered.")
+    configure.add_argument("--tenant-id", help="the tenant (with --client-id; else found by the sign-in)")
+    configure.add_argument("--client-id", help="an app you registered yourself (else DirSync creates its own)")
+    configure.add_argument("--device-code", action="store_true",
+                           help="sign the administrator in with a code typed on another device")
+    configure.add_argument("--what-if", action="store_true",
+                           help="sign in and list what would be created in the tenant; change nothing")
+    configure.add_argument("--certificate-file", help="your app's certificate (PEM)")
     configure.add_argument("--certificate-key-file", help="its private key (PEM), copied to the secrets store")
-    configure.add_argument("--client-secret-file", help="a file holding the client secret, instead of a certificate")
+    configure.add_argument("--client-secret-file",
+                           help="a file holding your app's client secret, instead of a certificate")
     configure.add_argument("--authority-host")
     configure.add_argument("--graph-endpoint")
     configure.add_argument("--tenant-ca-file")
-    configure.add_argument("--domain-controller", required=True)
+    configure.add_argument("--domain-controller")
     configure.add_argument("--port", type=int)
     configure.add_argument("--transport", choices=["ldaps", "starttls"])
     configure.add_argument("--dc-ca-file")
-    configure.add_argument("--admin-user", required=True, help="an Enterprise Admin (used once, never stored)")
+    configure.add_argument("--admin-user", help="an Enterprise Admin (used once, never stored)")
     configure.add_argument("--admin-password-stdin", action="store_true", help="read the admin password from stdin")
     configure.add_argument("--exchange-hybrid", action="store_true")
     configure.add_argument("--no-sync-now", action="store_true", help="do not synchronize when done")
+
+    credential = groups.add_parser("credential", help="DirSync's credential in Microsoft 365").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    update = credential.add_parser("update", parents=[common], help="replace the app's certificate "
+                                   "(Update-CoexistenceCredential): add a new one, verify it, remove the old")
+    update.add_argument("--what-if", action="store_true", help="list what would change; change nothing")
     return parser
 
 

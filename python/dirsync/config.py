@@ -10,6 +10,7 @@ URL given as http://user:password@host:port, which the file keeps as http://user
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ipaddress
 import json
 import os
@@ -45,6 +46,16 @@ def home() -> Path:
 
 def config_path(folder: Path | None = None) -> Path:
     return (folder or home()) / CONFIG_FILE_NAME
+
+
+def installation_id_for(folder: Path) -> str:
+    """The id a first wizard gives this installation: the same at every attempt in this home on this
+    machine, so that an attempt that failed half-way is completed by the next (its MSOL_ account, its
+    app registration), never duplicated; another home or machine has another."""
+    import socket  # not at the top: the planner imports this module and does no I/O
+
+    seed = f"{socket.gethostname().lower()}\0{folder.resolve()}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:12]
 
 
 # --- the model -------------------------------------------------------------------------------------
@@ -156,6 +167,8 @@ class TenantSettings:
     certificate_file: str | None = None
     ca_file: str | None = None
     proxy: str | None = field(default=None, metadata={"check": _proxy})
+    # Test-CoexistenceSync warns this many days before the app's certificate expires.
+    credential_expiry_warning_days: int = field(default=30, metadata={"check": _between(1, 365)})
 
 
 @dataclass(frozen=True)
@@ -386,12 +399,14 @@ SETTINGS = {
     "staging_mode": ("sync", "stagingMode"),
     "soft_match": ("sync", "softMatch"),
     "proxy": ("tenant", "proxy"),
+    "credential_expiry_warning_days": ("tenant", "credentialExpiryWarningDays"),
     "exchange_hybrid": (None, "exchangeHybrid"),
     "prevent_accidental_deletes": ("preventAccidentalDeletes", "enabled"),
     "object_deletion_threshold": ("preventAccidentalDeletes", "objectDeletionThreshold"),
     "object_deletion_percentage": ("preventAccidentalDeletes", "objectDeletionPercentage"),
 }
 _WHOLE_NUMBERS = {"object_deletion_threshold": "-ObjectDeletionThreshold (--deletion-threshold)",
+                  "credential_expiry_warning_days": "-CredentialExpiryWarningDays (--credential-warning-days)",
                   "object_deletion_percentage": "-ObjectDeletionPercentage (--deletion-percentage)"}
 
 

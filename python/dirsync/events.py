@@ -1,5 +1,5 @@
 """Events the core emits while it works. The core never prints: PowerShell maps events to
-Write-Progress / Write-Verbose / Write-Warning, the CLI to rich progress bars and log lines.
+Write-Progress / Write-Verbose / Write-Warning / Write-Host (notices), the CLI to rich progress bars and log lines.
 
 An `Events` object is handed down to whatever does the work; its sink decides where events go. Every
 event is for a person, so its text (which may quote Active Directory data) is neutralised here, once.
@@ -53,9 +53,16 @@ class Events:
     def warning(self, message: str) -> None:
         self.emit("warning", message=message)
 
+    def notice(self, message: str) -> None:
+        """Something the person must see and act on now (where to sign in, the code to type)."""
+        self.emit("notice", message=message)
+
     # Cancellation: the caller sets it; long loops in the core call check_cancelled() between objects.
     def cancel(self) -> None:
         self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
 
     def check_cancelled(self) -> None:
         if self._cancel.is_set():

@@ -115,6 +115,63 @@ def sync_history(last: int | None = None, home: Path | str | None = None) -> lis
 LATE_MARGIN = timedelta(minutes=15)
 
 
+def update_credential(home: Path | str | None = None, events: Events | None = None, what_if: bool = False) -> dict:
+    """Update-CoexistenceCredential, `dirsync credential update`: a new certificate for DirSync's app,
+    added beside the current one, verified, saved, and only then the old ones removed."""
+    from .cloud.graph import GraphClient
+    from .cloud.registration import add_certificate, remove_keys, rotation_steps
+    from .wizard import held_certificate, save_certificate
+
+    events = events or Events()
+    folder = _home(home)
+    configuration = config_module.load(folder)
+    tenant = config_module.with_proxy_password(configuration.tenant, folder)
+    held = held_certificate(tenant, folder)
+    if held is None:
+        raise InvalidArgumentError(
+            "DirSync signs in with a client secret (or its certificate's key is missing), so it has no certificate "
+            "to replace.", fix="Run Start-CoexistenceConfigurationWizard and sign in as an administrator: DirSync "
+            "then makes its own app with a certificate it can rotate.")
+    graph = GraphClient(tenant, held.key_pem, events=events)
+    try:
+        if what_if:
+            app = graph.get_json(f"applications(appId='{tenant.client_id}')",
+                                 params={"$select": "id,appId,keyCredentials"})
+            return {"whatIf": [step.to_dict() for step in rotation_steps(app)]}
+        identity = add_certificate(graph, tenant, held, events)
+        certificate_file = save_certificate(folder, identity.certificate)
+        if configuration.tenant.certificate_file != certificate_file:
+            config_module.save(config_module.update(configuration, {"tenant": {"certificateFile": certificate_file}}),
+                               folder)
+        removed = remove_keys(graph, identity, events)
+    finally:
+        graph.close()
+    return {"appId": identity.app_id, "certificateThumbprint": identity.certificate.thumbprint,
+            "certificateExpires": identity.certificate.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "removedThumbprints": removed}
+
+
+def _credential_reason(tenant: config_module.TenantSettings, report: dict) -> str | None:
+    """The certificate's expiry (report["credentialExpires"]) and, within the warning days, the reason."""
+    from .cloud.certificate import Certificate
+
+    report["credentialExpires"] = None
+    if tenant.credential_type != "certificate" or not tenant.certificate_file:
+        return None
+    try:
+        expires = Certificate(Path(tenant.certificate_file).read_text(encoding="utf-8"), None).expires
+    except (OSError, ValueError):
+        return f"The certificate file {tenant.certificate_file} cannot be read. Run the configuration wizard again."
+    report["credentialExpires"] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    left = expires - datetime.now(timezone.utc)
+    if left > timedelta(days=tenant.credential_expiry_warning_days):
+        return None
+    when = f"expired on {expires:%Y-%m-%d}" if left.total_seconds() <= 0 else \
+        f"expires on {expires:%Y-%m-%d} (in {max(0, left.days)} days)"
+    return (f"The certificate DirSync signs in to Microsoft 365 with {when}. Replace it with "
+            "Update-CoexistenceCredential (dirsync credential update) or by running the configuration wizard again.")
+
+
 def test_sync(home: Path | str | None = None, events: Events | None = None) -> dict:
     """Is synchronization healthy? The last sync, how many objects are in scope and in the cloud, what
     the next run would change (a preview, which writes nothing) and the objects in error. Healthy means a
@@ -137,6 +194,9 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
         "schedule": plan, "healthy": False,
     }
     reasons = _run_reasons(last, latest[0] if latest else None, configuration.sync.interval_minutes, plan)
+    expiring = _credential_reason(configuration.tenant, report)
+    if expiring:
+        reasons.append(expiring)
     report["missingPermissions"] = _missing_permissions(folder, events)
     if report["missingPermissions"]:
         missing = ", ".join(report["missingPermissions"])

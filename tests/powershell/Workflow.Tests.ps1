@@ -10,7 +10,7 @@ BeforeAll {
     # This checkout's lab and product, whichever checkout the system-wide install points at.
     $script:PythonPath0 = $env:PYTHONPATH
     $env:PYTHONPATH = (@((Join-Path $Root 'lab'), (Join-Path $Root 'python')) + @($env:PYTHONPATH | Where-Object { $_ })) -join ':'
-    $null = /usr/bin/python3 -m dirsync_lab up --dir $Lab
+    $null = /usr/bin/python3 -m dirsync_lab up --dir $Lab --with-app  # the wizard's "bring your own app" path
     if ($LASTEXITCODE) { throw 'The demo lab did not start.' }
     $script:Facts = Get-Content (Join-Path $Lab 'lab.json') -Raw | ConvertFrom-Json
     $script:BaseDN = $Facts.activeDirectory.baseDN

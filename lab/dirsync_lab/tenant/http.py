@@ -1,6 +1,6 @@
 """The local tenant's HTTP layer: TLS connections, parsing, and sending each path to its part: identity
-(/{tenant}/...), Graph (/v1.0/...), the admin API (/_admin/..., guarded by the admin key) and the
-device code sign-in page. Request lines are never logged: filters can carry user names."""
+(/{tenant}/...) with its sign-in page, Graph (/v1.0/...), the admin API (/_admin/..., guarded by the admin
+key) and the device code page. Request lines are never logged: filters can carry user names."""
 
 from __future__ import annotations
 
@@ -14,17 +14,20 @@ import uuid
 from base64 import b64decode
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from . import pages
 from .directory import Request
-from .identity import AuthFailure, TokenError
+from .identity import AuthFailure, AuthorizeError, TokenError
 from .odata import GraphError
+from .people import SignInError
 from .routes import admin_action, graph_error_body
 
 if TYPE_CHECKING:
     from .server import TenantService
 
 ADMIN_HEADER = "X-DirSync-Admin-Key"
+HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
 
 class Server(ThreadingHTTPServer):
@@ -107,10 +110,11 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/devicelogin":
             self._device_login(service, body)
         else:
-            self._identity(service, path.strip("/").split("/"), headers, body)
+            self._identity(service, path.strip("/").split("/"), url.query, headers, body)
 
     # --- identity ----------------------------------------------------------------------------------------
-    def _identity(self, service: TenantService, segments: list[str], headers: dict, body: bytes) -> None:
+    def _identity(self, service: TenantService, segments: list[str], query: str, headers: dict,
+                  body: bytes) -> None:
         tenant, rest = segments[0], "/".join(segments[1:])
         if not service.identity.knows_tenant(tenant):
             err = TokenError(400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found. Check to make sure you "
@@ -122,6 +126,8 @@ class Handler(BaseHTTPRequestHandler):
             if rest == "discovery/v2.0/keys" and self.command == "GET":
                 return self._send(200, service.identity.jwks())
             form = dict(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
+            if rest == "oauth2/v2.0/authorize" and self.command in ("GET", "POST"):
+                return self._authorize(service, dict(parse_qsl(query, keep_blank_values=True)), form)
             if rest == "oauth2/v2.0/token" and self.command == "POST":
                 basic = None
                 auth = headers.get("authorization", "")
@@ -135,22 +141,64 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(err.status, err.body(), {"Cache-Control": "no-store"})
         self._send(404, {"error": "not_found", "error_description": "No such endpoint on the local tenant."})
 
+    def _authorize(self, service: TenantService, query: dict, form: dict) -> None:
+        """GET: check the request, show the sign-in page. POST (the page's form): sign in and consent, or
+        cancel; then back to the app's redirect URI (identity-platform/v2-oauth2-auth-code-flow)."""
+        identity = service.identity
+        try:
+            if self.command == "GET":
+                flow_id, flow = identity.begin_authorization(query)
+                return self._sign_in_page(flow_id, flow)
+            flow_id = form.get("flow", "")
+            try:
+                back, params = identity.complete_authorization(flow_id, form.get("action") == "accept",
+                                                               form.get("login", ""), form.get("passwd", ""))
+            except SignInError as err:
+                flow = identity.pending_authorization(flow_id)
+                if flow is None:
+                    raise AuthorizeError("invalid_request", 50058, "The sign-in session has expired.") from None
+                return self._sign_in_page(flow_id, {**flow, "login_hint": form.get("login", "")}, str(err))
+            self._redirect(back, params)
+        except AuthorizeError as err:
+            if err.redirect is None:
+                return self._send(400, pages.error_page(f"AADSTS{err.aadsts}: {err.description}"), HTML)
+            state = err.redirect["state"]
+            self._redirect(err.redirect, {**err.params(), **({"state": state} if state is not None else {})})
+
+    def _sign_in_page(self, flow_id: str, flow: dict, error: str | None = None) -> None:
+        self._send(200, pages.sign_in_page(flow_id, flow["client_name"], flow["request"]["names"],
+                                           flow["login_hint"], error), HTML)
+
+    def _redirect(self, back: dict, params: dict) -> None:
+        """The authorization answer in the response_mode the app asked for."""
+        uri, mode = back["redirect_uri"], back["response_mode"]
+        if mode == "form_post":
+            return self._send(200, pages.form_post_page(uri, params), HTML)
+        if not urlsplit(uri).path:  # reply-url: a URI without a path is answered with a trailing slash
+            uri = urlsplit(uri)._replace(path="/").geturl()
+        separator = "#" if mode == "fragment" else ("&" if "?" in uri else "?")
+        self._send(302, None, {"Location": uri + separator + urlencode(params), "Cache-Control": "no-store"})
+
     def _device_login(self, service: TenantService, body: bytes) -> None:
-        """The verification page an administrator opens for device code sign-in (admin key as password)."""
-        message = ""
+        """The page a user opens for device code sign-in: the code, their user name and password, then Accept
+        (sign in and consent) or Cancel (the app's polling gets authorization_declined)."""
+        message = error = None
         if self.command == "POST":
             form = dict(parse_qsl(body.decode(errors="replace")))
-            if not hmac.compare_digest(form.get("admin_key", ""), service.admin_key):
-                message = "Wrong administrator key."
-            elif service.identity.approve_device_code(form.get("user_code", "")):
-                message = "You have signed in. You can close this window."
-            else:
-                message = "That code is unknown or has expired."
-        page = ("<!doctype html><title>DirSync local tenant sign-in</title><h1>Enter code</h1>"
-                f"<p>{message}</p><form method=post><label>Code <input name=user_code></label> "
-                "<label>Administrator key (admin.key in the tenant's data folder) "
-                "<input name=admin_key type=password></label> <button>Sign in</button></form>")
-        self._send(200, page, {"Content-Type": "text/html; charset=utf-8"})
+            code = form.get("user_code", "")
+            try:
+                if form.get("action") != "accept":
+                    known = service.identity.decline_device_code(code)
+                    message = "You have declined the sign-in. You can close this window." if known else None
+                else:
+                    known = service.identity.approve_device_code(code, form.get("login", ""),
+                                                                 form.get("passwd", ""))
+                    message = "You have signed in. You can close this window." if known else None
+                if not known:
+                    error = "That code is unknown or has expired."
+            except SignInError as err:
+                error = str(err)
+        self._send(200, pages.device_login_page(message, error), HTML)
 
     # --- Graph -------------------------------------------------------------------------------------------
     def _graph(self, service: TenantService, path: str, query: str, headers: dict, body: bytes) -> None:

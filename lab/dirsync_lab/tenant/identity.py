@@ -6,30 +6,54 @@
   https://learn.microsoft.com/entra/identity-platform/certificate-credentials
 - device code: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code
 - token errors: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+- authorization code with PKCE: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow ,
+  redirect URIs (loopback): https://learn.microsoft.com/entra/identity-platform/reply-url
+- refresh tokens: https://learn.microsoft.com/entra/identity-platform/refresh-tokens
+- ID tokens and client_info: https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference
 Access tokens are JWTs the tenant signs with its own key (published at jwks_uri). An app's token carries in
-`roles` the Graph permissions granted to it (store.app_roles); permissions.py checks them on every call.
+`roles` the Graph permissions granted to it (store.app_roles); permissions.py checks them on every call. A
+user's token carries in `scp` the delegated permissions the user consented to and in `wids` the user's roles.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
+import sqlite3
 import string
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from cryptography import x509
 
 from . import jws
+from .people import People, SignInError
+from .permissions import GRAPH_APP_ID, GRAPH_SCOPES
 from .pki import Pki, thumbprints
-from .store import Store
+from .store import CLI_TOOLS_APP_ID, Store
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_CODE_LIFETIME = 900
+AUTH_CODE_LIFETIME = 600          # v2-oauth2-auth-code-flow: codes are short lived, about 10 minutes
+REFRESH_LIFETIME = 90 * 24 * 3600  # configurable-token-lifetimes: refresh tokens live 90 days
+# Redirect URIs of the first-party public clients (the lab registers none for its own apps).
+REDIRECT_URIS = {CLI_TOOLS_APP_ID: ("http://localhost",)}
+OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
+# Of Microsoft Graph's delegated permissions the tenant knows (permissions.GRAPH_SCOPES), those a user may
+# consent to alone; every other one needs an administrator's consent
+# (https://learn.microsoft.com/graph/permissions-reference, "Admin consent required").
+USER_CONSENTABLE = {"User.Read"}
+# Who may consent to permissions that need an administrator (grant-admin-consent, "Prerequisites").
+CONSENT_ROLES = {"62e90394-69f5-4237-9190-012177145e10",   # Global Administrator
+                 "e8611ab8-c189-46e8-94e1-60213ab1f814",   # Privileged Role Administrator
+                 "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",   # Application Administrator
+                 "158c047a-c907-4556-b7ef-446551a6b5f7"}   # Cloud Application Administrator
 
 
 class TokenError(Exception):
@@ -45,6 +69,18 @@ class TokenError(Exception):
                 f"Trace ID: {trace} Correlation ID: {trace} Timestamp: {_now()}",
                 "error_codes": [self.aadsts], "timestamp": _now(), "trace_id": trace,
                 "correlation_id": trace, "error_uri": f"https://login.microsoftonline.com/error?code={self.aadsts}"}
+
+
+class AuthorizeError(Exception):
+    """An error of the authorization endpoint: sent back to the app's redirect URI when that URI is known
+    good (`redirect`), else shown on the page (a bad client or redirect URI never gets a redirect)."""
+
+    def __init__(self, error: str, aadsts: int, description: str, redirect: dict | None = None):
+        super().__init__(description)
+        self.error, self.aadsts, self.description, self.redirect = error, aadsts, description, redirect
+
+    def params(self) -> dict:
+        return {"error": self.error, "error_description": f"AADSTS{self.aadsts}: {self.description}"}
 
 
 class AuthFailure(Exception):
@@ -66,14 +102,20 @@ def _now() -> str:
 
 
 class Identity:
-    def __init__(self, store: Store, pki: Pki, base_url: str):
-        self.store, self.pki, self.base = store, pki, base_url.rstrip("/")
+    def __init__(self, store: Store, pki: Pki, base_url: str, people: People):
+        self.store, self.pki, self.base, self.people = store, pki, base_url.rstrip("/"), people
         self.graph_audiences = {GRAPH_RESOURCE, GRAPH_APP_ID, self.base}
-        self._device: dict[str, dict] = {}   # device_code -> flow (pending sign-ins do not survive restarts)
+        # Sign-ins in progress and refresh tokens live in memory: they do not survive restarts.
+        self._device: dict[str, dict] = {}   # device_code -> flow
+        self._pending: dict[str, dict] = {}  # sign-in page's flow id -> authorization request
+        self._codes: dict[str, dict] = {}    # authorization code -> grant
+        self._refresh: dict[str, dict] = {}  # refresh token -> grant
         self._lock = threading.Lock()
         self._issued: set[str] = set()    # uti of every token issued since start (revoke() refuses them)
         self._revoked: set[str] = set()
         self.issued_count = 0
+        # Every token issued to a user, for the lab's secrets scan (issued_user_tokens); never logged.
+        self._user_tokens: dict[str, list[str]] = {"accessTokens": [], "refreshTokens": [], "idTokens": []}
 
     # --- discovery --------------------------------------------------------------------------------------
     def knows_tenant(self, tenant: str) -> bool:
@@ -122,6 +164,10 @@ class Identity:
                                           "roles": self.store.app_roles(app["app_id"])})
         if grant == DEVICE_GRANT:
             return self._redeem_device_code(form)
+        if grant == "authorization_code":
+            return self._redeem_code(form, basic)
+        if grant == "refresh_token":
+            return self._redeem_refresh_token(form, basic)
         raise TokenError(400, "unsupported_grant_type", 70003,
                          f"The app requested an unsupported grant type '{grant}'.")
 
@@ -141,6 +187,18 @@ class Identity:
         if basic:
             client_id, secret = basic
         app = self._app(client_id)
+        # What was made through Graph signs in only once replicated (identity_replication_seconds):
+        # until then the identity platform does not know the app yet, as in Entra.
+        if app["ready"] > time.time():
+            raise TokenError(400, "unauthorized_client", 700016,
+                             f"Application with identifier '{client_id}' was not found in the directory "
+                             f"'{self.store.tenant_id}'.")
+        sp = self.store.service_principal(app["app_id"])
+        if sp is None or sp["ready"] > time.time():
+            raise TokenError(401, "invalid_client", 7000229, f"The client application {app['app_id']} is missing "
+                             f"service principal in the tenant {self.store.tenant_id}.")
+        if json.loads(sp["data"]).get("accountEnabled") is False:
+            raise TokenError(400, "unauthorized_client", 7000112, f"Application '{app['app_id']}' is disabled.")
         if form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
             self._check_assertion(app, form["client_assertion"])
         elif secret is not None:
@@ -159,19 +217,24 @@ class Identity:
             header, claims, _, _ = jws.parse(assertion)
         except jws.InvalidToken:
             raise TokenError(401, "invalid_client", 50027, "JWT token is invalid or malformed.") from None
-        if not app["cert_pem"]:
-            raise TokenError(401, "invalid_client", 700027, "The certificate with identifier used to sign the "
-                             "client assertion is not registered on application.")
-        cert = x509.load_pem_x509_certificate(app["cert_pem"].encode())
-        sha1_hex, sha256_b64 = thumbprints(cert)
-        sha1_b64 = jws.b64url(bytes.fromhex(sha1_hex))
         alg = header.get("alg")
         # RS256 names the certificate by x5t (SHA-1), PS256 by x5t#S256 (SHA-256); MSAL pads its base64url.
-        known = ((alg == "RS256" and str(header.get("x5t", "")).rstrip("=") == sha1_b64)
-                 or (alg == "PS256" and str(header.get("x5t#S256", "")).rstrip("=") == sha256_b64))
-        if not known:
+        named = str(header.get("x5t" if alg == "RS256" else "x5t#S256", "")).rstrip("=")
+        cert = key = None
+        for row in self.store.usable_keys(app["object_id"]):
+            candidate = x509.load_pem_x509_certificate(row["cert_pem"].encode())
+            sha1_hex, sha256_b64 = thumbprints(candidate)
+            if alg in ("RS256", "PS256") and named == (jws.b64url(bytes.fromhex(sha1_hex)) if alg == "RS256"
+                                                       else sha256_b64):
+                cert, key = candidate, row
+                break
+        if cert is None or key is None:
             raise TokenError(401, "invalid_client", 700027, "The certificate with identifier used to sign the "
                              "client assertion is not registered on application.")
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if not key["start"] <= stamp < key["end"]:
+            raise TokenError(401, "invalid_client", 700027, "Client assertion contains an invalid signature. "
+                             "[Reason - The key used is expired.]")
         try:
             jws.verify(assertion, cert.public_key())
         except jws.InvalidToken:
@@ -217,33 +280,282 @@ class Identity:
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
                 "access_token": token}
 
+    # --- delegated scopes and user tokens ------------------------------------------------------------
+    def _delegated(self, scope: str) -> dict:
+        """The delegated request in `scope`: one resource (as the app wrote it), the Graph permissions asked for
+        and the OpenID scopes. A bare permission name means Microsoft Graph (v2-permissions-and-consent)."""
+        oidc = [s for s in scope.split() if s in OIDC_SCOPES]
+        asked = [s for s in scope.split() if s not in OIDC_SCOPES]
+        resources = {s.rsplit("/", 1)[0] if "/" in s else GRAPH_RESOURCE for s in asked}
+        if len(resources) > 1:
+            raise TokenError(400, "invalid_scope", 28000, "Provided value for the input parameter scope is not "
+                             f"valid because it contains more than one resource. Scope {scope} is not valid.")
+        resource = resources.pop() if resources else GRAPH_RESOURCE
+        audience = self._resource(f"{resource}/.default")
+        names = [s.rsplit("/", 1)[-1] for s in asked]
+        if ".default" in names:
+            if len(names) > 1:
+                raise TokenError(400, "invalid_scope", 70011, "The provided value for the input parameter "
+                                 f"'scope' is not valid. The scope {scope} is not valid: /.default cannot be "
+                                 "combined with other scopes of the resource.")
+            return {"resource": resource, "audience": audience, "names": [], "default": True, "oidc": oidc}
+        known = {n.lower(): n for n in GRAPH_SCOPES} if audience == GRAPH_RESOURCE else {}
+        for name in names:
+            if name.lower() not in known:
+                raise TokenError(400, "invalid_scope", 70011, "The provided value for the input parameter "
+                                 f"'scope' is not valid. The scope '{resource}/{name}' does not exist.")
+        names = list(dict.fromkeys(known[n.lower()] for n in names))
+        return {"resource": resource, "audience": audience, "names": names, "default": False, "oidc": oidc}
+
+    def _consent(self, request: dict, user) -> None:
+        """The user consents on the page; permissions that need an administrator need one of CONSENT_ROLES."""
+        admin_only = [n for n in request["names"] if n not in USER_CONSENTABLE]
+        if admin_only and not set(self.people.claims(user)["wids"]) & CONSENT_ROLES:
+            raise SignInError(90094, "Admin consent is required for the permissions requested by this "
+                                     f"application ({', '.join(admin_only)}). An administrator (Global, Privileged "
+                                     "Role, Application or Cloud Application Administrator) must sign in.")
+
+    def _blocked(self, flow: str) -> None:
+        if flow in (self.store.settings()["blocked_sign_in_flows"] or []):
+            raise TokenError(400, "invalid_grant", 53003, "Access has been blocked by Conditional Access "
+                             "policies. The access policy does not allow token issuance.")
+
+    def _issue_user(self, grant: dict, form: dict) -> dict:
+        """Tokens for a user's grant {client_id, user_id, flow, request, nonce?}: the access token, an ID token
+        for openid, a refresh token for offline_access, client_info when asked (client_info=1)."""
+        user = self.people.active(grant["user_id"])
+        if user is None:
+            raise TokenError(400, "invalid_grant", 50057, "The user account is disabled or was deleted.")
+        request, client_id, tid = grant["request"], grant["client_id"], self.store.tenant_id
+        person = self.people.claims(user)
+        # sub is pairwise: the same user has another sub in every app (id-token-claims-reference)
+        sub = jws.b64url(hashlib.sha256(f"{person['oid']}:{client_id}".encode()).digest())
+        scp = request["names"] or (self.store.app_roles(client_id) if request["default"] else [])
+        answer = self._issue(request["audience"], {"appid": client_id, "azp": client_id, "idtyp": "user",
+                                                   "amr": ["pwd"], **person, "sub": sub, "scp": " ".join(scp)})
+        tokens = [("accessTokens", answer["access_token"])]
+        answer["scope"] = " ".join([f"{request['resource']}/{n}" for n in scp] + request["oidc"])
+        now = int(time.time())
+        if "openid" in request["oidc"]:
+            claims = {"aud": client_id, "iss": self.issuer(), "iat": now, "nbf": now,
+                      "exp": now + int(self.store.settings()["token_lifetime"]), "sub": sub, "oid": person["oid"],
+                      "tid": tid, "ver": "2.0", "name": person["name"],
+                      "preferred_username": person["preferred_username"]}
+            if grant.get("nonce"):
+                claims["nonce"] = grant["nonce"]
+            answer["id_token"] = jws.sign(claims, self.pki.signing_key, {"kid": self.pki.signing_kid})
+            tokens.append(("idTokens", answer["id_token"]))
+        if "offline_access" in request["oidc"]:
+            answer["refresh_token"] = secrets.token_urlsafe(48)
+            tokens.append(("refreshTokens", answer["refresh_token"]))
+        if form.get("client_info") == "1":
+            answer["client_info"] = jws.b64url(json.dumps({"uid": person["oid"], "utid": tid}).encode())
+        with self._lock:
+            if "refresh_token" in answer:
+                self._refresh[answer["refresh_token"]] = {**grant, "expires": time.time() + REFRESH_LIFETIME}
+            for kind, token in tokens:
+                self._user_tokens[kind].append(token)
+        return answer
+
+    def issued_user_tokens(self) -> dict:
+        with self._lock:
+            return {kind: list(tokens) for kind, tokens in self._user_tokens.items()}
+
+    def _public_client(self, form: dict, basic) -> sqlite3.Row:
+        """The public client of a user sign-in, which must present no secret (AADSTS700025)."""
+        app = self._app(basic[0] if basic else form.get("client_id"))
+        if basic or form.get("client_secret") or form.get("client_assertion"):
+            raise TokenError(401, "invalid_client", 700025, "Client is public so neither 'client_assertion' nor "
+                             "'client_secret' should be presented.")
+        if not app["public_client"]:
+            raise TokenError(401, "invalid_client", 7000218, "The request body must contain the following "
+                             "parameter: 'client_assertion' or 'client_secret'.")
+        return app
+
+    # --- authorization code with PKCE -------------------------------------------------------------------
+    def begin_authorization(self, params: dict) -> tuple[str, dict]:
+        """GET /authorize: checks the request and keeps it under a new flow id for the sign-in page."""
+        client_id = (params.get("client_id") or "").lower()
+        app = self.store.app(client_id) if client_id else None
+        if app is None:
+            raise AuthorizeError("unauthorized_client", 700016, f"Application with identifier '{client_id}' was "
+                                 f"not found in the directory '{self.store.tenant_id}'.")
+        redirect_uri = params.get("redirect_uri") or ""
+        if not any(_redirect_matches(r, redirect_uri) for r in REDIRECT_URIS.get(client_id, ())):
+            raise AuthorizeError("invalid_request", 50011, f"The redirect URI '{redirect_uri}' specified in the "
+                                 f"request does not match the redirect URIs configured for the application "
+                                 f"'{client_id}'.")
+        mode = params.get("response_mode") or "query"
+        back = {"redirect_uri": redirect_uri, "response_mode": mode if mode in ("query", "fragment", "form_post")
+                else "query", "state": params.get("state")}
+        if mode not in ("query", "fragment", "form_post"):
+            raise AuthorizeError("invalid_request", 900144, f"The response_mode '{mode}' is not supported.", back)
+        if params.get("response_type") != "code":
+            raise AuthorizeError("unsupported_response_type", 700054, "The app requested response_type "
+                                 f"'{params.get('response_type')}'; this client may only ask for 'code'.", back)
+        challenge, method = params.get("code_challenge") or "", params.get("code_challenge_method") or ""
+        if not challenge:
+            raise AuthorizeError("invalid_request", 9002325, "Proof Key for Code Exchange is required for this "
+                                 "public client: send code_challenge and code_challenge_method=S256.", back)
+        if method != "S256":
+            raise AuthorizeError("invalid_request", 501491, f"The code_challenge_method '{method}' is not allowed;"
+                                 " this public client must use S256.", back)
+        if len(challenge) != 43 or not set(challenge) <= set(string.ascii_letters + string.digits + "-_"):
+            raise AuthorizeError("invalid_request", 501491, "Invalid size of Code_Challenge parameter.", back)
+        try:
+            request = self._delegated(params.get("scope") or "")
+        except TokenError as err:
+            raise AuthorizeError(err.error, err.aadsts, err.description, back) from None
+        if params.get("prompt") == "none":  # the tenant keeps no sign-in session: nobody is signed in
+            raise AuthorizeError("login_required", 50058, "A silent sign-in request was sent but no user is "
+                                 "signed in.", back)
+        flow_id = secrets.token_urlsafe(24)
+        flow = {"client_id": client_id, "client_name": app["display_name"], "request": request,
+                "challenge": challenge, "nonce": params.get("nonce"), "login_hint": params.get("login_hint") or "",
+                "back": back, "expires": time.time() + AUTH_CODE_LIFETIME}
+        with self._lock:
+            self._pending = {k: v for k, v in self._pending.items() if v["expires"] > time.time()}
+            self._pending[flow_id] = flow
+        return flow_id, flow
+
+    def pending_authorization(self, flow_id: str) -> dict | None:
+        with self._lock:
+            flow = self._pending.get(flow_id or "")
+        return flow if flow and flow["expires"] > time.time() else None
+
+    def complete_authorization(self, flow_id: str, accept: bool, upn: str, password: str) -> tuple[dict, dict]:
+        """POST of the sign-in page: (where to send the browser, the answer's parameters). A wrong password
+        raises SignInError and keeps the flow for another try."""
+        flow = self.pending_authorization(flow_id)
+        if flow is None:
+            raise AuthorizeError("invalid_request", 50058, "The sign-in session is unknown or has expired; "
+                                 "start the sign-in again from the application.")
+        back = flow["back"]
+        if not accept:
+            self._forget(flow_id)
+            raise AuthorizeError("access_denied", 65004, "User declined to consent to access the app.", back)
+        user = self.people.authenticate(upn, password)
+        try:
+            self._consent(flow["request"], user)
+        except SignInError as err:
+            self._forget(flow_id)
+            raise AuthorizeError("access_denied", err.aadsts, err.message, back) from None
+        code = secrets.token_urlsafe(48)
+        with self._lock:
+            self._pending.pop(flow_id, None)
+            self._codes = {k: v for k, v in self._codes.items() if v["expires"] > time.time()}
+            self._codes[code] = {"client_id": flow["client_id"], "user_id": user["id"], "flow": "authorization_code",
+                                 "request": flow["request"], "nonce": flow["nonce"], "challenge": flow["challenge"],
+                                 "redirect_uri": back["redirect_uri"], "expires": time.time() + AUTH_CODE_LIFETIME,
+                                 "used": False}
+        params = {"code": code}
+        if back["state"] is not None:
+            params["state"] = back["state"]
+        return back, params
+
+    def _forget(self, flow_id: str) -> None:
+        with self._lock:
+            self._pending.pop(flow_id, None)
+
+    def _redeem_code(self, form: dict, basic) -> dict:
+        app = self._public_client(form, basic)
+        with self._lock:
+            grant = self._codes.get(form.get("code") or "")
+            first = grant is not None and not grant["used"]
+            if grant is not None:
+                grant["used"] = True  # any redemption attempt spends the code
+        if grant is None or grant["client_id"] != app["app_id"]:
+            raise TokenError(400, "invalid_grant", 70000, "Provided grant is invalid or malformed.")
+        if not first:
+            raise TokenError(400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please "
+                             "retry with a new valid code or use an existing refresh token.")
+        if grant["expires"] <= time.time():
+            raise TokenError(400, "invalid_grant", 70008, "The provided authorization code or refresh token has "
+                             "expired due to inactivity. Send a new interactive authorization request for this "
+                             "user and resource.")
+        if form.get("redirect_uri") != grant["redirect_uri"]:
+            raise TokenError(400, "invalid_grant", 50011, "The redirect URI of the token request does not match "
+                             "the one of the authorization request.")
+        verifier = form.get("code_verifier") or ""
+        expected = jws.b64url(hashlib.sha256(verifier.encode()).digest())
+        if not verifier or not secrets.compare_digest(expected, grant["challenge"]):
+            raise TokenError(400, "invalid_grant", 50148, "The code_verifier does not match the code_challenge "
+                             "supplied in the authorization request for PKCE.")
+        self._blocked("authorization_code")
+        return self._issue_user(grant, form)
+
+    def _redeem_refresh_token(self, form: dict, basic) -> dict:
+        app = self._public_client(form, basic)
+        with self._lock:
+            grant = self._refresh.get(form.get("refresh_token") or "")
+        if grant is None or grant["client_id"] != app["app_id"]:
+            raise TokenError(400, "invalid_grant", 70000, "Provided grant is invalid or malformed.")
+        if grant["expires"] <= time.time():
+            raise TokenError(400, "invalid_grant", 70008, "The provided authorization code or refresh token has "
+                             "expired due to inactivity. Send a new interactive authorization request for this "
+                             "user and resource.")
+        # Tokens of a flow Conditional Access blocks stay blocked when refreshed (concept-authentication-flows)
+        self._blocked(grant["flow"])
+        request = self._delegated(form.get("scope") or "") if form.get("scope") else grant["request"]
+        missing = [n for n in request["names"] if n not in grant["request"]["names"]]
+        if missing or request["audience"] != grant["request"]["audience"]:
+            raise TokenError(400, "invalid_grant", 65001, "The user or administrator has not consented to use the "
+                             f"application with ID '{app['app_id']}' named '{app['display_name']}' for "
+                             f"{', '.join(missing) or request['resource']}. Send an interactive authorization "
+                             "request for this user and resource.")
+        return self._issue_user({**grant, "request": request, "nonce": None}, form)
+
     # --- device code ------------------------------------------------------------------------------------
     def start_device_flow(self, form: dict) -> dict:
         app = self._app(form.get("client_id"))
         if not app["public_client"]:
             raise TokenError(400, "invalid_client", 7000218, "The request body must contain the following "
                              "parameter: 'client_assertion' or 'client_secret'.")
-        scope = form.get("scope", "")
+        request = self._delegated(form.get("scope", ""))
         user_code = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(9))
         device_code = secrets.token_urlsafe(32)
         interval = int(self.store.settings()["device_code_interval"])
         with self._lock:
-            self._device[device_code] = {"user_code": user_code, "client_id": app["app_id"], "scope": scope,
-                                         "expires": time.time() + DEVICE_CODE_LIFETIME, "approved": False,
-                                         "next_poll": 0.0, "interval": interval}
+            self._device[device_code] = {"user_code": user_code, "client_id": app["app_id"], "request": request,
+                                         "scope": form.get("scope", ""), "flow": "device_code",
+                                         "expires": time.time() + DEVICE_CODE_LIFETIME, "user_id": None,
+                                         "declined": False, "next_poll": 0.0, "interval": interval}
         uri = f"{self.base}/devicelogin"
         return {"user_code": user_code, "device_code": device_code, "verification_uri": uri,
                 "expires_in": DEVICE_CODE_LIFETIME, "interval": interval,
                 "message": f"To sign in, use a web browser to open the page {uri} and enter the code {user_code} "
                            "to authenticate."}
 
-    def approve_device_code(self, user_code: str) -> bool:
+    def _waiting_flow(self, user_code: str) -> dict | None:
+        code = (user_code or "").strip().upper()
+        return next((f for f in self._device.values() if f["user_code"] == code and f["expires"] > time.time()
+                     and f["user_id"] is None and not f["declined"]), None)
+
+    def pending_device_codes(self) -> list[dict]:
         with self._lock:
-            for flow in self._device.values():
-                if flow["user_code"] == user_code.strip().upper() and flow["expires"] > time.time():
-                    flow["approved"] = True
-                    return True
-        return False
+            return [{"userCode": f["user_code"], "clientId": f["client_id"], "scope": f["scope"]}
+                    for f in self._device.values()
+                    if f["expires"] > time.time() and f["user_id"] is None and not f["declined"]]
+
+    def approve_device_code(self, user_code: str, upn: str, password: str) -> bool:
+        """The user signs in and consents (the /devicelogin page); False for an unknown or expired code.
+        A wrong password or a missing consent role raises SignInError."""
+        with self._lock:
+            flow = self._waiting_flow(user_code)
+        if flow is None:
+            return False
+        user = self.people.authenticate(upn, password)
+        self._consent(flow["request"], user)
+        with self._lock:
+            flow["user_id"] = user["id"]
+        return True
+
+    def decline_device_code(self, user_code: str) -> bool:
+        with self._lock:
+            flow = self._waiting_flow(user_code)
+            if flow is not None:
+                flow["declined"] = True
+        return flow is not None
 
     def _redeem_device_code(self, form: dict) -> dict:
         with self._lock:
@@ -255,7 +567,11 @@ class Identity:
                 del self._device[form["device_code"]]
                 raise TokenError(400, "expired_token", 70020, "The provided value for the input parameter "
                                  "'device_code' is not valid. This device code has expired.")
-            if not flow["approved"]:
+            if flow["declined"]:
+                del self._device[form["device_code"]]
+                raise TokenError(400, "authorization_declined", 70000, "The end user denied the authorization "
+                                 "request.")
+            if flow["user_id"] is None:
                 too_soon = now < flow["next_poll"]
                 flow["next_poll"] = now + flow["interval"]
                 if too_soon:
@@ -263,19 +579,8 @@ class Identity:
                 raise TokenError(400, "authorization_pending", 70016, "OAuth 2.0 device flow error. "
                                  "Authorization is pending. Continue polling.")
             del self._device[form["device_code"]]
-        admin = f"admin@{next(d['name'] for d in self.store.domains() if d['is_initial'])}"
-        scopes = [s for s in flow["scope"].split() if s not in ("openid", "profile", "offline_access")]
-        # Delegated scopes name {resource}/{permission}; /.default asks for what the app was granted.
-        resource = scopes[0].rsplit("/", 1)[0] if scopes else GRAPH_RESOURCE
-        audience = self._resource(f"{resource}/.default")
-        # /.default: the permissions consented for the app (the lab grants delegated as it grants application ones)
-        permissions = ([s.rsplit("/", 1)[-1] for s in scopes if not s.endswith("/.default")]
-                       or self.store.app_roles(flow["client_id"]))
-        return self._issue(audience, {"appid": flow["client_id"], "azp": flow["client_id"], "idtyp": "user",
-                                      "upn": admin, "preferred_username": admin, "name": "Administrator",
-                                      "oid": self.store.tenant_id, "sub": self.store.tenant_id,
-                                      "scp": " ".join(permissions),
-                                      "wids": ["62e90394-69f5-4237-9190-012177145e10"]})  # Global Administrator
+        self._blocked("device_code")
+        return self._issue_user(flow, form)
 
     # --- validating tokens Graph receives ------------------------------------------------------------
     def validate(self, authorization: str | None) -> dict:
@@ -302,4 +607,21 @@ class Identity:
             self._revoked |= self._issued
             count = len(self._issued)
             self._issued = set()
+            self._refresh.clear()  # revoking sign-in sessions ends the refresh tokens too
+            self._codes.clear()
         return count
+
+
+def _redirect_matches(registered: str, given: str) -> bool:
+    """reply-url: for a loopback redirect URI (localhost, 127.0.0.1) the port is not compared; the rest is,
+    exactly (an empty path and "/" are the same URL); localhost and 127.0.0.1 are different URIs."""
+    try:
+        want, got = urlsplit(registered), urlsplit(given)
+        got_port = got.port
+    except ValueError:
+        return False
+    same_rest = ((got.scheme, got.hostname, got.path or "/", got.query)
+                 == (want.scheme, want.hostname, want.path or "/", want.query))
+    if want.hostname in ("localhost", "127.0.0.1"):
+        return same_rest and not got.fragment and (got_port is None or 0 < got_port < 65536)
+    return given == registered

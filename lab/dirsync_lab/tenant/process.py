@@ -103,6 +103,9 @@ def stop_detached(data_dir: str | Path) -> None:
 # another administrator's tool: it reads everything and makes cloud-only users and groups.
 DIRSYNC_PERMISSIONS = tuple(p.name for p in REQUIRED_APP_PERMISSIONS)
 READER_PERMISSIONS = ("Directory.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All")
+# The lab's administrators: one who may grant Graph's application permissions, one who may consent to
+# delegated permissions but not grant Graph's application permissions.
+LAB_ADMIN_ROLE, LAB_APP_ADMIN_ROLE = "Privileged Role Administrator", "Application Administrator"
 
 
 @dataclass(frozen=True)
@@ -134,14 +137,24 @@ class LocalTenant:
 
     # --- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> "LocalTenant":
-        import requests  # the admin client; the tenant itself runs on the standard library
-
         if self.use_subprocess:
             self._process = TenantProcess.start(self.data_dir, self.port, timeout=self.start_timeout)
             self.url = self._process.url
         else:
             self._service = TenantService(self.data_dir, self.port).start()
             self.url = self._service.url
+        return self._connect()
+
+    @classmethod
+    def attach(cls, data_dir: str | Path, url: str) -> "LocalTenant":
+        """The admin API of a tenant already running at `url` (the lab's detached TenantProcess)."""
+        tenant = cls(data_dir)
+        tenant.url = url
+        return tenant._connect()
+
+    def _connect(self) -> "LocalTenant":
+        import requests  # the admin client; the tenant itself runs on the standard library
+
         self._session = requests.Session()
         # Without this, REQUESTS_CA_BUNDLE in the environment would override verify (psf/requests#3829).
         self._session.trust_env = False
@@ -208,8 +221,30 @@ class LocalTenant:
         """See store.DEFAULT_SETTINGS (token_lifetime, write_quota_app_tenant=[n, seconds], ...)."""
         return self._admin("PUT", "settings", settings)
 
-    def approve_device_code(self, user_code: str) -> bool:
-        return self._admin("POST", "devicecode/approve", {"userCode": user_code})["approved"]
+    def add_user(self, upn: str, password: str, roles: Iterable[str] = (), display_name: str | None = None) -> dict:
+        """A cloud-only member user who can sign in with `password`, holding directory `roles` (e.g.
+        "Privileged Role Administrator"); returns {"id", "userPrincipalName", "roles": [template ids]}."""
+        return self._admin("POST", "users", {"userPrincipalName": upn, "password": password,
+                                             "displayName": display_name, "roles": list(roles)})
+
+    def approve_device_code(self, user_code: str, upn: str, password: str) -> bool:
+        """What the /devicelogin page does when `upn` signs in with `password` and accepts; False for an
+        unknown or expired code; a wrong password (AADSTS50126) raises RuntimeError."""
+        return self._admin("POST", "devicecode/approve", {"userCode": user_code, "userPrincipalName": upn,
+                                                          "password": password})["approved"]
+
+    def decline_device_code(self, user_code: str) -> bool:
+        """Cancel on the /devicelogin page: the app's polling gets authorization_declined."""
+        return self._admin("POST", "devicecode/decline", {"userCode": user_code})["declined"]
+
+    def pending_device_codes(self) -> list[dict]:
+        """Device codes waiting for a sign-in: [{"userCode", "clientId", "scope"}]."""
+        return self._admin("GET", "devicecodes")["value"]
+
+    def issued_user_tokens(self) -> dict:
+        """{"accessTokens", "refreshTokens", "idTokens"}: every token issued to a user since the tenant started
+        (for the secrets scan)."""
+        return self._admin("GET", "issued-user-tokens")
 
     def assign_role(self, user: str, role: str) -> dict:
         """Give a user (id or UPN) a directory role, e.g. "Global Administrator"."""

@@ -1,6 +1,6 @@
 """What the local tenant does with a request once the HTTP layer has parsed and authenticated it: Graph
 requests go through forced faults and the write quota to the directory's handlers, $batch runs its parts
-the same way; the admin API's actions change apps, domains, settings and faults at runtime."""
+the same way; the admin API's actions change apps, users who sign in, domains, settings and faults at runtime."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import permissions
 from .directory import Directory, Request
 from .odata import GraphError, bad_request
+from .people import SignInError
 from .store import Store
 from .throttle import Faults, Limit, Quota
 
@@ -115,7 +116,7 @@ class GraphRoutes:
             late = kind
         with self.store.lock:
             permissions.check(self.store.db, req.method, req.path, req.caller or {},
-                              served=self.directory.serves(req.method, req.path))
+                              served=self.directory.serves(req.method, req.path), body=req.body)
         limits = self.quota_limits(req)
         refused, retry, usage = self.quota.take(limits)
         if refused is not None:
@@ -246,8 +247,22 @@ def admin_action(service: TenantService, method: str, action: str, data: dict) -
         return service.faults.to_dict()
     if action == "settings":
         return store.update_settings(data) if method == "PUT" else store.settings()
+    # --- users who sign in (people.py) and their sign-ins (identity.py) ---
+    if (method, action) == ("POST", "users"):
+        return service.people.add_user(data["userPrincipalName"], data["password"], data.get("displayName"),
+                                       data.get("roles") or [])
     if (method, action) == ("POST", "devicecode/approve"):
-        return {"approved": service.identity.approve_device_code(data["userCode"])}
+        try:
+            return {"approved": service.identity.approve_device_code(
+                data["userCode"], data["userPrincipalName"], data["password"])}
+        except SignInError as err:
+            raise ValueError(str(err)) from None
+    if (method, action) == ("POST", "devicecode/decline"):
+        return {"declined": service.identity.decline_device_code(data["userCode"])}
+    if (method, action) == ("GET", "devicecodes"):
+        return {"value": service.identity.pending_device_codes()}
+    if (method, action) == ("GET", "issued-user-tokens"):
+        return service.identity.issued_user_tokens()
     if (method, action) == ("POST", "roles"):  # directory/roles.py
         with store.lock:
             return service.directory.assign_role(data["userId"], data["role"])

@@ -1,8 +1,9 @@
 """The local tenant's service: one HTTPS port on 127.0.0.1 for the identity endpoints
-(/{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/oauth2/v2.0/token, /devicecode), Graph
-(/v1.0/...) and an admin API (/_admin/..., guarded by the admin key in the data folder) for registering
-apps, domains, settings and faults at runtime. TLS always on, with the tenant's own CA (ca.pem in the
-data folder). http.py parses requests, routes.py runs them, process.py starts and stops the tenant.
+(/{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/oauth2/v2.0/token, /authorize with its sign-in
+page, /devicecode and the /devicelogin page), Graph (/v1.0/...) and an admin API (/_admin/..., guarded by
+the admin key in the data folder) for registering apps, users who sign in, domains, settings and faults at
+runtime. TLS always on, with the tenant's own CA (ca.pem in the data folder). http.py parses requests,
+routes.py runs them, process.py starts and stops the tenant.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from .directory import Directory
 from .http import Handler, Server
 from .identity import Identity
+from .people import People
 from .pki import ensure_pki
 from .routes import GraphRoutes
 from .store import Store
@@ -42,8 +44,9 @@ class TenantService(GraphRoutes):
         context.load_cert_chain(self.pki.server_cert_file, self.pki.server_key_file)
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.url = f"https://{HOST}:{self.httpd.server_address[1]}"
-        self.identity = Identity(self.store, self.pki, self.url)
         self.directory = Directory(self.store, self.url)
+        self.people = People(self.directory)
+        self.identity = Identity(self.store, self.pki, self.url, self.people)
         self.faults = Faults()
         self.directory.lag = lambda: self.faults.replication_lag()
         self.quota = Quota()

@@ -5,28 +5,48 @@ atomic and is fast enough for ~100k objects on a small machine (WAL, indexed loo
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import secrets
 import sqlite3
 import threading
+import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS domains(name TEXT PRIMARY KEY, is_default INTEGER NOT NULL, is_initial INTEGER NOT NULL);
+-- ready: when a change made through Graph has replicated to sign-in (identity_replication_seconds later;
+-- the lab's admin API makes things with ready 0, as if long ago). data: the application's other
+-- properties as JSON (signInAudience, requiredResourceAccess).
 CREATE TABLE IF NOT EXISTS apps(
-    app_id TEXT PRIMARY KEY, object_id TEXT UNIQUE NOT NULL, display_name TEXT NOT NULL,
-    secret_salt TEXT, secret_hash TEXT, cert_pem TEXT, public_client INTEGER NOT NULL DEFAULT 0,
-    created TEXT NOT NULL);
--- app roles of Graph's service principal assigned to an app's service principal (admin consent), by name
-CREATE TABLE IF NOT EXISTS app_role_assignments(app_id TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY(app_id, role));
--- owners of an app registration, by the owning app's appId (its service principal)
+    app_id TEXT PRIMARY KEY, object_id TEXT UNIQUE NOT NULL, display_name TEXT NOT NULL, unique_name TEXT UNIQUE,
+    secret_salt TEXT, secret_hash TEXT, public_client INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL, ready REAL NOT NULL DEFAULT 0);
+-- certificates of an app registration (keyCredentials); start/end from the certificate, UTC ISO 8601
+CREATE TABLE IF NOT EXISTS key_credentials(
+    key_id TEXT PRIMARY KEY, app_object_id TEXT NOT NULL, cert_pem TEXT NOT NULL, display_name TEXT,
+    thumbprint TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL, ready REAL NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS key_credentials_app ON key_credentials(app_object_id);
+CREATE TABLE IF NOT EXISTS service_principals(
+    id TEXT PRIMARY KEY, app_id TEXT UNIQUE NOT NULL, display_name TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL, ready REAL NOT NULL DEFAULT 0);
+-- app roles of a resource service principal assigned to a client service principal (application permissions)
+CREATE TABLE IF NOT EXISTS app_role_assignments(
+    id TEXT PRIMARY KEY, principal_id TEXT NOT NULL, resource_id TEXT NOT NULL, app_role_id TEXT NOT NULL,
+    created TEXT NOT NULL, ready REAL NOT NULL DEFAULT 0, UNIQUE(principal_id, resource_id, app_role_id));
+CREATE INDEX IF NOT EXISTS app_role_assignments_resource ON app_role_assignments(resource_id);
+-- owners of an app registration: directory objects (service principals or users), by id
 CREATE TABLE IF NOT EXISTS app_owners(
-    app_object_id TEXT NOT NULL, owner_app_id TEXT NOT NULL, PRIMARY KEY(app_object_id, owner_app_id));
+    app_object_id TEXT NOT NULL, owner_id TEXT NOT NULL, PRIMARY KEY(app_object_id, owner_id));
 CREATE TABLE IF NOT EXISTS extension_properties(
     id TEXT PRIMARY KEY, app_object_id TEXT NOT NULL, name TEXT UNIQUE NOT NULL, data TEXT NOT NULL);
 -- kind: user | group; state: active | deleted (in deletedItems) | purged (kept for delta's @removed)
@@ -60,11 +80,29 @@ DEFAULT_SETTINGS = {
     "page_size": 100,
     # https://learn.microsoft.com/graph/api/resources/directory : deleted items are purged after 30 days
     "deleted_item_retention_seconds": 30 * 24 * 3600,
+    # https://learn.microsoft.com/entra/identity-platform/howto-handle-eventual-consistency : apps, service
+    # principals, keys and app-role assignments made through Graph count for sign-in only this much later
+    "identity_replication_seconds": 5,
+    # Conditional Access blocking sign-in flows, any of "device_code", "authorization_code"
+    # (https://learn.microsoft.com/entra/identity/conditional-access/concept-authentication-flows)
+    "blocked_sign_in_flows": [],
 }
+# Microsoft's first-party public client "Microsoft Graph Command Line Tools" (what Connect-MgGraph signs in
+# as), which every tenant can sign in to; identity.REDIRECT_URIS has its loopback redirect URI.
+CLI_TOOLS_APP_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 
 
 def _hash_secret(salt: str, secret: str) -> str:
     return hashlib.sha256((salt + secret).encode()).hexdigest()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cert_validity(cert: x509.Certificate) -> tuple[datetime, datetime]:
+    """notBefore and notAfter in UTC (the naive accessors: the Debian cryptography has no *_utc ones)."""
+    return (cert.not_valid_before.replace(tzinfo=timezone.utc), cert.not_valid_after.replace(tzinfo=timezone.utc))
 
 
 def index_name(prop: str) -> str:
@@ -84,9 +122,18 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        if "ready" not in {c["name"] for c in self.db.execute("PRAGMA table_info(apps)")}:
+            # CREATE TABLE IF NOT EXISTS keeps an older layout; its apps have no keys or service principals.
+            raise RuntimeError(f"The local tenant's database {path} is from an older version (app registrations "
+                               "without service principals); delete its data folder to start afresh.")
         with self.lock:
             if self.meta("tenant_id") is None:
                 self._initialize()
+            self._seed_graph()
+            # Also into tenants made before it existed.
+            self.db.execute("INSERT OR IGNORE INTO apps(app_id, object_id, display_name, public_client, created) "
+                            "VALUES (?, ?, 'Microsoft Graph Command Line Tools', 1, datetime('now'))",
+                            (CLI_TOOLS_APP_ID, str(uuid.uuid4())))
             self._seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM objects").fetchone()[0]
 
     def _initialize(self) -> None:
@@ -124,6 +171,9 @@ class Store:
         unknown = set(changes) - set(DEFAULT_SETTINGS)
         if unknown:
             raise ValueError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        flows = changes.get("blocked_sign_in_flows", [])
+        if not isinstance(flows, list) or not set(flows) <= {"device_code", "authorization_code"}:
+            raise ValueError("blocked_sign_in_flows is a list of \"device_code\", \"authorization_code\".")
         with self.lock:
             merged = {**self.settings(), **changes}
             self.set_meta("settings", json.dumps(merged))
@@ -148,12 +198,33 @@ class Store:
             if default:
                 self.db.execute("UPDATE domains SET is_default=1 WHERE name=?", (name,))
 
-    # --- app registrations --------------------------------------------------------------------------
+    # --- app registrations, service principals, keys, app-role assignments -----------------------------
+    def ready_at(self) -> float:
+        """When something made through Graph now counts for sign-in (identity_replication_seconds)."""
+        return time.time() + float(self.settings()["identity_replication_seconds"])
+
+    def _seed_graph(self) -> None:
+        # Microsoft Graph's service principal is in every tenant; its app roles are permissions.GRAPH_APP_ROLES.
+        from .permissions import GRAPH_APP_ID
+
+        self.db.execute("INSERT OR IGNORE INTO service_principals VALUES (?, ?, 'Microsoft Graph', '{}', "
+                        "datetime('now'), 0)", (str(uuid.uuid4()), GRAPH_APP_ID))
+
+    def graph_sp(self) -> sqlite3.Row:
+        from .permissions import GRAPH_APP_ID
+
+        sp = self.service_principal(GRAPH_APP_ID)
+        if sp is None:  # _seed_graph runs at every start
+            raise RuntimeError("The local tenant has no Microsoft Graph service principal.")
+        return sp
+
     def register_app(self, display_name: str, *, with_secret: bool, cert_pem: str | None = None,
                      public_client: bool = False, permissions: Iterable[str] = ()) -> tuple[sqlite3.Row, str | None]:
-        """Returns the app and its new secret (shown once; only a salted hash is kept). `permissions` are
-        Microsoft Graph application permissions granted with admin consent; with Application.ReadWrite.OwnedBy
-        the app's service principal is also made owner of its own registration (the documented owner step)."""
+        """Returns the app and its new secret (shown once; only a salted hash is kept). The app gets its service
+        principal, its certificate (if any) and `permissions` (Microsoft Graph application permissions granted
+        as app-role assignments, as admin consent does); with Application.ReadWrite.OwnedBy its service
+        principal is also made owner of its own registration (the documented owner step). Everything is made
+        as if long ago: usable for sign-in at once, unlike what is made through Graph."""
         from .permissions import GRAPH_APP_ROLES, OWNED_BY
 
         permissions = list(dict.fromkeys(permissions))
@@ -165,26 +236,67 @@ class Store:
             secret = secrets.token_urlsafe(30)
             salt = secrets.token_hex(8)
             digest = _hash_secret(salt, secret)
-        app_id = str(uuid.uuid4())
+        app_id, object_id, sp_id = (str(uuid.uuid4()) for _ in range(3))
         with self.lock:
-            self.db.execute("INSERT INTO apps VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
-                            (app_id, str(uuid.uuid4()), display_name, salt, digest, cert_pem,
-                             int(public_client)))
-            self.db.executemany("INSERT INTO app_role_assignments VALUES (?, ?)", [(app_id, p) for p in permissions])
+            self.db.execute("INSERT INTO apps(app_id, object_id, display_name, secret_salt, secret_hash, "
+                            "public_client, data, created, ready) VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'), 0)",
+                            (app_id, object_id, display_name, salt, digest, int(public_client),
+                             json.dumps({"signInAudience": "AzureADMyOrg", "requiredResourceAccess": []})))
+            self.add_service_principal(sp_id, app_id, display_name, ready=0)
+            if cert_pem:
+                self.add_key(object_id, str(uuid.uuid4()), x509.load_pem_x509_certificate(cert_pem.encode()),
+                             None, ready=0)
+            graph = self.graph_sp()["id"]
+            for name in permissions:
+                self.add_assignment(sp_id, graph, GRAPH_APP_ROLES[name], ready=0)
+            if OWNED_BY in permissions:
+                self.db.execute("INSERT INTO app_owners VALUES (?, ?)", (object_id, sp_id))
             app = self.app(app_id)
             if app is None:
                 raise RuntimeError(f"App {app_id} was not found right after it was registered.")
-            if OWNED_BY in permissions:
-                self.db.execute("INSERT INTO app_owners VALUES (?, ?)", (app["object_id"], app_id))
             return app, secret
 
+    def add_service_principal(self, sp_id: str, app_id: str, display_name: str, *, ready: float) -> None:
+        self.db.execute("INSERT INTO service_principals VALUES (?, ?, ?, '{}', datetime('now'), ?)",
+                        (sp_id, app_id, display_name, ready))
+
+    def add_key(self, app_object_id: str, key_id: str, cert: x509.Certificate, display_name: str | None, *,
+                ready: float) -> None:
+        """A certificate credential; its validity is the certificate's own (keyCredential resource)."""
+        self.db.execute("INSERT INTO key_credentials VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (key_id, app_object_id, cert.public_bytes(serialization.Encoding.PEM).decode(),
+                         display_name, cert.fingerprint(hashes.SHA1()).hex().upper(),  # nosec: thumbprint
+                         *(_iso(moment) for moment in cert_validity(cert)), ready))
+
+    def add_assignment(self, principal_id: str, resource_id: str, app_role_id: str, *, ready: float) -> str:
+        # Graph's appRoleAssignment ids are 43-character base64url strings, not GUIDs.
+        assignment_id = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+        self.db.execute("INSERT INTO app_role_assignments VALUES (?, ?, ?, ?, ?, ?)",
+                        (assignment_id, principal_id, resource_id, app_role_id,
+                         datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ready))
+        return assignment_id
+
     def app_roles(self, app_id: str) -> list[str]:
-        """The Graph application permissions granted to an app (what its token's `roles` carries)."""
-        return [r["role"] for r in self.db.execute(
-            "SELECT role FROM app_role_assignments WHERE app_id=? ORDER BY role", (app_id,))]
+        """The Graph application permissions granted to an app and replicated (what its token's `roles`
+        carries): app-role assignments of its service principal on Microsoft Graph's."""
+        from .permissions import GRAPH_ROLE_NAMES
+
+        rows = self.db.execute(
+            "SELECT a.app_role_id FROM app_role_assignments a JOIN service_principals sp ON sp.id = a.principal_id "
+            "WHERE sp.app_id=? AND a.resource_id=? AND a.ready <= ?",
+            (app_id, self.graph_sp()["id"], time.time())).fetchall()
+        return sorted(GRAPH_ROLE_NAMES[r[0]] for r in rows if r[0] in GRAPH_ROLE_NAMES)
 
     def app(self, app_id: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM apps WHERE app_id=?", (app_id,)).fetchone()
+
+    def service_principal(self, app_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM service_principals WHERE app_id=?", (app_id,)).fetchone()
+
+    def usable_keys(self, app_object_id: str) -> list[sqlite3.Row]:
+        """The app's certificates that have replicated (validity is for the caller to check)."""
+        return self.db.execute("SELECT * FROM key_credentials WHERE app_object_id=? AND ready <= ?",
+                               (app_object_id, time.time())).fetchall()
 
     @staticmethod
     def secret_matches(app: sqlite3.Row, secret: str) -> bool:

@@ -30,7 +30,6 @@ from .connection import LdapSettings, connect
 from .reader import REPLICATING_DIRECTORY_CHANGES, dirsync_page
 
 ACCOUNT_PREFIX = "MSOL_"
-INSTALLATION_ID_LENGTH = 12  # hex digits, as Entra Connect's MSOL_16fb75d0227d
 NORMAL_ACCOUNT, DONT_EXPIRE_PASSWORD = 0x200, 0x10000
 USERS_CONTAINER_WKGUID = "a9d1ca15768811d1aded00c04fd8d5cd"
 SD_FLAGS_CONTROL = "1.2.840.113556.1.4.801"
@@ -59,10 +58,6 @@ def new_password(length: int = 64) -> str:
         password = "".join(secrets.choice("".join(classes)) for _ in range(length))
         if all(any(ch in cls for ch in password) for cls in classes):
             return password
-
-
-def new_installation_id() -> str:
-    return secrets.token_hex(INSTALLATION_ID_LENGTH // 2)
 
 
 def account_name(installation_id: str) -> str:

@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -178,10 +178,16 @@ def error_of(body) -> tuple[str, str]:
     return "", ""
 
 
+class TokenSource(Protocol):
+    def token(self, *, force_refresh: bool = False) -> str: ...
+
+
 class GraphClient:
-    def __init__(self, settings, credential: str, *, policy: RetryPolicy | None = None,
+    def __init__(self, settings, credential: str | None = None, *, policy: RetryPolicy | None = None,
                  write_quota: tuple[int, float] = DOCUMENTED_WRITE_QUOTA, events: Events | None = None,
-                 sleep=None):
+                 sleep=None, sign_in: Callable[[requests.Session], "TokenSource"] | None = None):
+        """Signs in as DirSync's app with `credential`, or, given `sign_in`, with the token source it makes
+        on this client's session (the administrator's sign-in of the wizard: admin.AdminSignIn)."""
         self.root = settings.graph_endpoint.rstrip("/")
         self.base = f"{self.root}/v1.0"
         self.policy = policy or RetryPolicy()
@@ -193,7 +199,9 @@ class GraphClient:
         self._unanswered_since: float | None = None  # the first of the failures in a row, monotonic
         self._unanswered = 0
         self.client_id = settings.client_id
-        self.auth = TokenProvider(settings, credential, self.session)
+        self.app_only = sign_in is None
+        self.auth: TokenSource = TokenProvider(settings, credential or "", self.session) if sign_in is None \
+            else sign_in(self.session)
         self._token = self.auth.token()
 
     def check_permissions(self) -> None:
@@ -207,7 +215,7 @@ class GraphClient:
         """A 403 Authorization_RequestDenied for a call whose permission the token lacks ends the run with
         that permission's name. Graph gives the same answer when the token has the permission but the object
         is protected (a user holding an administrator role): that is about one object, reported on its own."""
-        if (status == 403 and error_of(body)[0] == "Authorization_RequestDenied"
+        if (self.app_only and status == 403 and error_of(body)[0] == "Authorization_RequestDenied"
                 and permissions.lacks(self._token, method, self._relative(url))):
             raise permissions.denied_error(method, self._relative(url), self.client_id)
 

@@ -74,8 +74,10 @@ def check_token(access_token: str, client_id: str) -> None:
     """Raises PermissionDeniedError naming every required permission the token lacks."""
     missing = missing_permissions(access_token)
     if missing:
-        raise PermissionDeniedError(f"The app {client_id} lacks the Microsoft Graph application permission(s) "
-                                    f"{', '.join(missing)} that DirSync needs.", fix=how_to_grant(missing),
+        reasons = {p.name: p.reason.split(" (")[0] for p in REQUIRED_APP_PERMISSIONS}
+        each = "; ".join(f"{name}, to {reasons[name]}" for name in missing)
+        raise PermissionDeniedError(f"The app {client_id} lacks {len(missing)} of the Microsoft Graph application "
+                                    f"permissions DirSync needs: {each}.", fix=how_to_grant(missing),
                                     target=client_id)
 
 

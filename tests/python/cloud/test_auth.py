@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 
@@ -152,10 +153,13 @@ def test_device_code_sign_in_for_an_administrator(tenant):
         "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": app.app_id,
         "device_code": flow["device_code"]})
     assert (pending.status_code, pending.json()["error"]) == (400, "authorization_pending")
-    assert tenant.approve_device_code(flow["user_code"])
+    upn, password = f"admin-{uuid.uuid4().hex[:6]}@contoso.com", "Admin " + secrets.token_urlsafe(12)
+    admin = tenant.add_user(upn, password, roles=["Global Administrator"])
+    assert tenant.approve_device_code(flow["user_code"], upn, password)
     flow["latest_attempt_at"] = 0  # the raw poll above is not MSAL's; let it poll at once
     result = public.acquire_token_by_device_flow(flow)
     assert "access_token" in result, result.get("error_description")
+    assert jwt.decode(result["access_token"], options={"verify_signature": False})["oid"] == admin["id"]
     assert graph_get(tenant, result["access_token"]).status_code == 200
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 
 import pytest
 import requests
@@ -38,3 +39,12 @@ def test_a_tenant_that_cannot_start_says_why(tmp_path):
         taken.listen()
         with pytest.raises(RuntimeError, match="(?s)exited while starting: .*Address already in use"):
             TenantProcess.start(tmp_path / "tenant", taken.getsockname()[1])
+
+
+def test_a_tenant_database_of_an_older_layout_says_to_start_afresh(tmp_path):
+    data = tmp_path / "tenant"
+    data.mkdir()
+    with sqlite3.connect(data / "tenant.db") as old:  # the apps table before keys and service principals
+        old.execute("CREATE TABLE apps(app_id TEXT PRIMARY KEY, object_id TEXT, cert_pem TEXT)")
+    with pytest.raises(RuntimeError, match="(?s)older version.*delete its data folder"):
+        TenantProcess.start(data)

@@ -1,12 +1,13 @@
 """Microsoft Graph v1.0 directory resources of the local tenant: organization, users, security groups,
-membership and manager references, deleted items, users delta, applications and their directory extension
-properties. Each handler follows the API reference page named in its docstring; docs/local-tenant.md lists
-them with what is deliberately left out.
+membership and manager references, deleted items, users delta, applications (keys, owners, directory
+extension properties), service principals and their app-role assignments, /me. Each handler follows the
+API reference page named in its docstring; docs/local-tenant.md lists them with what is deliberately left
+out.
 
 Handlers take a Request and return (status, headers, body) or raise GraphError; routes.py turns errors
 into Graph's error body and runs the same handlers for each part of a $batch. Directory puts together the
-resources (users.py, groups.py, deleted.py, applications.py), which build on the query options (query.py)
-and what they share (base.py), and routes each request to its handler.
+resources (users.py, groups.py, deleted.py, applications.py, service_principals.py), which build on the
+query options (query.py) and what they share (base.py), and routes each request to its handler.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from .applications import Applications
 from .base import Request, Response
 from .deleted import DeletedItems
 from .groups import Groups
+from .service_principals import ServicePrincipals
 from .users import Users
 
 __all__ = ["Directory", "Request", "Response"]
 
 
-class Directory(Users, Groups, DeletedItems, Applications):
+class Directory(Users, Groups, DeletedItems, Applications, ServicePrincipals):
     def __init__(self, store: Store, base_url: str):
         self.store = store
         self.db = store.db
@@ -33,7 +35,9 @@ class Directory(Users, Groups, DeletedItems, Applications):
         self.lag = lambda: 0.0
         self._unseen = {}
         m = r"(?P<oid>[^/()]+)"
-        app = r"applications(?:/(?P<app_oid>[0-9a-fA-F-]{36})|\(appId='(?P<app_id>[^']+)'\))"
+        app = (r"applications(?:/(?P<app_oid>[0-9a-fA-F-]{36})|\(appId='(?P<app_id>[^']+)'\)"
+               r"|\(uniqueName='(?P<unique_name>[^']+)'\))")
+        sp = r"servicePrincipals(?:/(?P<sp_oid>[0-9a-fA-F-]{36})|\(appId='(?P<sp_app_id>[^']+)'\))"
         self.routes = [
             (r"organization", {"GET": self.get_organization}),
             (r"users", {"GET": self.list_users, "POST": self.create_user}),
@@ -51,10 +55,24 @@ class Directory(Users, Groups, DeletedItems, Applications):
             (r"directory/deletedItems/microsoft\.graph\.(?P<kind>user|group)", {"GET": self.list_deleted}),
             (rf"directory/deletedItems/{m}", {"GET": self.get_deleted, "DELETE": self.purge_deleted}),
             (rf"directory/deletedItems/{m}/(?:microsoft\.graph\.)?restore", {"POST": self.restore_deleted}),
-            (r"applications", {"GET": self.list_applications}),
-            (app, {"GET": self.get_application}),
+            (r"applications", {"GET": self.list_applications, "POST": self.create_application}),
+            (app, {"GET": self.get_application, "PATCH": self.update_application,
+                   "DELETE": self.delete_application}),
+            (app + r"/addKey", {"POST": self.add_key}),
+            (app + r"/removeKey", {"POST": self.remove_key}),
+            (app + r"/owners", {"GET": self.list_owners}),
+            (app + r"/owners/\$ref", {"POST": self.add_owner}),
+            (app + r"/owners/(?P<owner>[^/]+)/\$ref", {"DELETE": self.remove_owner}),
             (app + r"/extensionProperties", {"GET": self.list_extensions, "POST": self.create_extension}),
             (app + r"/extensionProperties/(?P<ext>[^/]+)", {"DELETE": self.delete_extension}),
+            (r"servicePrincipals", {"GET": self.list_service_principals, "POST": self.create_service_principal}),
+            (sp, {"GET": self.get_service_principal, "PATCH": self.update_service_principal,
+                  "DELETE": self.delete_service_principal}),
+            (sp + r"/appRoleAssignedTo", {"GET": self.list_assigned_to, "POST": self.assign_app_role}),
+            (sp + r"/appRoleAssignedTo/(?P<assignment>[^/]+)", {"DELETE": self.remove_app_role}),
+            (sp + r"/appRoleAssignments", {"GET": self.list_assignments}),
+            (r"me", {"GET": self.get_me}),
+            (r"me/memberOf", {"GET": self.list_my_member_of}),
         ]
         self.routes = [(re.compile(p + r"/?$"), h) for p, h in self.routes]
 

@@ -19,6 +19,8 @@ DIRECTORY_ROLES = {
     "User Administrator": "fe930be7-5e62-47db-91af-98c3a49a38b1",
     "Helpdesk Administrator": "729827e3-9c14-49f7-bb1b-9608f156bbb8",
     "Exchange Administrator": "29232cdf-9323-42fd-ade2-1d097af3e4de",
+    "Application Administrator": "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    "Cloud Application Administrator": "158c047a-c907-4556-b7ef-446551a6b5f7",
 }
 # https://learn.microsoft.com/graph/api/resources/users#who-can-perform-sensitive-actions : the properties
 # whose change is a sensitive action (plus delete and restore).
