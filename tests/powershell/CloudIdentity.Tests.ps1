@@ -2,10 +2,9 @@
 # through the lab tenant's admin API as the administrator would on /devicelogin (dirsync-lab approve),
 # and DirSync makes its own app registration; then it synchronizes as that app and rotates its
 # certificate. The lab is the demo lab (dirsync-lab up, this checkout's lab): a tenant with no app but
-# the lab's own reader, and its administrator (Privileged Role Administrator); the test adds an
-# Application Administrator, who may consent to the sign-in's delegated permissions and create apps but
-# not grant Microsoft Graph's application permissions. (The lab's Helpdesk Administrator cannot even
-# consent to them, AADSTS90094, so the sign-in itself never completes.)
+# the lab's own reader, its administrator (Privileged Role Administrator), and an Application
+# Administrator, who may consent to the sign-in's delegated permissions and create apps but not grant
+# Microsoft Graph's application permissions.
 BeforeAll {
     $script:Root = Resolve-Path (Join-Path $PSScriptRoot '../..')
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) "dirsync-cloud-identity-$PID"
@@ -38,16 +37,12 @@ BeforeAll {
             (ConvertTo-SecureString $Facts.activeDirectory.adminPassword -AsPlainText -Force))
         ExchangeHybrid = $false; SynchronizeNow = $false
     }
-    $script:Administrator = $Facts.administrator
-    $script:AppAdmin = @{ password = "App-Admin-$(New-Guid)" }
-    $AppAdmin.userPrincipalName = (Invoke-Probe tenant_add_user @{
-        name = 'app-admin'; password = $AppAdmin.password; roles = @('Application Administrator') }).userPrincipalName
     # Everything the cmdlets showed on the host, for the secrets scan at the end.
     $script:Displayed = [System.Collections.Generic.List[string]]::new()
 
-    # Runs $Script while $Person signs in at the device code it shows; returns what the host showed.
-    function Invoke-WithApproval($Person, [scriptblock]$Script) {
-        $approval = (Invoke-Probe start_device_code_approver @{ upn = $Person.userPrincipalName; password = $Person.password }).id
+    # Runs $Script while the lab's $Who (lab.json) signs in at the device code it shows; returns what the host showed.
+    function Invoke-WithApproval([string]$Who, [scriptblock]$Script) {
+        $approval = (Invoke-Probe start_device_code_approver @{ who = $Who }).id
         try {
             $text = Get-HostText $Script
         } finally {
@@ -71,10 +66,10 @@ AfterAll {
 Describe 'Wizard page 1: an administrator signs in with a device code' {
     It 'with -WhatIf signs in, shows the code to type and each change it would make, and creates and saves nothing' {
         $before = @(Invoke-Probe cloud_apps).Count
-        $shown = Invoke-WithApproval $Administrator {
+        $shown = Invoke-WithApproval administrator {
             Start-CoexistenceConfigurationWizard @Answers -WhatIf | Should -BeNullOrEmpty
         }
-        $Approved.approved | Should -BeTrue -Because "the device code was approved ($($Approved.error))"
+        $Approved.code | Should -Not -BeNullOrEmpty -Because "the device code was approved ($($Approved.error))"
         ($shown -join "`n") | Should -Match 'To sign in, .*https://\S+.* enter the code \S+'
         ($shown -join "`n") | Should -Match 'What if: Performing the operation "create" on target "[^"]+"'
         ($shown -join "`n") | Should -Match 'What if: Performing the operation "grant" on target "[^"]*User\.ReadWrite\.All'
@@ -84,12 +79,12 @@ Describe 'Wizard page 1: an administrator signs in with a device code' {
 
     It 'refuses an administrator without the role that grants the permissions (an Application Administrator), naming it; creates and saves nothing' {
         $before = @(Invoke-Probe cloud_apps).Count
-        $null = Invoke-WithApproval $AppAdmin {
+        $null = Invoke-WithApproval appAdministrator {
             try { Start-CoexistenceConfigurationWizard @Answers } catch { $script:Refused = $_ }
         }
         $err = $Refused
         $err | Should -Not -BeNullOrEmpty
-        $Approved.approved | Should -BeTrue -Because "the device code was approved ($($Approved.error))"
+        $Approved.code | Should -Not -BeNullOrEmpty -Because "the device code was approved ($($Approved.error))"
         $err.FullyQualifiedErrorId | Should -Be 'DirSync.PermissionDenied,Start-CoexistenceConfigurationWizard'
         "$err" | Should -Match 'Privileged Role Administrator'
         @(Invoke-Probe cloud_apps).Count | Should -Be $before
@@ -98,8 +93,8 @@ Describe 'Wizard page 1: an administrator signs in with a device code' {
 
     It 'creates one app, its service principal, one certificate, exactly the documented permissions and its ownership' {
         $before = @(Invoke-Probe cloud_apps).Count
-        $null = Invoke-WithApproval $Administrator { $script:Configured = Start-CoexistenceConfigurationWizard @Answers }
-        $Approved.approved | Should -BeTrue -Because "the device code was approved ($($Approved.error))"
+        $null = Invoke-WithApproval administrator { $script:Configured = Start-CoexistenceConfigurationWizard @Answers }
+        $Approved.code | Should -Not -BeNullOrEmpty -Because "the device code was approved ($($Approved.error))"
         $identity = $Configured.CloudIdentity
         $identity.PSObject.TypeNames[0] | Should -Be 'DirSync.CloudIdentity'
         $identity.Created | Should -BeTrue
@@ -162,7 +157,7 @@ Describe 'Rotating the certificate' {
 
     It 're-running the wizard keeps the one app and gives it a new certificate' {
         $before = @(Invoke-Probe cloud_apps).Count
-        $null = Invoke-WithApproval $Administrator { $script:Again = Start-CoexistenceConfigurationWizard @Answers }
+        $null = Invoke-WithApproval administrator { $script:Again = Start-CoexistenceConfigurationWizard @Answers }
         $Again.CloudIdentity.Created | Should -BeFalse
         $Again.CloudIdentity.AppId | Should -Be $Configured.CloudIdentity.AppId
         $Again.CloudIdentity.CertificateThumbprint | Should -Not -Be $Rotated.CertificateThumbprint
@@ -180,20 +175,20 @@ Describe 'The administrator''s sign-in' {
     # Each call's page, least privileged, delegated: application-post-applications and serviceprincipal-post-
     # serviceprincipals (Application.ReadWrite.All), serviceprincipal-post-approleassignedto
     # (AppRoleAssignment.ReadWrite.All and Application.Read.All), application-post-owners
-    # (Application.ReadWrite.All and Directory.Read.All), user-list-memberof for /me (User.Read).
+    # (Application.ReadWrite.All and Directory.Read.All, which also reads /me and its memberOf).
     It 'asked for the delegated permissions the wizard needs, and no more' {
         $scopes = @((Invoke-Probe issued_user_tokens).scopes | Select-Object -Unique)
         $scopes.Count | Should -BeGreaterThan 0
         foreach ($scope in $scopes) {
             @($scope -split ' ' | Sort-Object) |
-                Should -Be @('Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Directory.Read.All', 'User.Read')
+                Should -Be @('Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Directory.Read.All')
         }
     }
 
     It 'keeps no administrator token, refresh token or password in DirSync''s home or in anything the cmdlets showed' {
         $issued = Invoke-Probe issued_user_tokens
         $secrets = @($issued.accessTokens) + @($issued.refreshTokens) + @($issued.idTokens) +
-            @($Administrator.password, $AppAdmin.password) | Where-Object { $_ }
+            @($Facts.administrator.password, $Facts.appAdministrator.password) | Where-Object { $_ }
         @($issued.accessTokens).Count | Should -BeGreaterThan 0
         $texts = @(Get-ChildItem -Recurse -File $Home0 | ForEach-Object { [Text.Encoding]::UTF8.GetString([IO.File]::ReadAllBytes($_.FullName)) })
         $texts += ($Displayed -join "`n")

@@ -119,38 +119,22 @@ def _tenant_admin(lab: str):
     return LocalTenant.attach(Path(lab) / "tenant", _lab(lab)["tenant"]["authorityHost"])
 
 
-def tenant_add_user(lab: str, name: str, password: str, roles: list[str]):
-    """A user of the tenant's initial domain (the lab administrator's) who signs in with `password`."""
-    domain = _lab(lab)["administrator"]["userPrincipalName"].split("@")[1]
-    tenant = _tenant_admin(lab)
-    try:
-        return tenant.add_user(f"{name}@{domain}", password, roles=roles)
-    finally:
-        tenant.stop()
-
-
-def start_device_code_approver(lab: str, upn: str, password: str, timeout: float = 180.0):
-    """`upn` signs in at the next device code that waits and accepts, as at /devicelogin, from a thread of
-    its own while the wizard waits in this process; device_code_approval(approval) says how it went."""
+def start_device_code_approver(lab: str, who: str, timeout: float = 180.0):
+    """The lab's `who` (lab.json) signs in at the device code that waits and accepts, as at /devicelogin
+    (dirsync_lab.demo.approve), from a thread of its own while the wizard waits in this process;
+    device_code_approval(approval) says how it went."""
     import threading
     import uuid
+
+    from dirsync_lab.demo import approve
 
     approval_id, outcome = str(uuid.uuid4()), {}
 
     def run():
-        tenant = _tenant_admin(lab)
-        deadline = time.monotonic() + timeout
         try:
-            while time.monotonic() < deadline and not outcome:
-                for code in tenant.pending_device_codes()[:1]:
-                    outcome["approved"] = tenant.approve_device_code(code["userCode"], upn, password)
-                time.sleep(0.2)
-            if not outcome:
-                outcome["error"] = f"No device code waited for sign-in within {timeout:g} s."
+            outcome["code"] = approve(Path(lab), who=who, timeout=timeout)
         except Exception as exc:  # reported to the test by device_code_approval
             outcome["error"] = f"{type(exc).__name__}: {exc}"
-        finally:
-            tenant.stop()
 
     thread = threading.Thread(target=run, daemon=True, name="device-code-approver")
     _approvals[approval_id] = {"thread": thread, "outcome": outcome}
@@ -159,7 +143,7 @@ def start_device_code_approver(lab: str, upn: str, password: str, timeout: float
 
 
 def device_code_approval(approval: str, wait: float = 10.0):
-    """What the approver did ({"approved"} or {"error"}), once it has ended (`wait` s at most)."""
+    """What the approver did ({"code"} or {"error"}), once it has ended (`wait` s at most)."""
     started = _approvals.pop(approval)
     started["thread"].join(wait)
     return dict(started["outcome"]) or {"error": "The approver is still waiting for a device code."}
