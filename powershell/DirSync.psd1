@@ -18,6 +18,7 @@
         'Start-OnlineCoexistenceSync'
         'Get-CoexistenceSyncHistory'
         'Test-CoexistenceSync'
+        'Update-CoexistenceCredential'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

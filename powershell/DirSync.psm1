@@ -108,8 +108,8 @@ function New-DirSyncErrorRecord($Failure) {
 function Invoke-DirSyncCore {
     <#
     Runs one command of the Python core (see dirsync/bridge.py) and returns its result as objects.
-    Events it emits while running become Write-Progress / Write-Verbose / Write-Warning here, on the
-    pipeline thread. A failure is thrown as a terminating error of the calling cmdlet ($Cmdlet).
+    Events it emits while running become Write-Progress / Write-Verbose / Write-Warning / Write-Host here,
+    on the pipeline thread. A failure is thrown as a terminating error of the calling cmdlet ($Cmdlet).
     #>
     [CmdletBinding()]
     param(
@@ -137,6 +137,8 @@ function Invoke-DirSyncCore {
                     }
                     'verbose' { $Cmdlet.WriteVerbose($event.message) }
                     'warning' { $Cmdlet.WriteWarning($event.message) }
+                    # What the person must do now (the device code to type): shown without -Verbose, in -NonInteractive too.
+                    'notice' { Write-Host $event.message }
                 }
             }
             $finished = $reply.done

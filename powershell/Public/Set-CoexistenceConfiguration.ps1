@@ -5,9 +5,10 @@ function Set-CoexistenceConfiguration {
 
     .DESCRIPTION
     Changes the settings of the next synchronization runs: which organizational units are in scope, the
-    attribute that excludes an object, staging mode, soft matching, the proxy to Microsoft 365 and the
-    Exchange hybrid flag. Only the parameters you give change. Every value is checked before anything is
-    saved: an invalid one is reported by name and the configuration stays as it was.
+    attribute that excludes an object, staging mode, soft matching, the proxy to Microsoft 365, the
+    Exchange hybrid flag and how early Test-CoexistenceSync warns that the app's certificate expires.
+    Only the parameters you give change. Every value is checked before anything is saved: an invalid one
+    is reported by name and the configuration stays as it was.
 
     The interval is set with Set-CoexistenceSyncSchedule, accidental-delete protection with
     Set-PreventAccidentalDeletes, the directory and tenant connections with
@@ -40,6 +41,10 @@ function Set-CoexistenceConfiguration {
     .PARAMETER ExchangeHybrid
     Records whether the Exchange hybrid deployment is in use.
 
+    .PARAMETER CredentialExpiryWarningDays
+    How many days before DirSync's certificate expires Test-CoexistenceSync starts to warn (in Reasons,
+    and Healthy is $false), so that there is time for Update-CoexistenceCredential: 1 to 365, 30 by default.
+
     .PARAMETER PassThru
     Returns the configuration after the change.
 
@@ -52,6 +57,11 @@ function Set-CoexistenceConfiguration {
     Set-CoexistenceConfiguration -StagingMode $true -WhatIf
 
     Shows what would change, and changes nothing.
+
+    .EXAMPLE
+    Set-CoexistenceConfiguration -CredentialExpiryWarningDays 60
+
+    Test-CoexistenceSync warns 60 days before the certificate expires.
 
     .OUTPUTS
     DirSync.CoexistenceConfiguration, with -PassThru.
@@ -66,12 +76,14 @@ function Set-CoexistenceConfiguration {
         [bool]$SoftMatch,
         [AllowEmptyString()] [string]$Proxy,
         [bool]$ExchangeHybrid,
+        [ValidateRange(1, 365)] [int]$CredentialExpiryWarningDays,
         [switch]$PassThru
     )
     # Flat settings, named as the parameters; the core shapes them into the configuration (config.py).
     $names = @{
         IncludeOUs = 'include_ous'; ExcludeOUs = 'exclude_ous'; ExclusionAttribute = 'exclusion_attribute'
         StagingMode = 'staging_mode'; SoftMatch = 'soft_match'; Proxy = 'proxy'; ExchangeHybrid = 'exchange_hybrid'
+        CredentialExpiryWarningDays = 'credential_expiry_warning_days'
     }
     $settings = @{}
     foreach ($name in $PSBoundParameters.Keys) {

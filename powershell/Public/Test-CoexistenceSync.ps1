@@ -12,7 +12,11 @@ function Test-CoexistenceSync {
     run succeeded and ended less than two schedule intervals (plus 15 minutes) ago, the scheduler that
     starts the runs is running (a cron daemon, the systemd timer, the scheduled task), nothing is pending,
     no object is in error and the app has every Microsoft Graph permission DirSync needs
-    (MissingPermissions lists the ones it lacks). Reasons lists, each with its fix, why it is not healthy.
+    (MissingPermissions lists the ones it lacks). Reasons lists, each with its fix, why it is not healthy;
+    among them a warning when the app's certificate expires within credentialExpiryWarningDays (30 by
+    default; Set-CoexistenceConfiguration -CredentialExpiryWarningDays), with the fix
+    Update-CoexistenceCredential. CredentialExpires is when the certificate expires (UTC; empty with a
+    client secret).
     The cmdlet reports and does not fail: a monitoring script exits non-zero with
     `exit [int](-not (Test-CoexistenceSync).Healthy)`, or runs `dirsync test`, which exits 4.
 
@@ -35,6 +39,7 @@ function Test-CoexistenceSync {
     param()
     $report = ConvertTo-PascalCase (Invoke-DirSyncCore -Command 'test-sync' -Cmdlet $PSCmdlet)
     $report.LastSyncTime = ConvertFrom-DirSyncTime $report.LastSyncTime
+    $report.CredentialExpires = ConvertFrom-DirSyncTime $report.CredentialExpires
     foreach ($failure in @($report.Errors)) {
         if ($failure) { $null = Add-DirSyncTypeName $failure 'DirSync.ObjectError' }
     }

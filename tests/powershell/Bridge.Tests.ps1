@@ -90,6 +90,14 @@ Describe 'Events from the core' {
         Should -Invoke -ModuleName DirSync Write-Progress -ParameterFilter { $Activity -eq 'Probe' -and $PercentComplete -eq 50 }
     }
 
+    It 'shows notice events on the host, without -Verbose, also in pwsh -NonInteractive' {
+        $shown = Invoke-DirSyncProbe 'dirsync_probe:notice' @{ message = "To sign in, open https://login.test/device and enter the code AB12`e[2J" } 6>&1
+        $notice = @($shown | Where-Object { $_ -is [System.Management.Automation.InformationRecord] })
+        $notice.Count | Should -Be 1
+        $notice[0].Tags | Should -Contain 'PSHOST'  # Write-Host: what the person sees, whatever the preferences
+        "$($notice[0].MessageData)" | Should -Be 'To sign in, open https://login.test/device and enter the code AB12\x1b[2J'
+    }
+
     It 'shows verbose events with -Verbose only' {
         Write-DirSyncConfig '{}'
         $with = Get-CoexistenceConfiguration -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }

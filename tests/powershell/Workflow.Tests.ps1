@@ -34,7 +34,8 @@ BeforeAll {
 }
 
 AfterAll {
-    Set-CoexistenceSyncSchedule -Enabled $false -ErrorAction SilentlyContinue
+    # Not configured when the wizard failed: the schedule cmdlet would stop AfterAll before the lab is down.
+    if (Test-Path (Join-Path $Home0 'dirsync.json')) { Set-CoexistenceSyncSchedule -Enabled $false }
     Remove-Module DirSync -ErrorAction SilentlyContinue
     /usr/bin/python3 -m dirsync_lab down --dir $Lab
     $env:PYTHONPATH = $PythonPath0
@@ -300,20 +301,5 @@ Describe 'Missing Graph permissions' {
         $report = Test-CoexistenceSync
         $report.MissingPermissions | Should -Be @('Group.ReadWrite.All')
         $report.Healthy | Should -BeFalse
-    }
-}
-
-Describe 'Help' {
-    It '<Name> has a synopsis, parameter help and examples' -ForEach @(
-        (Import-PowerShellDataFile (Join-Path $PSScriptRoot '../../powershell/DirSync.psd1')).FunctionsToExport | ForEach-Object { @{ Name = $_ } }
-    ) {
-        $help = Get-Help $Name -Full
-        $help.Synopsis | Should -Not -BeNullOrEmpty
-        $help.Synopsis | Should -Not -Match "^\s*$Name\s"
-        @($help.Examples.Example).Count | Should -BeGreaterThan 0
-        $parameters = (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin [System.Management.Automation.PSCmdlet]::CommonParameters -and $_ -notin [System.Management.Automation.PSCmdlet]::OptionalCommonParameters }
-        foreach ($parameter in $parameters) {
-            ($help.parameters.parameter | Where-Object name -eq $parameter).description.Text | Should -Not -BeNullOrEmpty -Because "-$parameter of $Name needs help"
-        }
     }
 }

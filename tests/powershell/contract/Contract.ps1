@@ -3,6 +3,7 @@
 # cmdlet's parameters as one line each.
 $script:Root = Resolve-Path (Join-Path $PSScriptRoot '../../..')
 Import-Module (Join-Path $Root 'powershell/DirSync.psd1') -Force
+. (Join-Path $PSScriptRoot '../HostText.ps1')
 
 # A reply as Invoke-DirSyncCore hands it on: the core's JSON, parsed.
 function New-CoreReply([string]$Json) { $Json | ConvertFrom-Json }

@@ -11,7 +11,7 @@ Describe 'Set-CoexistenceConfiguration' {
 
     It 'takes the synchronization settings by name, nothing from the pipeline, nothing mandatory' {
         Get-ParameterContract Set-CoexistenceConfiguration | Should -Be @(
-            'ExchangeHybrid [Boolean]', 'ExcludeOUs [String[]]', 'ExclusionAttribute [String]', 'IncludeOUs [String[]]',
+            'CredentialExpiryWarningDays [Int32]', 'ExchangeHybrid [Boolean]', 'ExcludeOUs [String[]]', 'ExclusionAttribute [String]', 'IncludeOUs [String[]]',
             'PassThru [SwitchParameter]', 'Proxy [String]', 'SoftMatch [Boolean]', 'StagingMode [Boolean]')
         (Get-Command Set-CoexistenceConfiguration).Parameters.Keys | Should -Contain 'WhatIf'
     }
@@ -34,6 +34,18 @@ Describe 'Set-CoexistenceConfiguration' {
             $Arguments.exclusion_attribute -eq '' -and $Arguments.staging_mode -eq $false -and $Arguments.soft_match -eq $true -and
             $Arguments.proxy -eq 'http://proxy.contoso.com:8080' -and $Arguments.exchange_hybrid -eq $true
         }
+    }
+
+    It 'sends -CredentialExpiryWarningDays as credential_expiry_warning_days, 1 to 365 days' {
+        Set-CoexistenceConfiguration -CredentialExpiryWarningDays 60
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            (ConvertTo-Json $Arguments -Compress) -eq '{"credential_expiry_warning_days":60}'
+        }
+        foreach ($days in 0, 366) {
+            { Set-CoexistenceConfiguration -CredentialExpiryWarningDays $days } |
+                Should -Throw -ErrorId 'ParameterArgumentValidationError,Set-CoexistenceConfiguration'
+        }
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly
     }
 
     It 'sends the lists as JSON arrays, even of one OU' {

@@ -5,7 +5,8 @@ BeforeAll {
 {"lastSyncTime": "2026-01-02T03:05:35.250Z", "lastRun": $(New-CoreRunJson),
  "objectsInScope": 12, "objectsInCloud": 11, "objectsSkipped": 0,
  "errors": [{"anchor": "a1", "dn": "CN=Ann,OU=Staff,DC=contoso,DC=com", "kind": "user", "reason": "bad UPN", "fix": "correct it"}],
- "runInProgress": false, "pendingChanges": {"update": 1}, "previewStatus": "success", "previewMessage": "", "healthy": false}
+ "runInProgress": false, "pendingChanges": {"update": 1}, "previewStatus": "success", "previewMessage": "", "healthy": false,
+ "credentialExpires": "2027-01-02T03:04:05.500Z"}
 "@
 }
 
@@ -39,5 +40,19 @@ Describe 'Test-CoexistenceSync' {
     It 'leaves the last sync time empty before the first successful sync' {
         Mock Invoke-DirSyncCore -ModuleName DirSync { New-CoreReply ($Report -replace '"lastSyncTime": "[^"]*"', '"lastSyncTime": null') }
         (Test-CoexistenceSync).LastSyncTime | Should -BeNullOrEmpty
+    }
+
+    It 'gives when the certificate expires as UTC [datetime], and shows it' {
+        $report = Test-CoexistenceSync
+        $report.CredentialExpires | Should -Be ([datetime]::new(2027, 1, 2, 3, 4, 5, 500, [DateTimeKind]::Utc))
+        $report.CredentialExpires.Kind | Should -Be 'Utc'
+        ($report | Out-String) | Should -Match 'CredentialExpires \(UTC\)\s*:\s*\S'
+    }
+
+    It 'leaves CredentialExpires empty for a client secret' {
+        Mock Invoke-DirSyncCore -ModuleName DirSync { New-CoreReply ($Report -replace '"credentialExpires": "[^"]*"', '"credentialExpires": null') }
+        $report = Test-CoexistenceSync
+        $report.PSObject.Properties.Name | Should -Contain 'CredentialExpires'
+        $report.CredentialExpires | Should -BeNullOrEmpty
     }
 }
