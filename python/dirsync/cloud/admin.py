@@ -20,8 +20,9 @@ import webbrowser
 import msal
 import requests
 
-from ..errors import AuthenticationError, CertificateError, ConfigurationError, ServerUnreachableError
+from ..errors import AuthenticationError
 from ..events import Events
+from .auth import msal_application
 
 SIGN_IN_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"  # Microsoft Graph Command Line Tools
 # What creating DirSync's app needs, by each call's page: the app registration and its service principal
@@ -69,22 +70,10 @@ class AdminSignIn:
         self.scopes = [f"{settings.graph_endpoint.rstrip('/')}/{scope}" for scope in ADMIN_SCOPES]
         tenant = settings.tenant_id or "organizations"
         self.authority = f"{settings.authority_host.rstrip('/')}/{tenant}"
-        try:
-            # A fresh in-memory cache: nothing is read from or written to disk.
-            self.app = msal.PublicClientApplication(SIGN_IN_CLIENT_ID, authority=self.authority,
-                                                    instance_discovery=False, http_client=session,
-                                                    token_cache=msal.TokenCache())
-        except requests.exceptions.SSLError as exc:
-            raise CertificateError(f"The certificate of {settings.authority_host} is not trusted.",
-                                   fix="Give -TenantCAFile (the CA that issued it).",
-                                   target=settings.authority_host) from exc
-        except requests.exceptions.RequestException as exc:
-            raise ServerUnreachableError(f"Cannot reach {settings.authority_host} to sign in.",
-                                         fix="Check the address, the network and the proxy setting.",
-                                         target=settings.authority_host) from exc
-        except ValueError as exc:
-            raise ConfigurationError(f"{self.authority} is not a Microsoft Entra tenant MSAL can use.",
-                                     fix="Check -TenantId and -AuthorityHost.", target=self.authority) from exc
+        # A fresh in-memory cache: nothing is read from or written to disk.
+        self.app = msal_application(lambda: msal.PublicClientApplication(
+            SIGN_IN_CLIENT_ID, authority=self.authority, instance_discovery=False, http_client=session,
+            token_cache=msal.TokenCache()), settings.authority_host, self.authority, session)
         self._result: dict = {}
         self.user = ""
         self.tenant_id = ""

@@ -34,6 +34,30 @@ def _seconds(session: requests.Session) -> str:
     return f"{max(timeout):g} s" if timeout else "its timeout"
 
 
+def msal_application(make, host: str, authority: str, session: requests.Session):
+    """The MSAL application `make()` builds, with its failures as DirSync's errors. MSAL fetches
+    {authority}/v2.0/.well-known/openid-configuration here; it gets DirSync's session so that the tenant's
+    CA file and proxy apply to sign-in exactly as to Graph."""
+    try:
+        return make()
+    except requests.exceptions.SSLError as exc:
+        raise CertificateError(f"The certificate of {host} is not trusted.",
+                               fix="Set tenant.ca_file (-TenantCAFile) to the CA that issued it (the local "
+                                   "tenant's ca.pem).", target=host) from exc
+    except requests.exceptions.Timeout as exc:
+        raise ServerUnreachableError(f"{host} did not answer sign-in within {_seconds(session)}.",
+                                     fix="Check the address, the network and the proxy setting.",
+                                     target=host) from exc
+    except requests.exceptions.RequestException as exc:
+        raise ServerUnreachableError(f"Cannot reach {host}.",
+                                     fix="Check the address, the network and the proxy setting.",
+                                     target=host) from exc
+    except ValueError as exc:  # the authority answered, but not with an OIDC configuration
+        raise ConfigurationError(f"{authority} is not a Microsoft Entra tenant MSAL can use.",
+                                 fix="Check tenant.tenant_id (-TenantId) and tenant.authority_host (-AuthorityHost).",
+                                 target=authority) from exc
+
+
 class TokenProvider:
     """Access tokens for Graph, from MSAL's token cache while they are valid."""
 
@@ -49,29 +73,9 @@ class TokenProvider:
                                  "thumbprint": certificate_thumbprint(settings.certificate_file)}
         else:
             client_credential = credential
-        try:
-            # MSAL fetches {authority}/v2.0/.well-known/openid-configuration here. It gets DirSync's session
-            # so that the tenant's CA file and proxy apply to sign-in exactly as to Graph.
-            self.app = msal.ConfidentialClientApplication(
-                settings.client_id, client_credential=client_credential, authority=authority,
-                instance_discovery=False, http_client=session)
-        except requests.exceptions.SSLError as exc:
-            raise CertificateError(f"The certificate of {settings.authority_host} is not trusted.",
-                                   fix="Set tenant.ca_file to the CA that issued it (the local tenant's ca.pem).",
-                                   target=settings.authority_host) from exc
-        except requests.exceptions.Timeout as exc:
-            raise ServerUnreachableError(f"{settings.authority_host} did not answer sign-in within "
-                                         f"{_seconds(session)}.",
-                                         fix="Check the address, the network and the proxy setting.",
-                                         target=settings.authority_host) from exc
-        except requests.exceptions.RequestException as exc:
-            raise ServerUnreachableError(f"Cannot reach {settings.authority_host}.",
-                                         fix="Check the address, the network and the proxy setting.",
-                                         target=settings.authority_host) from exc
-        except ValueError as exc:  # the authority answered, but not with an OIDC configuration
-            raise ConfigurationError(f"{authority} is not a Microsoft Entra tenant MSAL can use.",
-                                     fix="Check tenant.tenant_id and tenant.authority_host.",
-                                     target=authority) from exc
+        self.app = msal_application(lambda: msal.ConfidentialClientApplication(
+            settings.client_id, client_credential=client_credential, authority=authority,
+            instance_discovery=False, http_client=session), settings.authority_host, authority, session)
 
     def token(self, *, force_refresh: bool = False) -> str:
         result = None
