@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from dirsync import schedule
+from dirsync_lab import demo
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "powershell" / "DirSync.psd1"
@@ -49,7 +50,7 @@ class Terminal:
         os.close(slave)
         self.screen = ""
 
-    def expect(self, pattern: str, timeout: float = 60) -> None:
+    def expect(self, pattern: str, timeout: float = 60) -> re.Match:
         deadline = time.monotonic() + timeout
         while not re.search(pattern, self._plain()):
             remaining = deadline - time.monotonic()
@@ -57,7 +58,10 @@ class Terminal:
                 raise AssertionError(f"never saw {pattern!r}; the screen ends with:\n{self._plain()[-1500:]}")
             self._read(remaining)
         # What was matched is consumed, so the next prompt is looked for after it.
-        self.screen = self._plain()[re.search(pattern, self._plain()).end():]
+        match = re.search(pattern, self._plain())
+        assert match is not None
+        self.screen = self._plain()[match.end():]
+        return match
 
     def _read(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.master], [], [], min(timeout, 1))
@@ -103,6 +107,8 @@ def test_the_wizard_at_its_prompts_and_from_a_script_configure_the_same(lab, tmp
         terminal = Terminal([PWSH, "-NoProfile", "-NoLogo", "-Command",
                              f"Import-Module '{MODULE}'; Start-CoexistenceConfigurationWizard {_advanced(facts)} | "
                              "Format-List; exit"], env)
+        terminal.expect(r"How does DirSync get its cloud identity\?[\s\S]*\(default is \"S\"\): ")
+        terminal.type("U")  # the app the lab registered, as an organisation that registers its own
         terminal.expect(r"\[Microsoft 365\] Tenant ID: ")
         terminal.type(t["tenantId"])
         terminal.expect(r"Application \(client\) ID: ")
@@ -160,8 +166,41 @@ def test_the_wizard_in_a_non_interactive_session_names_the_parameter_it_needs(la
                          capture_output=True, text=True, timeout=120,
                          env={**os.environ, "DIRSYNC_HOME": str(tmp_path)})
     assert run.returncode != 0
-    assert "Give -ClientId" in run.stdout + run.stderr
+    assert "Give -UseDeviceCode or -ClientId" in re.sub(r"\x1b\[[0-9;]*m|\s+", " ", run.stdout + run.stderr)
     assert not (tmp_path / "dirsync.json").exists()
+
+
+def test_at_the_prompt_an_administrator_signs_in_with_the_code_on_screen_and_dirsync_makes_its_app(
+        bare_lab, tmp_path):
+    folder, facts = bare_lab
+    ad = facts["activeDirectory"]
+    home = tmp_path / "home"
+    env = {**os.environ, "TERM": "xterm", "DIRSYNC_HOME": str(home)}
+    env.pop("DISPLAY", None)  # a server without a browser: the sign-in is by device code
+    env.pop("BROWSER", None)
+    try:
+        terminal = Terminal([PWSH, "-NoProfile", "-NoLogo", "-Command",
+                             f"Import-Module '{MODULE}'; Start-CoexistenceConfigurationWizard {_advanced(facts)} "
+                             "-ExchangeHybrid $false -SynchronizeNow $false | Format-List; exit"], env)
+        terminal.expect(r"How does DirSync get its cloud identity\?[\s\S]*\(default is \"S\"\): ")
+        terminal.type("")
+        terminal.expect(r"\[Active Directory\] Domain controller: ")
+        terminal.type(ad["server"])
+        terminal.expect(r"User: ")
+        terminal.type(ad["adminUser"])
+        terminal.expect(r"Password for user .*: ")
+        terminal.type(ad["adminPassword"])
+        # The code, as the administrator reads it off the screen.
+        code = terminal.expect(r"enter the code (\S+) to authenticate").group(1)
+        assert demo.approve(folder, code=code, timeout=30) == code
+        terminal.expect(r"CloudIdentity\s*: DirSync \(", timeout=180)
+        terminal.expect(r"ServiceAccount\s*: MSOL_[0-9a-f]{12}@dirsync\.test")
+        assert terminal.close() == 0
+        saved = json.loads((home / "dirsync.json").read_text())
+        assert saved["tenant"]["credentialType"] == "certificate" and saved["tenant"]["clientId"]
+    finally:
+        if (home / "dirsync.json").exists():
+            schedule.change(enabled=False, home=str(home))
 
 
 def test_setup_at_a_terminal_offers_the_wizard_on_an_unconfigured_machine(tmp_path):
