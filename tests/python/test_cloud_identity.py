@@ -329,3 +329,26 @@ def test_the_browser_sign_in_through_a_real_headless_chromium_makes_the_app(lab,
     assert result["cloudIdentity"]["created"]
     assert len(app_of(lab, tmp_path / "home")) == 1
     assert config.load(tmp_path / "home").tenant.client_id == result["cloudIdentity"]["appId"]
+
+
+def test_dirsync_configure_what_if_signs_in_with_the_code_it_prints_and_changes_nothing(lab, tmp_path):
+    folder, facts, _ = lab
+    home = tmp_path / "home"
+    t = facts["tenant"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    approver = Approver(folder)
+    approver.start()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dirsync.cli", "configure", "--device-code", "--what-if", "--authority-host",
+         t["authorityHost"], "--graph-endpoint", t["graphEndpoint"], "--tenant-ca-file", t["caFile"],
+         "--home", str(home)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    threading.Thread(target=lambda: [approver.notice(line) for line in process.stderr], daemon=True).start()
+    out, _ = process.communicate(timeout=120)
+    approver.join(70)
+    assert approver.failure is None, approver.failure
+    assert process.returncode == 0, out
+    assert f"Signed in as {facts['administrator']['userPrincipalName']}; nothing was changed." in out
+    assert re.search(r"What if: create app registration 'DirSync \(", out)
+    assert all(f"What if: grant {name}:" in out for name in DIRSYNC_PERMISSIONS)
+    assert app_of(lab, home) == []
+    assert_nothing_saved(home)
