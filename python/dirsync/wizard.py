@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from . import config, schedule, secrets
@@ -127,13 +126,13 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
     if not wanted.active_directory.server and not what_if:
         raise InvalidArgumentError("The domain controller is missing.", fix="Give -DomainController.")
     installation_id = current.installation_id or config.installation_id_for(folder)
-    admin = administrator = None
+    admin_graph = administrator = None
     if own_app:
         events.progress("Configuration wizard", "Microsoft 365: an administrator signs in", done=1, total=5)
-        admin, administrator = _sign_in(wanted.tenant, folder, use_device_code, sign_in_timeout, events)
+        admin_graph, administrator = _sign_in(wanted.tenant, folder, use_device_code, sign_in_timeout, events)
     try:
-        if admin is not None and administrator is not None:
-            registrar = Registrar(admin, administrator.tenant_id, installation_id, events)
+        if admin_graph is not None and administrator is not None:
+            registrar = Registrar(admin_graph, administrator.tenant_id, installation_id, events)
             registrar.check_role()  # before anything is written
             if what_if:
                 return {"signedInAs": administrator.user, "tenantId": administrator.tenant_id,
@@ -176,12 +175,12 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
                                        "installationId": installation_id})
         config.save(saved, folder)
         events.verbose(f"Saved the configuration to {config.config_path(folder)}.")
-        if admin is not None and identity is not None:
-            remove_keys(admin, identity, events)  # the old certificates, now that the new one is saved
+        if admin_graph is not None and identity is not None:
+            remove_keys(admin_graph, identity, events)  # the old certificates, now that the new one is saved
     finally:
-        if admin is not None and administrator is not None:
+        if admin_graph is not None and administrator is not None:
             administrator.forget()
-            admin.close()
+            admin_graph.close()
     plan = schedule.change(enabled=schedule_enabled, home=str(folder), events=events)
     events.progress_done("Configuration wizard")
 
