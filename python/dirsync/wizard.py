@@ -136,7 +136,7 @@ def configure(*, tenant: dict, active_directory: dict, admin_user: str, admin_pa
             registrar.check_role()  # before anything is written
             if what_if:
                 return {"signedInAs": administrator.user, "tenantId": administrator.tenant_id,
-                        "whatIf": [step.to_dict() for step in registrar.plan(held_certificate(current.tenant, folder))]}
+                        "whatIf": [step.to_dict() for step in registrar.plan()]}
             identity = registrar.ensure(held_certificate(current.tenant, folder))
             events.progress("Configuration wizard", "Microsoft 365: signing in as DirSync's new app", done=2, total=5)
             verify(config.with_proxy_password(wanted.tenant, folder), identity, events)

@@ -231,6 +231,15 @@ def test_from_a_tenant_holding_only_an_administrator_the_wizard_makes_one_app_an
     assert granted(lab, app["appId"]) == set(DIRSYNC_PERMISSIONS)
 
 
+def test_what_if_on_a_configured_installation_lists_the_rotation_and_changes_nothing(lab, configured):
+    home, result, _ = configured
+    before = app_of(lab, home)
+    steps = run_wizard(lab, home, what_if=True)["whatIf"]
+    assert [s["action"] for s in steps] == ["add", "remove"]  # the app, its grants and owner are as they should be
+    assert steps[1]["target"] == f"certificate {result['cloudIdentity']['certificateThumbprint']}"
+    assert app_of(lab, home) == before
+
+
 def test_no_token_or_administrator_credential_is_on_disk_or_in_any_output(lab, configured):
     home, result, seen = configured
     issued = lab[2].issued_user_tokens()

@@ -167,7 +167,7 @@ class Registrar:
         return {o["id"] for o in self.graph.pages(f"applications/{app_object_id}/owners", params={"$select": "id"})}
 
     # --- what would change -------------------------------------------------------------------------------
-    def plan(self, held: Certificate | None) -> list[Step]:
+    def plan(self) -> list[Step]:
         """What ensure() would change, read from the tenant; nothing is written."""
         app, name = self.find_app(), f"app registration '{self.display_name}' ({self.unique_name})"
         wanted = self.role_ids()
@@ -178,7 +178,7 @@ class Registrar:
                     *[Step("grant", n, "Microsoft Graph application permission") for n in wanted],
                     Step("add", f"certificate of {name}", "a new certificate made on this machine")]
         steps = []
-        if self._app_body().items() - app.items():
+        if self._differs(app):
             steps.append(Step("update", name, "display name, audience or required permissions"))
         sp = self.find_service_principal(app["appId"])
         if sp is None:
@@ -201,6 +201,15 @@ class Registrar:
         access = [{"id": role_id, "type": "Role"} for role_id in self.role_ids().values()]
         return {"displayName": self.display_name, "signInAudience": "AzureADMyOrg",
                 "requiredResourceAccess": [{"resourceAppId": GRAPH_APP_ID, "resourceAccess": access}]}
+
+    def _differs(self, app: dict) -> bool:
+        """Does the registration differ from what ensure() writes (the order of permissions aside)?"""
+        def permissions(body: dict) -> set:
+            return {(r.get("resourceAppId"), a.get("id"), a.get("type"))
+                    for r in body.get("requiredResourceAccess") or [] for a in r.get("resourceAccess") or []}
+        wanted = self._app_body()
+        return (permissions(wanted) != permissions(app)
+                or any(app.get(k) != v for k, v in wanted.items() if k != "requiredResourceAccess"))
 
     def _upsert(self, url: str, body: dict, what: str) -> tuple[dict, bool]:
         """Create-if-missing on an alternate key: (the object, whether it was created)."""
