@@ -208,7 +208,8 @@ def test_setup_at_a_terminal_offers_the_wizard_on_an_unconfigured_machine(tmp_pa
     terminal = Terminal(["bash", str(ROOT / "scripts" / "setup.sh")], env)
     terminal.expect(r"Start the configuration wizard now\? \[Y/n\] ", timeout=300)
     terminal.type("")
-    terminal.expect(r"\[Microsoft 365\] Tenant ID: ")  # the wizard's first page, in the DirSync shell
+    # the wizard's first page, in the DirSync shell
+    terminal.expect(r"How does DirSync get its cloud identity\?[\s\S]*\(default is \"S\"\): ")
     terminal.process.kill()
     terminal.close()
     assert not (tmp_path / "dirsync.json").exists()

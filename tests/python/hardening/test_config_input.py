@@ -35,6 +35,7 @@ BAD = {
     "tenant.certificateFile": (True, "a string or null"),
     "tenant.caFile": ([], "a string or null"),
     "tenant.proxy": ("proxy:8080", "a URL such as 'http://proxy.contoso.com:8080'"),
+    "tenant.credentialExpiryWarningDays": (0, "between 1 and 365"),
     "sync.intervalMinutes": (29, "between 30 and 10080"),
     "sync.includeOUs": (["Staff"], "not a distinguished name"),
     "sync.excludeOUs": ("OU=Staff,DC=contoso,DC=com", "a list of strings"),
