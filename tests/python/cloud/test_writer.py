@@ -240,8 +240,7 @@ def test_a_group_of_45_is_created_with_its_members_in_3_writes(tenant, target, g
     assert members_of(graph, group.cloud_id) == {u.cloud_id for u in users}
 
 
-def test_a_combined_write_refused_for_one_member_already_there_ends_with_every_member(tenant, target, graph,
-                                                                                        domain):
+def test_a_combined_write_refused_for_one_member_already_there_ends_with_all_members(tenant, target, graph, domain):
     users = [create_user(target, domain) for _ in range(20)]
     [group] = target.apply([CloudOp("create", "group", anchor=unique("g"), members=(users[7].cloud_id,),
                                     properties={"displayName": "Some", "mailNickname": unique("some")})])
