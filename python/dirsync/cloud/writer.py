@@ -20,6 +20,14 @@ repeated with backoff until the replication window (RetryPolicy.replication_wind
 failure; only then is the object taken as not created and sent again. For the same reason a reference
 (members, manager) to or from an object created in this run that answers 400 "... do not exist" or 404 is
 sent again with backoff within that window; a 404 for any other object is a real answer, reported as such.
+
+Members are added MEMBERS_PER_WRITE to a write: in `members@odata.bind` of PATCH /groups/{id}
+(https://learn.microsoft.com/graph/api/group-update, "Add multiple members to a group in a single request"),
+and of the POST /groups that creates a group (https://learn.microsoft.com/graph/api/group-post-groups).
+Graph takes or refuses such a request as a whole, so a refused one says nothing of each membership: its
+members are then added one by one (POST .../members/$ref), each getting its own answer ("already exist" is
+done, a replication delay is sent again), and a group create refused for a member is sent again without
+its members, which then wait for their own writes. Removals stay one write each: Graph has no multi-remove.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from dataclasses import replace
 from typing import Iterable, Iterator
 from urllib.parse import quote
 
-from ..engine.ports import CloudKind, CloudObject, CloudOp, CloudResult
+from ..engine.ports import MEMBERS_PER_WRITE, CloudKind, CloudObject, CloudOp, CloudResult
 from ..errors import CloudError, GroupAnchorError
 from ..events import Events
 from ..vocabulary import CloudAction, Outcome
@@ -69,6 +77,7 @@ class GraphTarget:
                  write_quota: tuple[int, float] = DOCUMENTED_WRITE_QUOTA, events: Events | None = None):
         self.graph = GraphClient(settings, credential, policy=policy, write_quota=write_quota, events=events)
         self.client_id = settings.client_id
+        self.write_quota = write_quota
         self._anchor_property: str | None = None
         self._created: set[str] = set()  # cloud ids created in this run (replication delay)
 
@@ -173,8 +182,11 @@ class GraphTarget:
         return self._object("user", items[0]) if items else None
 
     # --- writing -----------------------------------------------------------------------------------------
+    def _ref(self, cloud_id: str | None) -> str:
+        return f"{self.graph.base}/directoryObjects/{cloud_id}"
+
     def _part(self, op: CloudOp, part_id: str) -> dict:
-        ref = f"{self.graph.base}/directoryObjects/{op.ref_id}"
+        ref = self._ref(op.ref_id)
         collection = COLLECTION[op.kind]
         if op.action == CloudAction.create:
             body = dict(op.properties or {})
@@ -183,6 +195,8 @@ class GraphTarget:
                 body["passwordProfile"] = {"forceChangePasswordNextSignIn": True, "password": random_password()}
             else:
                 body = {"mailEnabled": False, "securityEnabled": True, **body, self.group_anchor_property: op.anchor}
+                if op.members:
+                    body["members@odata.bind"] = [self._ref(m) for m in op.members]
             return {"id": part_id, "method": "POST", "url": f"/{collection}", "body": body}
         target = f"/{collection}/{op.cloud_id}"
         parts = {
@@ -208,25 +222,73 @@ class GraphTarget:
         that met the replication delay) come after the rest."""
         ops_by_id = {str(i): op for i, op in enumerate(ops)}
         parts = {i: self._part(op, i) for i, op in ops_by_id.items()}
+        chunks = self._member_chunks(ops_by_id)
+        combined = {i for members in chunks.values() for i in members}
+        sent = [part for i, part in parts.items() if i not in combined]
+        sent += [self._members_part(c, [ops_by_id[i] for i in members]) for c, members in chunks.items()]
         once = frozenset(i for i, op in ops_by_id.items() if op.action == CloudAction.create and op.kind == "group")
         later: dict[str, dict] = {}
-        for answers in self.graph.batches(list(parts.values()), send_once=once):
-            ready: dict[str, CloudResult] = {}
-            for i, answer in answers.items():
-                result = self._result(ops_by_id[i], answer)
-                if ("uncertain" in answer and i in once and not result.ok) or self._second_look(result):
-                    later[i] = answer
-                else:
-                    ready[i] = result
-            self._note_created(ready)
-            yield from self._update_restored(ready).values()
+        again: list[str] = []  # members of a refused combined write, and group creates refused for a member
+        original: dict[str, CloudOp] = {}  # a group create sent again without its members -> the op given
+
+        def given(results: dict[str, CloudResult]) -> Iterator[CloudResult]:
+            self._note_created(results)
+            for i, result in self._update_restored(results).items():
+                yield replace(result, op=original[i]) if i in original else result
+
+        for answers in self.graph.batches(sent, send_once=once):
+            yield from given(self._ready(answers, ops_by_id, chunks, once, later, again))
+        for i in again:
+            if ops_by_id[i].members:
+                original[i] = ops_by_id[i]
+                ops_by_id[i] = replace(ops_by_id[i], members=())
+                parts[i] = self._part(ops_by_id[i], i)
+        for answers in self.graph.batches([parts[i] for i in again], send_once=once):
+            yield from given(self._ready(answers, ops_by_id, {}, once, later, []))
         ops_later = {i: ops_by_id[i] for i in later}
         answers = self._create_groups_once(ops_later, parts, later)
         results = self._settle_conflicts({i: self._result(op, answers[i]) for i, op in ops_later.items()},
                                          answers)
         self._note_created(results)
-        results = self._retry_references(ops_later, parts, results)
-        yield from self._update_restored(results).values()
+        yield from given(self._retry_references(ops_later, parts, results))
+
+    def _ready(self, answers: dict[str, dict], ops: dict[str, CloudOp], chunks: dict[str, list[str]],
+               once: frozenset[str], later: dict[str, dict], again: list[str]) -> dict[str, CloudResult]:
+        """The results that `answers` settle. Those that need a second look go to `later`; the ops of a
+        combined write refused as a whole, and the group creates refused for a member, go to `again`."""
+        ready: dict[str, CloudResult] = {}
+        for i, answer in answers.items():
+            if i in chunks:
+                if answer["status"] in (400, 404):
+                    again.extend(chunks[i])
+                else:  # done, or throttled or failed for all alike
+                    ready.update({j: self._result(ops[j], answer) for j in chunks[i]})
+                continue
+            result = self._result(ops[i], answer)
+            if ops[i].members and result.outcome in (Outcome.failed, Outcome.not_found) and (
+                    result.outcome == Outcome.not_found or REPLICATION_MESSAGE in result.message):
+                again.append(i)
+            elif ("uncertain" in answer and i in once and not result.ok) or self._second_look(result):
+                later[i] = answer
+            else:
+                ready[i] = result
+        return ready
+
+    @staticmethod
+    def _member_chunks(ops: dict[str, CloudOp]) -> dict[str, list[str]]:
+        """Part id -> the ids of the members it adds to one group, MEMBERS_PER_WRITE at most; a member
+        alone keeps its own write."""
+        by_group: dict[str | None, list[str]] = {}
+        for i, op in ops.items():
+            if op.action == CloudAction.add_member:
+                by_group.setdefault(op.cloud_id, []).append(i)
+        chunks = [members[k:k + MEMBERS_PER_WRITE] for members in by_group.values()
+                  for k in range(0, len(members), MEMBERS_PER_WRITE)]
+        return {f"members-{n}": chunk for n, chunk in enumerate(c for c in chunks if len(c) > 1)}
+
+    def _members_part(self, part_id: str, ops: list[CloudOp]) -> dict:
+        return {"id": part_id, "method": "PATCH", "url": f"/groups/{ops[0].cloud_id}",
+                "body": {"members@odata.bind": [self._ref(op.ref_id) for op in ops]}}
 
     def _note_created(self, results: dict[str, CloudResult]) -> None:
         self._created.update(r.cloud_id for r in results.values() if r.outcome == Outcome.created and r.cloud_id)
@@ -330,7 +392,8 @@ class GraphTarget:
             outcome = {CloudAction.create: Outcome.created, CloudAction.restore: Outcome.restored,
                        CloudAction.delete: Outcome.deleted}.get(op.action, Outcome.updated)
             cloud_id = body.get("id") if op.action == CloudAction.create and isinstance(body, dict) else op.cloud_id
-            return CloudResult(op, outcome, cloud_id, recovered=bool(answer.get("recovered")))
+            # A create is done as a whole: the group has every member it was sent with.
+            return CloudResult(op, outcome, cloud_id, recovered=bool(answer.get("recovered")), members=op.members)
         code, message = error_of(body)
         details = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
         if status == 400 and any(d.get("code") == "ObjectConflict" for d in details):

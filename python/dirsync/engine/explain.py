@@ -21,6 +21,16 @@ def cancelled(written: int, planned: int) -> str:
             "Microsoft 365 and are kept; the next run carries on with the rest.")
 
 
+def duration(seconds: float) -> str:
+    """A time as an administrator reads it: "45 s", "12 min 30 s", "2 h 5 min"."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
 def unexpected(err: Exception) -> str:
     return f"The run stopped on an unexpected error: {type(err).__name__}: {err}"
 

@@ -10,10 +10,12 @@ No I/O happens here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import ceil
 
 from ..vocabulary import CHECK, PlanAction
 from .mapping import value_hash
-from .ports import CLOUD_KINDS, Change, CloudKind, CloudObject, ObjectError, PendingWork, StagedObject
+from .ports import (CLOUD_KINDS, MEMBERS_PER_WRITE, Change, CloudKind, CloudObject, ObjectError, PendingWork,
+                    StagedObject)
 
 
 @dataclass
@@ -33,6 +35,26 @@ class Plan:
     @property
     def deletes(self) -> int:
         return len(self.of(PlanAction.delete))
+
+    def writes(self) -> int:
+        """The writes the export sends when none fails: one per change, but none for an adoption that finds
+        the cloud object as wanted, two for a restore with properties (the restore takes no body), and a
+        group's added members MEMBERS_PER_WRITE to a write, the first of them in the create of a group
+        made now (all but the groups made in the same run: they have no id yet)."""
+        count = len(self.steps)
+        added: dict[str, list[Change]] = {}
+        for change in self.changes:
+            if change.action == PlanAction.add_member:
+                added.setdefault(change.anchor, []).append(change)
+            elif change.action == PlanAction.restore:
+                count += 2 if change.properties else 1
+            elif change.action != PlanAction.adopt or change.properties:
+                count += 1
+        new_groups = {c.anchor for c in self.of(PlanAction.add) if c.kind == "group"}
+        for group, members in added.items():
+            bound = min(MEMBERS_PER_WRITE, sum(m.ref not in new_groups for m in members)) if group in new_groups else 0
+            count += ceil((len(members) - bound) / MEMBERS_PER_WRITE)
+        return count
 
 
 @dataclass(frozen=True)

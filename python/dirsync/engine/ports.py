@@ -96,6 +96,7 @@ class CloudOp:
     property by the connector.
     cloud_id: the object's id in the tenant (all but create).
     ref_id: the other object's cloud id (member for addMember/removeMember, manager for setManager).
+    members: for a group create, the cloud ids of members it is created with (at most MEMBERS_PER_WRITE).
     """
 
     action: CloudAction
@@ -104,6 +105,7 @@ class CloudOp:
     cloud_id: str | None = None
     properties: dict | None = None
     ref_id: str | None = None
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class CloudResult:
     error_code: str = ""
     message: str = ""
     recovered: bool = False  # a create whose answer was lost, found in the cloud instead of sent again
+    members: tuple[str, ...] = ()  # of a group create's members, those it was created with
 
     @property
     def ok(self) -> bool:
@@ -133,6 +136,8 @@ class CloudObject:
 
 
 class Target(Protocol):
+    write_quota: tuple[int, float]  # (writes, seconds) the target's writes are held to
+
     def verified_domains(self) -> list[str]: ...
 
     def find_by_anchors(self, kind: CloudKind, anchors: Iterable[str],
@@ -149,9 +154,16 @@ class Target(Protocol):
         """Carry out the writes (batched, retried, throttled as the connector sees fit) and yield one
         result per op, in any order, as each is known: the writes happen as the caller iterates, so the
         caller commits and reports each one before the next are sent, and stopping iterating stops them.
+        Memberships added to one group may share a write (up to MEMBERS_PER_WRITE); each still gets its
+        own result.
         Never raises for a per-object failure; raises ServerUnreachableError when the cloud stops
         answering and Cancelled when the caller cancels."""
         ...
+
+
+# https://learn.microsoft.com/graph/api/group-post-members : "you can add up to only 20 members" in one
+# request, by PATCH /groups/{id} or in the POST /groups that creates the group (group-post-groups).
+MEMBERS_PER_WRITE = 20
 
 
 # --- the plan and the run's result -----------------------------------------------------------------
@@ -222,6 +234,8 @@ class RunResult:
     staging: bool = False
     plan: list[Change] | None = None     # what a preview, staging mode or a stopped run would do
     changes: list[Change] | None = None  # what an export did
+    planned_writes: int | None = None   # the writes the plan needs, known before the export starts
+    quota_seconds: float | None = None  # the least time those writes take at the target's write quota
 
     @property
     def failed(self) -> bool:
@@ -241,6 +255,9 @@ class RunResult:
             out["plan"] = [c.to_dict() for c in self.plan]
         if self.changes is not None:
             out["changes"] = [c.to_dict() for c in self.changes]
+        if self.planned_writes is not None:
+            out["plannedWrites"] = self.planned_writes
+            out["quotaSeconds"] = self.quota_seconds
         return out
 
     @classmethod
@@ -254,7 +271,8 @@ class RunResult:
                    message=data.get("message") or "", preview=bool(data.get("preview")),
                    staging=bool(data.get("staging")),
                    plan=[Change(**c) for c in data["plan"]] if data.get("plan") is not None else None,
-                   changes=[Change(**c) for c in data["changes"]] if data.get("changes") is not None else None)
+                   changes=[Change(**c) for c in data["changes"]] if data.get("changes") is not None else None,
+                   planned_writes=data.get("plannedWrites"), quota_seconds=data.get("quotaSeconds"))
 
 
 # --- the state: DirSync's memory between runs ------------------------------------------------------

@@ -26,8 +26,8 @@ from . import explain, guard
 from .mapping import NOT_CLEARABLE, Mapper, value_hash
 from .planner import (CloudMatches, Plan, Unmatchable, hard_match_anchors, hard_match_properties, make_plan,
                       soft_match_upns)
-from .ports import (Change, CloudOp, CloudResult, ObjectError, RunResult, SkippedObject, Source,
-                    StateRepository, Target)
+from .ports import (MEMBERS_PER_WRITE, Change, CloudOp, CloudResult, ObjectError, RunResult, SkippedObject,
+                    Source, StateRepository, Target)
 from .scope import Scope, check_containers
 from .stage import Stager
 
@@ -93,6 +93,8 @@ class _Run:
         self.group_anchor_error: GroupAnchorError | None = None
         self.managed_elsewhere = 0  # objects refused as synchronized by another engine: one error, one message
         self.steps: set[int] = set()  # ids of the plan's steps: partial writes, counted with their change
+        self.bound: set[int] = set()  # ids of the member changes done by the create of their group
+        self.planned: tuple[int, float] | None = None  # the plan's writes and their time at the write quota
 
     def perform(self) -> RunResult:
         start = now()
@@ -130,6 +132,8 @@ class _Run:
                            start_time=start, end_time=end, counts=dict(self.counts), errors=self.errors,
                            skipped=self.skipped, message=message, preview=self.options.preview,
                            staging=self.staging)
+        if self.planned:
+            result.planned_writes, result.quota_seconds = self.planned
         if self.options.preview or self.staging or status == RunStatus.threshold_exceeded:
             result.plan = plan.changes if plan else []
         else:
@@ -156,6 +160,9 @@ class _Run:
             imported = self._import(full, watermark, scope, mapper, rules)
             self.events.progress("Synchronizing", "Planning the changes", activity_id=1)
             plan = self._plan(sync.soft_match, mapper.initial)
+            writes = plan.writes()
+            limit, seconds = self.target.write_quota
+            self.planned = (writes, round(writes * seconds / limit, 1))
             self.errors.extend(plan.errors)
             verdict = guard.check(plan, self.config.prevent_accidental_deletes,
                                   allow_deletes=self.options.allow_deletes, preview=self.options.preview,
@@ -236,7 +243,9 @@ class _Run:
         unchanged = [c for c in adoptions if c.action == PlanAction.adopt and not c.properties]
         total = len(plan.changes) + len(plan.steps) - len(unchanged)
         self.progress = (0, total)
-        self.events.progress(EXPORT, f"Exporting {total} changes", total=total)
+        writes, seconds = self.planned or (0, 0.0)
+        self.events.progress(EXPORT, f"Exporting {total} changes in {writes} writes, at least "
+                             f"{explain.duration(seconds)} at Microsoft 365's write quota", total=total)
         # Deletes first: they free names (UPNs, aliases) that adds and renames may take.
         self._apply(plan.of(PlanAction.delete))
         with store.transaction():
@@ -254,20 +263,29 @@ class _Run:
         creates = plan.of(PlanAction.add)
         with store.transaction():
             store.record_create_intent(c.anchor for c in creates)
-        self._apply(creates)
+        # Users first, so that a new group is created with its members (up to MEMBERS_PER_WRITE) in one write.
+        self._apply([c for c in creates if c.kind != "group"])
+        self._apply([c for c in creates if c.kind == "group"], members=plan.of(PlanAction.add_member))
         self._apply([c for c in plan.of(PlanAction.restore, PlanAction.adopt, PlanAction.update)
                      if c.action != PlanAction.adopt or c.properties])
         # References last: both ends exist in the cloud by now.
-        self._apply(plan.of(*LINK_ACTIONS))
+        self._apply([c for c in plan.of(*LINK_ACTIONS) if id(c) not in self.bound])
         self.events.progress_done(EXPORT)
 
-    def _apply(self, changes: list[Change]) -> None:
+    def _apply(self, changes: list[Change], members: list[Change] | None = None) -> None:
+        """`members`: the plan's added members; those already in the cloud go in their group's create."""
         if not changes:
             return
-        ids = self.store.cloud_ids({c.anchor for c in changes} | {c.ref for c in changes if c.ref})
+        members = members or []
+        ids = self.store.cloud_ids({c.anchor for c in changes} | {c.ref for c in [*changes, *members] if c.ref})
+        bound: dict[str, list[Change]] = {}  # group anchor -> the member changes sent with its create
+        for member in members:
+            chosen = bound.setdefault(member.anchor, [])
+            if member.ref in ids and len(chosen) < MEMBERS_PER_WRITE:
+                chosen.append(member)
         ops: dict[int, tuple[CloudOp, Change]] = {}
         for change in changes:
-            op = self._op(change, ids)
+            op = self._op(change, ids, tuple(ids[m.ref] for m in bound.get(change.anchor, ()) if m.ref))
             if op is None:
                 # An end of the link did not reach the cloud (its export failed and is reported); the
                 # link stays planned for the next run.
@@ -280,16 +298,24 @@ class _Run:
             _, change = ops[id(result.op)]
             self._commit(change, result)
             done += 1
+            for member in bound.get(change.anchor, []) if result.ok else []:
+                ref_id = ids[_required(member.ref, member)]
+                if ref_id in result.members:
+                    op = CloudOp(CloudAction.add_member, "group", member.anchor, cloud_id=result.cloud_id,
+                                 ref_id=ref_id)
+                    self._commit(member, CloudResult(op, Outcome.updated, result.cloud_id))
+                    self.bound.add(id(member))
+                    done += 1
             self.events.progress(EXPORT, f"{change.action} {change.dn}", done=done,
                                  total=total, activity_id=1)
         self.progress = (done, total)
 
-    def _op(self, change: Change, ids: dict[str, str]) -> CloudOp | None:
+    def _op(self, change: Change, ids: dict[str, str], members: tuple[str, ...] = ()) -> CloudOp | None:
         action = _CLOUD_OP[change.action]
         kind = "group" if change.action in (PlanAction.add_member, PlanAction.remove_member) else change.kind
         if change.action == PlanAction.add:
             properties = {k: v for k, v in change.properties.items() if v is not None}
-            return CloudOp(action, kind, change.anchor, properties=properties)
+            return CloudOp(action, kind, change.anchor, properties=properties, members=members)
         if change.properties:
             # Graph refuses to clear these: the cloud keeps the last value written.
             properties = {k: v for k, v in change.properties.items() if v is not None or k not in NOT_CLEARABLE}

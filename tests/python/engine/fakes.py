@@ -12,6 +12,7 @@ import itertools
 import uuid
 from dataclasses import dataclass, field, replace
 
+from dirsync.cloud.graph import DOCUMENTED_WRITE_QUOTA
 from dirsync.config import Configuration, PreventAccidentalDeletesSettings, SyncSettings
 from dirsync.engine.ports import CloudObject, CloudOp, CloudResult, SourceObject, Tombstone
 from dirsync.errors import ServerUnreachableError
@@ -108,6 +109,7 @@ class FakeTenant:
     managers: dict[str, str] = field(default_factory=dict)
     deleted: dict[str, dict] = field(default_factory=dict)
     writes: int = 0
+    write_quota: tuple[int, float] = DOCUMENTED_WRITE_QUOTA
     kill_after: int | None = None  # writes done before the "process" dies (the result is never seen)
     _ids = itertools.count(1)
 
