@@ -71,6 +71,18 @@ def test_a_group_display_name_cannot_be_cleared(graph):
                  400, "Request_BadRequest", "displayName")
 
 
+def test_a_group_create_binds_at_most_20_relationships_owners_and_members_together(graph, domain):
+    users = [create_user(graph, domain)["id"] for _ in range(21)]
+    refs = [f"{graph.base}/directoryObjects/{u}" for u in users]
+    body = {"displayName": "g", "mailNickname": unique("g"), "mailEnabled": False, "securityEnabled": True}
+    assert_error(graph.post(f"{graph.base}/groups", json=body | {"members@odata.bind": refs[:15],
+                                                                 "owners@odata.bind": refs[15:]}),
+                 400, "Request_BadRequest", "at most 20")
+    created = graph.post(f"{graph.base}/groups", json=body | {"members@odata.bind": refs[:15],
+                                                              "owners@odata.bind": refs[15:20]})
+    assert created.status_code == 201
+
+
 @pytest.mark.parametrize("ref", ["{id}", "https://example.org/v1.0/directoryObjects/{id}",
                                  "{base}/directoryObjects/{id}/extra", "{base}/applications/{id}"])
 def test_a_reference_that_is_not_a_directory_object_url_is_refused(graph, domain, ref):

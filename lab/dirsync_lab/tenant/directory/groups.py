@@ -26,12 +26,13 @@ class Groups(QueryOptions):
 
     def _bind_members(self, body: dict) -> list[str]:
         refs = body.pop("members@odata.bind", None) or []
-        body.pop("owners@odata.bind", None)  # owners are not emulated; accepted so doc examples run
-        if not isinstance(refs, list):
+        owners = body.pop("owners@odata.bind", None) or []  # owners are not emulated; accepted so doc examples run
+        if not isinstance(refs, list) or not isinstance(owners, list):
             raise bad_request("Invalid value specified for property 'members@odata.bind'.")
-        if len(refs) > MAX_BIND:
-            raise bad_request(f"The request contains {len(refs)} values for 'members@odata.bind'; at most "
-                              f"{MAX_BIND} can be added in one request.")
+        # group-post-groups: "a maximum of 20 relationships, such as owners and members" in one request
+        if len(refs) + len(owners) > MAX_BIND:
+            raise bad_request(f"The request contains {len(refs) + len(owners)} values for 'members@odata.bind' "
+                              f"and 'owners@odata.bind'; at most {MAX_BIND} can be added in one request.")
         ids = [self._ref_id({"r": r}, "r") for r in refs]
         # all-or-nothing: a missing member fails the whole request
         self._referable(*[self._row(member) for member in ids])
