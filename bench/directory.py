@@ -8,7 +8,8 @@ Each N is seeded once and kept as a template (like dirsync_lab.testdomain's), ke
 test domain's code and the Samba version.
 
 Shape: users u000000… in OU=Bench,OU=Corp (all in scope); group g of USERS_PER_GROUP users each, every
-user in exactly one group. Writes of an initial sync: N users + N/USERS_PER_GROUP groups + N memberships.
+user in exactly one group. Writes of an initial sync: N users, and for each group ⌈members / 20⌉ (its create
+carries the first 20 members, each further write 20 more).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import inspect
 import itertools
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -48,9 +50,17 @@ def group_count(n: int) -> int:
     return max(1, n // USERS_PER_GROUP)
 
 
+def group_members(n: int, g: int) -> list[str]:
+    """Group g's members, as the seeding gives them (every group_count-th user from the g-th)."""
+    return [user_dn(i) for i in range(g, n, group_count(n))]
+
+
 def expected_writes(n: int) -> int:
-    """Writes of an initial sync: each user, each group, each membership."""
-    return n + group_count(n) + n
+    """Writes of an initial sync: each user, then each group created with up to 20 of its members and the
+    rest 20 to a write (MEMBERS_PER_WRITE)."""
+    from dirsync.engine.ports import MEMBERS_PER_WRITE
+
+    return n + sum(max(1, math.ceil(len(group_members(n, g)) / MEMBERS_PER_WRITE)) for g in range(group_count(n)))
 
 
 def _user(i: int) -> dict:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import time
 from pathlib import Path
@@ -28,6 +27,8 @@ START_TIMEOUT = 60.0
 
 
 def up(folder: Path, *, with_app: bool = False) -> dict:
+    from dirsync.cloud.writer import random_password
+
     from .tenant import DIRSYNC_PERMISSIONS, READER_PERMISSIONS, LocalTenant, TenantProcess
     from .tenant.pki import make_client_certificate
     from .tenant.process import LAB_ADMIN_ROLE, LAB_APP_ADMIN_ROLE
@@ -66,7 +67,8 @@ def up(folder: Path, *, with_app: bool = False) -> dict:
     try:
         for name, user, role in (("administrator", "admin", LAB_ADMIN_ROLE),
                                  ("appAdministrator", "appadmin", LAB_APP_ADMIN_ROLE)):
-            upn, password = f"{user}@{initial}", secrets.token_urlsafe(18)
+            # Entra's password policy wants three of the four kinds of character: random_password has all four.
+            upn, password = f"{user}@{initial}", random_password()
             admin_api.add_user(upn, password, roles=[role])
             people[name] = {"userPrincipalName": upn, "password": password, "role": role}
     finally:
