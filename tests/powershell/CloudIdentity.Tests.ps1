@@ -6,6 +6,7 @@
 # Administrator, who may consent to the sign-in's delegated permissions and create apps but not grant
 # Microsoft Graph's application permissions.
 BeforeAll {
+    . (Join-Path $PSScriptRoot 'Lab.ps1')
     $script:Root = Resolve-Path (Join-Path $PSScriptRoot '../..')
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) "dirsync-cloud-identity-$PID"
     $script:Lab = Join-Path $Work 'lab'
@@ -54,13 +55,7 @@ BeforeAll {
 }
 
 AfterAll {
-    # A wizard that failed left no configuration, hence no schedule: the lab is stopped all the same.
-    if (Test-Path (Join-Path $Home0 'dirsync.json')) { Set-CoexistenceSyncSchedule -Enabled $false }
-    Remove-Module DirSync -ErrorAction SilentlyContinue
-    /usr/bin/python3 -m dirsync_lab down --dir $Lab
-    $env:PYTHONPATH = $PythonPath0
-    Remove-Item -Recurse -Force $Work -ErrorAction SilentlyContinue
-    Remove-Item Env:DIRSYNC_HOME -ErrorAction SilentlyContinue
+    Stop-DirSyncLab -Lab $Lab -Work $Work -DirSyncHome $Home0 -PythonPath $PythonPath0
 }
 
 Describe 'Wizard page 1: an administrator signs in with a device code' {

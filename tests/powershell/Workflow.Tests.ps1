@@ -1,6 +1,7 @@
 # The administrator's workflow against the real parts: a seeded Samba AD domain and the local tenant
 # (dirsync-lab up, this checkout's lab), driven through the cmdlets in this pwsh process.
 BeforeAll {
+    . (Join-Path $PSScriptRoot 'Lab.ps1')
     $script:Root = Resolve-Path (Join-Path $PSScriptRoot '../..')
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) "dirsync-workflow-$PID"
     $script:Lab = Join-Path $Work 'lab'
@@ -34,13 +35,7 @@ BeforeAll {
 }
 
 AfterAll {
-    # Not configured when the wizard failed: the schedule cmdlet would stop AfterAll before the lab is down.
-    if (Test-Path (Join-Path $Home0 'dirsync.json')) { Set-CoexistenceSyncSchedule -Enabled $false }
-    Remove-Module DirSync -ErrorAction SilentlyContinue
-    /usr/bin/python3 -m dirsync_lab down --dir $Lab
-    $env:PYTHONPATH = $PythonPath0
-    Remove-Item -Recurse -Force $Work -ErrorAction SilentlyContinue
-    Remove-Item Env:DIRSYNC_HOME -ErrorAction SilentlyContinue
+    Stop-DirSyncLab -Lab $Lab -Work $Work -DirSyncHome $Home0 -PythonPath $PythonPath0
 }
 
 Describe 'Before the wizard' {

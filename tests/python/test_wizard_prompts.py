@@ -91,6 +91,16 @@ class Terminal:
             os.close(self.master)
 
 
+def answer_active_directory(terminal: Terminal, ad: dict) -> None:
+    """Page 2 at its prompts: the domain controller, then the Enterprise Admin's credentials."""
+    terminal.expect(r"\[Active Directory\] Domain controller: ")
+    terminal.type(ad["server"])
+    terminal.expect(r"User: ")
+    terminal.type(ad["adminUser"])
+    terminal.expect(r"Password for user .*: ")
+    terminal.type(ad["adminPassword"])
+
+
 def _advanced(facts: dict) -> str:
     """Where the local tenant and the lab's DC are: parameters the wizard does not prompt for."""
     t, ad = facts["tenant"], facts["activeDirectory"]
@@ -119,12 +129,7 @@ def test_the_wizard_at_its_prompts_and_from_a_script_configure_the_same(lab, tmp
         terminal.type(t["certificateFile"])
         terminal.expect(r"Private key file \(PEM\): ")
         terminal.type(t["certificateKeyFile"])
-        terminal.expect(r"\[Active Directory\] Domain controller: ")
-        terminal.type(ad["server"])
-        terminal.expect(r"User: ")
-        terminal.type(ad["adminUser"])
-        terminal.expect(r"Password for user .*: ")
-        terminal.type(ad["adminPassword"])
+        answer_active_directory(terminal, ad)
         terminal.expect(r"Enable Exchange hybrid deployment\?[\s\S]*\(default is \"N\"\): ")
         terminal.type("")
         terminal.expect(r"Synchronize directories now\?[\s\S]*\(default is \"Y\"\): ")
@@ -184,12 +189,7 @@ def test_at_the_prompt_an_administrator_signs_in_with_the_code_on_screen_and_dir
                              "-ExchangeHybrid $false -SynchronizeNow $false | Format-List; exit"], env)
         terminal.expect(r"How does DirSync get its cloud identity\?[\s\S]*\(default is \"S\"\): ")
         terminal.type("")
-        terminal.expect(r"\[Active Directory\] Domain controller: ")
-        terminal.type(ad["server"])
-        terminal.expect(r"User: ")
-        terminal.type(ad["adminUser"])
-        terminal.expect(r"Password for user .*: ")
-        terminal.type(ad["adminPassword"])
+        answer_active_directory(terminal, ad)
         # The code, as the administrator reads it off the screen.
         code = terminal.expect(r"enter the code (\S+) to authenticate").group(1)
         assert demo.approve(folder, code=code, timeout=30) == code
