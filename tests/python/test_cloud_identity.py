@@ -347,12 +347,16 @@ def test_dirsync_configure_what_if_signs_in_with_the_code_it_prints_and_changes_
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     approver = Approver(folder)
     approver.start()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dirsync.cli", "configure", "--device-code", "--what-if", "--authority-host",
-         t["authorityHost"], "--graph-endpoint", t["graphEndpoint"], "--tenant-ca-file", t["caFile"],
-         "--home", str(home)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    # stdout to a file: the thread below must be stderr's only reader (communicate() would read it too,
+    # and take the line with the code from the approver now and then).
+    with open(tmp_path / "stdout.txt", "w") as stdout:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dirsync.cli", "configure", "--device-code", "--what-if", "--authority-host",
+             t["authorityHost"], "--graph-endpoint", t["graphEndpoint"], "--tenant-ca-file", t["caFile"],
+             "--home", str(home)], stdout=stdout, stderr=subprocess.PIPE, env=env, text=True)
     threading.Thread(target=lambda: [approver.notice(line) for line in process.stderr], daemon=True).start()
-    out, _ = process.communicate(timeout=120)
+    process.wait(120)
+    out = (tmp_path / "stdout.txt").read_text()
     approver.join(70)
     assert approver.failure is None, approver.failure
     assert process.returncode == 0, out
