@@ -26,11 +26,12 @@ from rich.text import Text
 from . import __version__, config, schedule, service
 from .bridge import plain
 from .clock import now
-from .errors import ConfigurationError, DirSyncError, InvalidArgumentError, NotConfiguredError
+from .errors import (ConfigurationError, DirSyncError, IdentityAmbiguousError, IdentityNotFoundError,
+                     InvalidArgumentError, NotConfiguredError)
 from .events import Events
 from .files import writing
 from .text import for_display
-from .vocabulary import RunStatus, Trigger
+from .vocabulary import RunMode, RunStatus, Trigger
 
 out = Console()
 err = Console(stderr=True)
@@ -131,9 +132,12 @@ def _show_run(result: dict) -> None:
         counts.add_column(key, justify="right")
     counts.add_row(*(str(v) for v in result["counts"].values()))
     out.print(counts)
-    if result.get("plan"):
-        plan = Table("action", "kind", "object", "details", title="Plan", title_justify="left")
-        for change in result["plan"]:
+    # A run of chosen objects says what it did to each; a whole run's changes are in its counts.
+    shown_changes = result.get("plan") or (result.get("changes") if result["mode"] == RunMode.object else None)
+    if shown_changes:
+        plan = Table("action", "kind", "object", "details", title="Plan" if result.get("plan") else "Changes",
+                     title_justify="left")
+        for change in shown_changes:
             plan.add_row(shown(change.get("action")), shown(change.get("kind")),
                          shown(change.get("dn") or change.get("anchor")),
                          shown(", ".join(change.get("properties") or [])
@@ -176,8 +180,8 @@ def _sync(args, events):
         out.print(f"=== {now()} {'scheduled' if args.scheduled else 'manual'} synchronization "
                   f"(process {os.getpid()})", markup=False, highlight=False)
     return service.start_sync(full=args.full, preview=args.dry_run, allow_deletes=args.allow_deletes,
-                              trigger=Trigger.scheduled if args.scheduled else Trigger.manual, events=events,
-                              home=args.home)
+                              trigger=Trigger.scheduled if args.scheduled else Trigger.manual, objects=args.object,
+                              wait=args.wait, events=events, home=args.home)
 
 
 def _read_secret(path: str | None, prompt: str, stdin: bool) -> str | None:
@@ -326,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--full", action="store_true", help="read every object, not only the changes")
     sync.add_argument("--dry-run", action="store_true", help="show the plan and write nothing")
     sync.add_argument("--allow-deletes", action="store_true", help="let this run pass the deletion threshold")
+    sync.add_argument("--object", action="append", metavar="IDENTITY",
+                      help="synchronize only this object now (sAMAccountName, UPN, DN or objectGUID; repeatable)")
+    sync.add_argument("--wait", action="store_true", help="if a run is going, wait for it to end instead of refusing")
     sync.add_argument("--scheduled", action="store_true", help="run as the scheduler does (history says so)")
     sync.add_argument("--if-due", action="store_true", help="run only if the interval has passed (cron)")
     sync.add_argument("--log", metavar="FILE", help="append the output to FILE (private, timestamped), as the "
@@ -399,7 +406,8 @@ def main(argv: list[str] | None = None) -> int:
             err.print(Text.assemble(("error:", "red"), " ", shown(exc.message)))
             if exc.fix:
                 err.print(Text.assemble(("fix:", "bold"), " ", shown(exc.fix)))
-        return 2 if isinstance(exc, (ConfigurationError, NotConfiguredError, InvalidArgumentError)) else 1
+        return 2 if isinstance(exc, (ConfigurationError, NotConfiguredError, InvalidArgumentError,
+                                     IdentityNotFoundError, IdentityAmbiguousError)) else 1
     except KeyboardInterrupt:
         err.print("[yellow]Stopped.[/]")
         return 130

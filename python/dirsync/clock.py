@@ -5,5 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stamp(datetime.now(timezone.utc))
+
+
+def parse(text: str) -> datetime:
+    """The inverse of stamp."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

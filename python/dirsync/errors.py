@@ -75,6 +75,20 @@ class PermissionDeniedError(DirSyncError):
     category = "PermissionDenied"
 
 
+class IdentityNotFoundError(DirSyncError):
+    """An -Identity that names no object of Active Directory (nor of DirSync's state)."""
+
+    error_id = "DirSync.IdentityNotFound"
+    category = "ObjectNotFound"
+
+
+class IdentityAmbiguousError(DirSyncError):
+    """An -Identity that names more than one object."""
+
+    error_id = "DirSync.IdentityAmbiguous"
+    category = "InvalidArgument"
+
+
 class RunInProgressError(DirSyncError):
     error_id = "DirSync.RunInProgress"
     category = "ResourceBusy"

@@ -77,11 +77,12 @@ def build_target(configuration: config_module.Configuration, home: Path, events:
 
 
 def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool = False,
-               trigger: str = Trigger.manual, events: Events | None = None,
-               home: Path | str | None = None) -> RunResult:
-    """One synchronization run (Start-OnlineCoexistenceSync, `dirsync sync`). Raises RunInProgressError
-    when a run is already going, NotConfiguredError or ConfigurationError before any run; every other
-    outcome is in the result's status."""
+               trigger: str = Trigger.manual, objects: list[str] | tuple[str, ...] | str | None = None,
+               wait: bool = False, events: Events | None = None, home: Path | str | None = None) -> RunResult:
+    """One synchronization run (Start-OnlineCoexistenceSync, `dirsync sync`); `objects`: only these
+    (-Identity, `--object`). Raises RunInProgressError when a run is already going (unless `wait`),
+    NotConfiguredError or ConfigurationError before any run, IdentityNotFoundError or
+    IdentityAmbiguousError for an identity; every other outcome is in the result's status."""
     events = events or Events()
     folder = _home(home)
     configuration = config_module.load(folder)
@@ -92,13 +93,29 @@ def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool
     with StateStore(folder) as store:
         try:
             return run_sync(connect, store, configuration,
-                            RunOptions(full=full, preview=preview, allow_deletes=allow_deletes, trigger=trigger),
+                            RunOptions(full=full, preview=preview, allow_deletes=allow_deletes, trigger=trigger,
+                                       objects=_identities(objects, full), wait=wait),
                             events)
         except RunInProgressError as busy:
             if trigger != Trigger.scheduled:
                 raise
             # The scheduler's turn comes again at the next interval; the history says why this one passed.
             return store.record_skipped_run(trigger, f"Skipped: {busy.message}")
+
+
+def _identities(objects: list[str] | tuple[str, ...] | str | None, full: bool) -> tuple[str, ...]:
+    if objects is None:
+        return ()
+    names = [objects] if isinstance(objects, str) else list(objects)
+    chosen = tuple(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    if not chosen:
+        raise InvalidArgumentError("No object was named to synchronize.",
+                                   fix="Give each object's sAMAccountName, userPrincipalName, distinguishedName "
+                                       "or objectGUID, or leave -Identity out to synchronize every change.")
+    if full:
+        raise InvalidArgumentError("A full synchronization reads every object; it cannot be of chosen objects.",
+                                   fix="Leave out -FullSync (--full) or -Identity (--object).")
+    return chosen
 
 
 def sync_history(last: int | None = None, home: Path | str | None = None) -> list[RunResult]:

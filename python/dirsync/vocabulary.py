@@ -42,6 +42,7 @@ _STOPPED = frozenset({RunStatus.threshold_exceeded, RunStatus.server_down, RunSt
 class RunMode(StrEnum):
     full = "full"
     delta = "delta"
+    object = "object"  # chosen objects only (Start-OnlineCoexistenceSync -Identity)
 
 
 class ImportMode(StrEnum):

@@ -35,6 +35,7 @@ from typing import Callable, Iterable, Iterator, Literal
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
+from ldap3.utils.conv import escape_filter_chars
 from ldap3.protocol.microsoft import dir_sync_control, extended_dn_control, show_deleted_control
 
 from .. import dn as dns
@@ -49,7 +50,7 @@ SYNCED_ATTRIBUTES = (
     "mailNickname", "proxyAddresses", "userAccountControl", "title", "department", "company",
     "physicalDeliveryOfficeName", "streetAddress", "l", "st", "postalCode", "c", "co", "countryCode",
     "telephoneNumber", "homePhone", "mobile", "pager", "facsimileTelephoneNumber", "otherTelephone",
-    "info", "wWWHomePage", "thumbnailPhoto", "employeeID", "manager", "description", "groupType",
+    "info", "wWWHomePage", "thumbnailPhoto", "employeeID", "manager", "accountExpires", "description", "groupType",
     "managedBy", "objectClass", "isCriticalSystemObject", "msExchUsageLocation",
     *(f"extensionAttribute{n}" for n in range(1, 16)),
 )
@@ -83,6 +84,20 @@ def split_extended_dn(value: bytes | str) -> tuple[str, str]:
         if part.upper().startswith("<GUID="):
             anchor = guid_anchor(uuid.UUID(part[6:]).bytes_le)
     return anchor, rest
+
+
+def guid_of(identity: str) -> uuid.UUID | None:
+    """An objectGUID given as 8-4-4-4-12 hex (braces allowed) or as DirSync's anchor (its base64)."""
+    text = identity.strip()
+    try:
+        return uuid.UUID(text.strip("{}")) if len(text.strip("{}")) == 36 else None
+    except ValueError:
+        pass
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
+    return uuid.UUID(bytes_le=raw) if len(raw) == 16 and len(text) == 24 else None
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,63 @@ class ActiveDirectorySource:
                 return ImportRunImpl(ImportMode.dirsync, lambda run: self._dirsync_items(run, conn, info, first), conn,
                                      self.settings)
         return ImportRunImpl(ImportMode.usn, lambda run: self._usn_items(run, conn, info, mark), conn, self.settings)
+
+    # --- chosen objects (a sync of one object, Get-CoexistenceObject) -----------------------------
+
+    @_lost_is_unreachable
+    def find(self, identities: Iterable[str]) -> dict[str, list[ImportItem]]:
+        conn = self._connect()
+        try:
+            return {identity: self._find(conn, identity) for identity in identities}
+        finally:
+            conn.unbind()
+
+    @_lost_is_unreachable
+    def read(self, anchors: Iterable[str]) -> list[ImportItem]:
+        conn = self._connect()
+        try:
+            found: list[ImportItem] = []
+            for anchor in anchors:
+                found.extend(list(self._objects(conn, self._read_by_anchor(conn, anchor)))
+                             or self._deleted(conn, f"<GUID={uuid.UUID(bytes_le=base64.b64decode(anchor))}>",
+                                              ldap3.BASE, "(isDeleted=TRUE)")
+                             or [Tombstone(anchor)])
+            return found
+        finally:
+            conn.unbind()
+
+    def _find(self, conn, identity: str) -> list[ImportItem]:
+        guid = guid_of(identity)
+        if guid is not None:
+            base, scope, match = f"<GUID={guid}>", ldap3.BASE, "(objectClass=*)"
+        elif "=" in identity:  # a distinguishedName
+            base, scope, match = identity, ldap3.BASE, "(objectClass=*)"
+        else:
+            name = escape_filter_chars(identity)
+            base, scope, match = self.base_dn, ldap3.SUBTREE, f"(|(sAMAccountName={name})(userPrincipalName={name}))"
+        try:
+            conn.search(base, f"(&{KINDS_FILTER}{match})", scope, attributes=list(READ_ATTRIBUTES),
+                        controls=[extended_dn()], size_limit=10)
+            entries = [e for e in conn.response if e["type"] == "searchResEntry"]
+            live: list[ImportItem] = list(self._objects(conn, entries))
+        except (ldap_errors.LDAPNoSuchObjectResult, ldap_errors.LDAPInvalidDnError):
+            live = []
+        if live or scope == ldap3.BASE and guid is None:
+            return live  # a deleted object's DN is not its DN any more: the state knows it by its old one
+        if guid is None:
+            return self._deleted(conn, f"CN=Deleted Objects,{self.base_dn}", ldap3.SUBTREE,
+                                 f"(&(isDeleted=TRUE){match})")
+        return self._deleted(conn, base, ldap3.BASE, "(isDeleted=TRUE)")
+
+    def _deleted(self, conn, base: str, scope, match: str) -> list[ImportItem]:
+        try:
+            conn.search(base, f"(&{match}{CHANGES_FILTER}(!(objectClass=computer)))", scope,
+                        attributes=["objectGUID"], controls=[extended_dn(), show_deleted_control(criticality=True)],
+                        size_limit=10)
+        except (ldap_errors.LDAPNoSuchObjectResult, ldap_errors.LDAPInvalidDnError):
+            return []
+        return [Tombstone(anchor=guid_anchor(e["raw_attributes"]["objectGUID"][0]),
+                          dn=split_extended_dn(e["dn"])[1]) for e in conn.response if e["type"] == "searchResEntry"]
 
     # --- DirSync -----------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ Users
     displayName ← displayName (else cn)        givenName ← givenName      surname ← sn
     mail ← mail                                mailNickname ← mailNickname (else sAMAccountName)
     userPrincipalName ← userPrincipalName (else sAMAccountName@initial domain), see the UPN rule
-    accountEnabled ← not userAccountControl bit 2 (ACCOUNTDISABLE)
+    accountEnabled ← not userAccountControl bit 2 (ACCOUNTDISABLE), and false once accountExpires has passed
     jobTitle ← title     department ← department     companyName ← company
     officeLocation ← physicalDeliveryOfficeName      streetAddress ← streetAddress   city ← l
     state ← st           postalCode ← postalCode     country ← co
@@ -31,6 +31,12 @@ space; any other control character (NUL, BEL, ESC, DEL, C1 such as U+009B) makes
 naming the attribute, with the fix to correct it in Active Directory: DirSync never writes a value AD
 does not hold other than by that one documented rule.
 
+Account expiry. Active Directory refuses an expired account its sign-in but changes nothing on it when the
+moment passes, so no delta would see it. The mapper compares accountExpires with the run's clock: past, the
+cloud account is disabled (and counted "expired"); the state keeps the moment of a future expiry, and the
+first run after it reads the user again (engine/run.py). An expiry moved into the future is a change in AD
+that the next delta reads: the account is enabled again.
+
 Not written, with the reason reported on every run that reads them: contacts (organizational contacts
 are read-only in Graph) and distribution or mail-enabled security groups (Graph can only create
 security and Microsoft 365 groups).
@@ -43,14 +49,18 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 from .ports import SourceObject
 
 # Bumped when the flow changes: the next run is then a full one that brings every object up to date.
-MAPPING_VERSION = "2"
+MAPPING_VERSION = "3"  # 3: accountExpires
 
 ACCOUNTDISABLE = 0x2
 GROUP_TYPE_SECURITY = 0x80000000
+# accountExpires: 100-ns intervals since 1601-01-01 UTC; 0 and 2^63-1 mean never.
+_NEVER = (0, 0x7FFFFFFFFFFFFFFF)
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
 
 SKIP_CONTACT = ("a contact: Microsoft Graph cannot create or change organizational contacts (they are "
                 "read-only); create it in Exchange Online instead")
@@ -95,6 +105,8 @@ class Projection:
     skip_reason: str | None = None
     error: tuple[str, str] | None = None  # (reason, fix) when the object cannot be written as it is
     source_upn: str | None = None  # a user's UPN as Active Directory has it, before the UPN rule
+    expires: datetime | None = None  # when a user's account expires (accountExpires), if it does
+    expired: bool = False  # that moment has passed at the run's clock: the cloud account is disabled
 
 
 def value_hash(value) -> str:
@@ -141,6 +153,17 @@ def _int(obj: SourceObject, name: str) -> int:
         return 0
 
 
+def account_expires(obj: SourceObject) -> datetime | None:
+    """accountExpires as a UTC moment; None when the account never expires."""
+    ticks = _int(obj, "accountexpires")
+    if ticks in _NEVER or ticks < 0:
+        return None
+    try:
+        return _FILETIME_EPOCH + timedelta(microseconds=ticks // 10)
+    except OverflowError:  # beyond year 9999: never, in practice
+        return None
+
+
 def _alias(value: str, bad: re.Pattern) -> str:
     ascii_only = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
     return bad.sub("", ascii_only).strip(".")[:64]
@@ -176,9 +199,11 @@ def _too_long(props: dict) -> tuple[str, str] | None:
 
 
 class Mapper:
-    def __init__(self, verified_domains: list[str]):
+    def __init__(self, verified_domains: list[str], at: datetime | None = None):
+        """`at`: the run's clock, against which accountExpires is compared (now when not given)."""
         self.verified = {d.lower() for d in verified_domains}
         self.initial = initial_domain(verified_domains)
+        self.at = at or datetime.now(timezone.utc)
 
     def fingerprint(self) -> str:
         return repr((MAPPING_VERSION, sorted(self.verified)))
@@ -204,8 +229,10 @@ class Mapper:
     def _user(self, obj: SourceObject) -> Projection:
         sam = _text(obj, "samaccountname") or ""
         upn = self.user_principal_name(obj)
+        expires = account_expires(obj)
+        expired = expires is not None and expires <= self.at
         props = {
-            "accountEnabled": not (_int(obj, "useraccountcontrol") & ACCOUNTDISABLE),
+            "accountEnabled": not (_int(obj, "useraccountcontrol") & ACCOUNTDISABLE) and not expired,
             "displayName": _text(obj, "displayname") or _text(obj, "cn") or sam,
             "mailNickname": _alias(_text(obj, "mailnickname") or sam, _ALIAS_BAD_USER) or None,
             "userPrincipalName": upn,
@@ -234,7 +261,7 @@ class Mapper:
         else:
             error = _controls(props) or _too_long(props)
         return Projection("user", props, manager=_text(obj, "manager", flat=False), error=error,
-                          source_upn=_text(obj, "userprincipalname"))
+                          source_upn=_text(obj, "userprincipalname"), expires=expires, expired=expired)
 
     def _group(self, obj: SourceObject) -> Projection:
         group_type = _int(obj, "grouptype") & 0xFFFFFFFF

@@ -128,7 +128,8 @@ def make_plan(pending: PendingWork, matches: CloudMatches, *, soft_match: bool,
     if initial_domain:
         _plan_vacates(pending, plan, initial_domain)
     _plan_links(pending, plan)
-    plan.synchronized = len(pending.live | {c.anchor for c in plan.of(PlanAction.delete)})
+    live = len(pending.live) if pending.synchronized is None else pending.synchronized
+    plan.synchronized = live + plan.deletes  # the doomed are not live: pending_delete
     plan.errors += [ObjectError(r.anchor, r.dn, r.kind, r.last_error, r.last_fix, action=CHECK)
                     for r in pending.invalid]
     return plan

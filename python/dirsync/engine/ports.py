@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Iterator, Literal, Protocol
+from typing import Collection, Iterable, Iterator, Literal, Protocol
 
 from ..vocabulary import CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus
 
@@ -78,6 +78,16 @@ class Source(Protocol):
     def delta_import(self, watermark: str) -> ImportRun:
         """Changes since `watermark`. May fall back to a full import (ImportMode.full) when the
         watermark cannot be used any more (another DC, an expired cookie)."""
+        ...
+
+    def find(self, identities: Iterable[str]) -> dict[str, list[ImportItem]]:
+        """identity -> the objects it names: by objectGUID, distinguishedName, sAMAccountName or
+        userPrincipalName; live objects, else deleted ones (as Tombstones). Objects DirSync never reads
+        (system objects, computers) are not among them."""
+        ...
+
+    def read(self, anchors: Iterable[str]) -> list[ImportItem]:
+        """These objects as they are now: each one read whole, or a Tombstone when it is deleted or gone."""
         ...
 
 
@@ -299,6 +309,9 @@ class StagedObject:
     last_error: str | None = None
     last_fix: str | None = None
     source_upn: str | None = None  # a user's UPN as Active Directory has it (the cloud's may differ)
+    expires: str | None = None  # when a user's account will expire (ISO UTC), while that is ahead
+    written_at: str | None = None  # when the cloud object was last written, and by which run
+    written_run: int | None = None
 
     @property
     def cloud_kind(self) -> CloudKind:
@@ -329,8 +342,9 @@ class PendingWork:
     work: list[StagedObject]     # in scope, with properties to write
     doomed: list[StagedObject]   # their cloud object must go
     invalid: list[StagedObject]  # in scope, but cannot be written as they are
-    live: frozenset[str]         # anchors with a cloud object that stays
+    live: frozenset[str]         # anchors with a cloud object that stays (of those the links name, when only some)
     links: list[StagedLink]      # links to change, and every manager link
+    synchronized: int | None = None  # how many objects have a cloud object that stays (None: len(live))
 
 
 @dataclass(frozen=True)
@@ -376,6 +390,14 @@ class StateRepository(Protocol):
         """Every object not deleted in Active Directory: what a full import must see again."""
         ...
 
+    def expired(self, at: str) -> list[str]:
+        """Users whose account expired by `at` (ISO UTC) since they were last staged."""
+        ...
+
+    def find(self, identity: str) -> list[StagedObject]:
+        """The objects the state knows by this DN, anchor or Active Directory UPN."""
+        ...
+
     def links(self, src: str, rel: str) -> dict[str, tuple[bool, bool]]:
         """dst -> (wanted, exported)."""
         ...
@@ -385,7 +407,10 @@ class StateRepository(Protocol):
     def drop_link(self, src: str, rel: str, dst: str) -> None: ...
 
     # planning and export
-    def pending_work(self) -> PendingWork: ...
+    def pending_work(self, only: Collection[str] | None = None) -> PendingWork:
+        """`only`: these objects and the links from or to them (a sync of chosen objects), not all."""
+        ...
+
     def cloud_ids(self, anchors: Iterable[str]) -> dict[str, str]: ...
 
     def forget(self, anchors: Iterable[str]) -> None:
@@ -409,7 +434,7 @@ class StateRepository(Protocol):
     def record_manager(self, user: str, manager: str | None) -> None: ...
     def record_lost_in_cloud(self, anchor: str) -> None: ...
     def record_create_refused(self, anchor: str) -> None: ...
-    def record_outcome(self, anchor: str, outcome: str) -> None: ...
+    def record_outcome(self, anchor: str, outcome: str, run_id: int | None = None) -> None: ...
     def record_error(self, anchor: str, reason: str, fix: str) -> None: ...
 
     # verification and history

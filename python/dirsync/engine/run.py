@@ -17,17 +17,18 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from ..clock import now
+from ..clock import now, parse
 from ..config import Configuration
-from ..errors import DirSyncError, GroupAnchorError, ServerUnreachableError
+from ..errors import (DirSyncError, GroupAnchorError, IdentityAmbiguousError, IdentityNotFoundError,
+                      RunInProgressError, ServerUnreachableError)
 from ..events import Cancelled, Events
 from ..vocabulary import LINK_ACTIONS, CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus, Trigger
 from . import explain, guard
 from .mapping import NOT_CLEARABLE, Mapper, value_hash
 from .planner import (CloudMatches, Plan, Unmatchable, hard_match_anchors, hard_match_properties, make_plan,
                       soft_match_upns)
-from .ports import (MEMBERS_PER_WRITE, Change, CloudOp, CloudResult, ObjectError, RunResult, SkippedObject,
-                    Source, StateRepository, Target)
+from .ports import (MEMBERS_PER_WRITE, Change, CloudOp, CloudResult, ImportItem, ObjectError, RunResult,
+                    SkippedObject, Source, StateRepository, Target)
 from .scope import Scope, check_containers
 from .stage import Stager
 
@@ -48,7 +49,8 @@ _COUNT = {PlanAction.add: "added", PlanAction.adopt: "adopted", PlanAction.resto
           PlanAction.remove_member: "membershipChanges", PlanAction.set_manager: "managerChanges",
           PlanAction.remove_manager: "managerChanges"}
 COUNT_KEYS = ("imported", "inScope", "deletedInSource", "added", "adopted", "restored", "updated", "deleted",
-              "membershipChanges", "managerChanges", "recoveredCreates", "adoptedUnchanged", "skipped", "errors")
+              "membershipChanges", "managerChanges", "recoveredCreates", "adoptedUnchanged", "expired", "skipped",
+              "errors")
 
 
 @dataclass
@@ -57,6 +59,10 @@ class RunOptions:
     preview: bool = False
     allow_deletes: bool = False
     trigger: str = Trigger.manual
+    # Synchronize only these objects (sAMAccountName, UPN, DN or objectGUID), now: read each from AD, plan and
+    # apply it with its links; the delta watermark stays where it is, so no other change is passed over.
+    objects: tuple[str, ...] = ()
+    wait: bool = False  # another run holds the lock: wait for it to end instead of being refused
 
 
 Connect = Callable[[], tuple[Source, Target]]
@@ -65,9 +71,18 @@ Connect = Callable[[], tuple[Source, Target]]
 def run_sync(connect: Connect, store: StateRepository, configuration: Configuration, options: RunOptions,
              events: Events) -> RunResult:
     """Carry out one run and return its result. Raises RunInProgressError when
-    another run holds the lock. `connect` gives the source and target; it is called inside the run so
+    another run holds the lock (unless options.wait); IdentityNotFoundError, IdentityAmbiguousError for chosen
+    objects. `connect` gives the source and target; it is called inside the run so
     that a server that cannot be reached ends the run as stopped-server-down, in the history."""
-    store.lock()
+    while True:
+        try:
+            store.lock()
+            break
+        except RunInProgressError as busy:
+            if not options.wait:
+                raise
+            events.progress("Synchronizing", f"Waiting: {busy.message}", activity_id=1)
+            events.sleep(1.0)  # the holder's OS lock gives no wake-up to wait on; a cancel ends the wait
     try:
         return _Run(connect, store, configuration, options, events).perform()
     finally:
@@ -88,22 +103,38 @@ class _Run:
         self.errors: list[ObjectError] = []
         self.skipped: list[SkippedObject] = []
         self.done: list[Change] = []
-        self.mode = RunMode.full if options.full else RunMode.delta
+        self.mode = RunMode.object if options.objects else RunMode.full if options.full else RunMode.delta
         self.progress = (0, 0)  # export steps done, of how many
         self.group_anchor_error: GroupAnchorError | None = None
         self.managed_elsewhere = 0  # objects refused as synchronized by another engine: one error, one message
         self.steps: set[int] = set()  # ids of the plan's steps: partial writes, counted with their change
         self.bound: set[int] = set()  # ids of the member changes done by the create of their group
         self.planned: tuple[int, float] | None = None  # the plan's writes and their time at the write quota
+        self.start = now()
+        self.at = parse(self.start)  # the run's clock: an accountExpires before it has passed
+        self.run_id: int | None = None
+
+    def _close(self) -> None:
+        close = getattr(self.target, "close", None)
+        if close:
+            close()
 
     def perform(self) -> RunResult:
-        start = now()
+        start = self.start
+        # Chosen objects are found before the run begins: an identity that names nothing, or more than one
+        # object, is refused with its own error, and no run is recorded.
+        try:
+            chosen = self._resolve(self.options.objects) if self.options.objects else None
+        except BaseException:
+            self._close()
+            raise
         run_id = None if self.options.preview else self.store.begin_run(self.mode, self.options.trigger,
                                                                         self.staging, start)
+        self.run_id = run_id
         plan = None
         status, message = RunStatus.success, ""
         try:
-            plan, status, message = self._run()
+            plan, status, message = self._run(chosen)
         except ServerUnreachableError as err:
             status, message = RunStatus.server_down, str(err)
         except Cancelled:
@@ -113,9 +144,7 @@ class _Run:
         except Exception as err:  # the run history must say how the run ended, whatever ended it
             status, message = RunStatus.stopped, explain.unexpected(err)
         finally:
-            close = getattr(self.target, "close", None)
-            if close:
-                close()
+            self._close()
         self.counts["errors"] = len(self.errors)
         self.counts["skipped"] = len(self.skipped)
         if status == RunStatus.success and self.errors:
@@ -140,47 +169,89 @@ class _Run:
             result.changes = self.done
         return result
 
-    def _run(self) -> tuple[Plan, RunStatus, str]:
+    def _connect(self) -> tuple[Source, Target]:
+        if self.source is None or self.target is None:
+            self.source, self.target = self.connect()
+        return self.source, self.target
+
+    def _resolve(self, identities: tuple[str, ...]) -> list[ImportItem]:
+        """Each identity as the one object it names in AD, or a Tombstone: deleted in AD (found among the
+        deleted objects, or known to the state by its DN, anchor or UPN and gone from AD)."""
+        source, _ = self._connect()
+        found = source.find(identities)
+        chosen: dict[str, ImportItem] = {}
+        for identity in identities:
+            items = found.get(identity) or []
+            if not items:
+                known = self.store.find(identity)
+                items = source.read([row.anchor for row in known]) if known else []
+            if not items:
+                raise IdentityNotFoundError(
+                    f"No user, group or contact of Active Directory is '{identity}', and DirSync has synchronized "
+                    "no object by that name.",
+                    fix="Give the object's sAMAccountName, userPrincipalName, distinguishedName or objectGUID "
+                        "(Get-ADUser shows them).", target=identity)
+            if len(items) > 1:
+                raise IdentityAmbiguousError(
+                    f"'{identity}' names {len(items)} objects: " + "; ".join(i.dn or i.anchor for i in items) + ".",
+                    fix="Give the distinguishedName or objectGUID of the one to synchronize.", target=identity)
+            chosen[items[0].anchor] = items[0]
+        return list(chosen.values())
+
+    def _run(self, chosen: list[ImportItem] | None) -> tuple[Plan, RunStatus, str]:
         sync = self.config.sync
-        self.source, self.target = self.connect()
-        check_containers(self.source, sync.include_ous, consequence=(
+        source, target = self._connect()
+        check_containers(source, sync.include_ous, consequence=(
             "The run stopped before reading or writing anything: without it, every object under it would "
             "leave the scope and be deleted from Microsoft 365."))
         scope = Scope.from_settings(sync)
-        mapper = Mapper(self.target.verified_domains())
+        mapper = Mapper(target.verified_domains(), at=self.at)
         rules = scope.fingerprint() + mapper.fingerprint()
-        watermark = self.store.watermark(WATERMARK)
-        # The staged state was decided under the rules of the last import, which may be a run that stopped
-        # before export (a deletion threshold hit after an OU filter change). Any other rules now, and a
-        # delta would keep those decisions: read everything again under the rules in force.
-        full = (self.options.full or watermark is None or self.store.meta(RULES) != rules
-                or self.store.meta(STAGED_RULES) not in (None, rules))
         # A preview does everything inside one transaction that is rolled back: it writes nothing.
         with self.store.rolled_back() if self.options.preview else nullcontext():
+            if chosen is not None:
+                stager = Stager(self.store, scope, mapper)
+                with self.store.atomic():
+                    for item in chosen:
+                        stager.add(item)
+                self._staged(stager)
+                return self._decide(mapper, {item.anchor for item in chosen}, commit=None)
+            watermark = self.store.watermark(WATERMARK)
+            # The staged state was decided under the rules of the last import, which may be a run that stopped
+            # before export (a deletion threshold hit after an OU filter change). Any other rules now, and a
+            # delta would keep those decisions: read everything again under the rules in force.
+            full = (self.options.full or watermark is None or self.store.meta(RULES) != rules
+                    or self.store.meta(STAGED_RULES) not in (None, rules))
             imported = self._import(full, watermark, scope, mapper, rules)
-            self.events.progress("Synchronizing", "Planning the changes", activity_id=1)
-            plan = self._plan(sync.soft_match, mapper.initial)
-            writes = plan.writes()
-            limit, seconds = self.target.write_quota
-            self.planned = (writes, round(writes * seconds / limit, 1))
-            self.errors.extend(plan.errors)
-            verdict = guard.check(plan, self.config.prevent_accidental_deletes,
-                                  allow_deletes=self.options.allow_deletes, preview=self.options.preview,
-                                  staging=self.staging)
-            if verdict.status:
-                return plan, verdict.status, verdict.message
-            if not verdict.export:
-                if self.staging:
-                    self._commit_watermark(imported.watermark, rules)
-                self._count_plan(plan)
-                return plan, RunStatus.success, verdict.message
-            self._export(plan)
-            self._commit_watermark(imported.watermark, rules)
+            return self._decide(mapper, None, commit=lambda: self._commit_watermark(imported.watermark, rules))
+
+    def _decide(self, mapper: Mapper, only: set[str] | None,
+                commit: Callable[[], None] | None) -> tuple[Plan, RunStatus, str]:
+        """Plan (all the pending work, or `only` these objects'), guard, export; then `commit` the watermark."""
+        self.events.progress("Synchronizing", "Planning the changes", activity_id=1)
+        plan = self._plan(self.config.sync.soft_match, mapper.initial, only)
+        writes = plan.writes()
+        limit, seconds = self._connect()[1].write_quota
+        self.planned = (writes, round(writes * seconds / limit, 1))
+        self.errors.extend(plan.errors)
+        verdict = guard.check(plan, self.config.prevent_accidental_deletes,
+                              allow_deletes=self.options.allow_deletes, preview=self.options.preview,
+                              staging=self.staging)
+        if verdict.status:
+            return plan, verdict.status, verdict.message
+        if not verdict.export:
+            if self.staging and commit:
+                commit()
+            self._count_plan(plan)
+            return plan, RunStatus.success, verdict.message
+        self._export(plan)
+        if commit:
+            commit()
         return plan, RunStatus.success, ""
 
-    def _plan(self, soft_match: bool, initial_domain: str) -> Plan:
+    def _plan(self, soft_match: bool, initial_domain: str, only: set[str] | None) -> Plan:
         """Fetch what the plan needs of the cloud, then plan (a pure function of the two)."""
-        pending = self.store.pending_work()
+        pending = self.store.pending_work(only)
         by_anchor = {}
         unmatchable = None
         for kind, anchors in hard_match_anchors(pending).items():
@@ -213,15 +284,23 @@ class _Run:
             self.mode = RunMode.full if run.mode == ImportMode.full else RunMode.delta
             if self.mode == RunMode.full:
                 stager.finish_full_import()
+            else:
+                # Nothing changes in AD when an account's expiry passes, so no delta shows it: read those again.
+                expired = [a for a in self.store.expired(self.start) if a not in stager.seen]
+                for item in self.source.read(expired) if expired else ():
+                    stager.add(item)
             self.store.set_meta(STAGED_RULES, rules)
+        self._staged(stager)
+        events.verbose(f"Import ({run.mode}): {stager.counts['imported']} objects read, "
+                       f"{self.counts['inScope']} in scope, {stager.counts['deletedInSource']} deleted.")
+        return run
+
+    def _staged(self, stager: Stager) -> None:
         self.counts.update(stager.counts)
         # One definition with Test-CoexistenceSync: what the state holds in scope and not skipped after
         # this import, whether it read everything or only the changes.
         self.counts["inScope"] = self.store.in_scope()  # a count, not the health report with its errors
-        events.verbose(f"Import ({run.mode}): {stager.counts['imported']} objects read, "
-                       f"{self.counts['inScope']} in scope, {stager.counts['deletedInSource']} deleted.")
         self.skipped.extend(stager.skipped)
-        return run
 
     def _commit_watermark(self, watermark: str | None, rules: str) -> None:
         with self.store.atomic():
@@ -343,7 +422,7 @@ class _Run:
         with store.transaction():
             if ok:
                 _COMMITS[change.action](store, change, result)
-                store.record_outcome(change.anchor, result.outcome)
+                store.record_outcome(change.anchor, result.outcome, self.run_id)
             else:
                 if (change.action in (PlanAction.adopt, PlanAction.restore, PlanAction.update)
                         and result.outcome == Outcome.not_found):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..clock import stamp
 from .mapping import Mapper, value_hash
 from .ports import ImportItem, SkippedObject, SourceObject, StagedObject, StateRepository, Tombstone
 from .scope import Scope
@@ -55,11 +56,14 @@ class Stager:
         has_cloud = bool(row and row.cloud_id)
         changed = any(value_hash(v) != exported.get(k) for k, v in projection.properties.items())
         pending = projection.properties if changed or not has_cloud else None
+        if projection.expired and has_cloud and exported.get("accountEnabled") != value_hash(False):
+            self.counts["expired"] += 1  # disabled by this run because its accountExpires has passed
         # The result of the last export stays; a verdict of an earlier staging does not.
         last = row if row and row.last_result and row.last_result not in (INVALID, SKIPPED) else None
         self._stage(item, in_scope=True, pending=pending, last_result=last and last.last_result,
                     last_error=last and last.last_error, last_fix=last and last.last_fix,
-                    source_upn=projection.source_upn)
+                    source_upn=projection.source_upn,
+                    expires=stamp(projection.expires) if projection.expires and not projection.expired else None)
         if item.kind == "group":
             self._set_links(item.anchor, "member", set(projection.members or ()))
         else:

@@ -75,9 +75,11 @@ class RunHistory:
         return [RunResult.from_dict(json.loads(line)) for line in lines if line.strip()]
 
     def last_successful_run(self) -> RunResult | None:
-        """The last run that synchronized: staging mode plans and records, but writes nothing to the cloud."""
-        row = self.db.execute("SELECT * FROM runs WHERE status IN (?, ?) AND staging=0 ORDER BY id DESC LIMIT 1",
-                              (RunStatus.success, RunStatus.export_errors)).fetchone()
+        """The last run that synchronized: staging mode plans and records, but writes nothing to the cloud, and a
+        run of chosen objects leaves every other change for the next delta."""
+        row = self.db.execute("SELECT * FROM runs WHERE status IN (?, ?) AND staging=0 AND mode<>? "
+                              "ORDER BY id DESC LIMIT 1",
+                              (RunStatus.success, RunStatus.export_errors, RunMode.object)).fetchone()
         return _run(row) if row else None
 
 

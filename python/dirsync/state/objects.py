@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict
-from typing import Iterable
+from typing import Collection, Iterable
 
 from ..engine.ports import Health, ObjectError, PendingWork, StagedLink, StagedObject
 from ..clock import now
@@ -18,7 +18,7 @@ from ..clock import now
 INVALID, SKIPPED, ERROR, ADOPTED = "invalid", "skipped", "error", "adopted"
 
 _STAGED = ("kind", "dn", "in_scope", "skip_reason", "pending", "pending_delete", "tombstoned", "last_result",
-           "last_error", "last_fix", "source_upn")
+           "last_error", "last_fix", "source_upn", "expires")
 # SQLite's limit is 999 parameters per statement.
 _CHUNK = 900
 
@@ -30,7 +30,8 @@ def _staged(row: sqlite3.Row) -> StagedObject:
         exported=json.loads(row["exported"]), pending=json.loads(row["pending"]) if row["pending"] else None,
         pending_delete=bool(row["pending_delete"]), tombstoned=bool(row["tombstoned"]),
         last_result=row["last_result"], last_error=row["last_error"], last_fix=row["last_fix"],
-        source_upn=row["source_upn"])
+        source_upn=row["source_upn"], expires=row["expires"], written_at=row["written_at"],
+        written_run=row["written_run"])
 
 
 def _json(value: dict | None) -> str | None:
@@ -64,6 +65,17 @@ class ObjectTables:
     def remove(self, anchor: str) -> None:
         self.db.execute("DELETE FROM objects WHERE anchor=?", (anchor,))
 
+    def expired(self, at: str) -> list[str]:
+        """Users whose account expired by `at` since they were last staged (objects_expires: a partial index)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT anchor FROM objects WHERE expires IS NOT NULL AND expires<=? AND tombstoned=0", (at,))]
+
+    def find(self, identity: str) -> list[StagedObject]:
+        """The objects the state knows by this DN, anchor or Active Directory UPN (case-insensitive)."""
+        return [_staged(r) for r in self.db.execute(
+            "SELECT * FROM objects WHERE anchor=? OR dn=? COLLATE NOCASE OR source_upn=? COLLATE NOCASE",
+            (identity, identity, identity))]
+
     def known_anchors(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT anchor FROM objects WHERE tombstoned=0")]
 
@@ -83,22 +95,46 @@ class ObjectTables:
 
     # --- planning ----------------------------------------------------------------------------------
 
-    def pending_work(self) -> PendingWork:
+    def pending_work(self, only: Collection[str] | None = None) -> PendingWork:
         db = self.db
+        if only is None:
+            chosen, params, linked = "1", [], "1"
+        else:
+            anchors = list(only)[:_CHUNK // 3]  # a call names a few objects, never near SQLite's limit
+            marks = ",".join("?" * len(anchors))
+            chosen, params = f"anchor IN ({marks})", anchors
+            # A user's manager is decided from all its manager links: only those of the chosen users.
+            linked = f"(l.src IN ({marks}) OR (l.rel='member' AND l.dst IN ({marks})))"
         work = db.execute("SELECT * FROM objects WHERE pending IS NOT NULL AND in_scope=1 AND skip_reason IS NULL "
-                          "AND pending_delete=0").fetchall()
-        doomed = db.execute("SELECT * FROM objects WHERE pending_delete=1").fetchall()
-        invalid = db.execute(f"SELECT * FROM objects WHERE last_result='{INVALID}' AND in_scope=1").fetchall()
-        live = {r[0] for r in db.execute("SELECT anchor FROM objects WHERE cloud_id IS NOT NULL AND pending_delete=0")}
+                          f"AND pending_delete=0 AND {chosen}", params).fetchall()
+        doomed = db.execute(f"SELECT * FROM objects WHERE pending_delete=1 AND {chosen}", params).fetchall()
+        invalid = db.execute(f"SELECT * FROM objects WHERE last_result='{INVALID}' AND in_scope=1 AND {chosen}",
+                             params).fetchall()
         links = db.execute(
             "SELECT l.src, l.rel, l.dst, l.wanted, l.exported, s.kind, s.dn, d.dn FROM links l "
             "JOIN objects s ON s.anchor=l.src JOIN objects d ON d.anchor=l.dst "
-            "WHERE l.wanted<>l.exported OR l.rel='manager' ORDER BY l.src, l.rel, l.dst").fetchall()
+            f"WHERE (l.wanted<>l.exported OR l.rel='manager') AND {linked} ORDER BY l.src, l.rel, l.dst",
+            params * 2 if only is not None else []).fetchall()
+        if only is None:
+            live = {r[0] for r in db.execute("SELECT anchor FROM objects WHERE cloud_id IS NOT NULL "
+                                             "AND pending_delete=0")}
+            synchronized = None
+        else:
+            ends = list({*params, *(r[0] for r in links), *(r[2] for r in links)})
+            live = set()
+            for start in range(0, len(ends), _CHUNK):
+                chunk = ends[start:start + _CHUNK]
+                live.update(r[0] for r in db.execute(
+                    f"SELECT anchor FROM objects WHERE cloud_id IS NOT NULL AND pending_delete=0 AND anchor IN "
+                    f"({','.join('?' * len(chunk))})", chunk))
+            synchronized = db.execute("SELECT count(*) FROM objects WHERE cloud_id IS NOT NULL "
+                                      "AND pending_delete=0").fetchone()[0]
         return PendingWork(
             work=[_staged(r) for r in work], doomed=[_staged(r) for r in doomed],
             invalid=[_staged(r) for r in invalid], live=frozenset(live),
             links=[StagedLink(src, rel, dst, bool(wanted), bool(exported), kind, dn, ref_dn)
-                   for src, rel, dst, wanted, exported, kind, dn, ref_dn in links])
+                   for src, rel, dst, wanted, exported, kind, dn, ref_dn in links],
+            synchronized=synchronized)
 
     def cloud_ids(self, anchors: Iterable[str]) -> dict[str, str]:
         # In chunks: one query per anchor was 100,000 at 100k objects.
@@ -162,9 +198,10 @@ class ObjectTables:
         """The create was refused, so nothing was created: no object to hard-match next time."""
         self.db.execute("UPDATE objects SET create_intent=NULL WHERE anchor=?", (anchor,))
 
-    def record_outcome(self, anchor: str, outcome: str) -> None:
-        self.db.execute("UPDATE objects SET last_result=?, last_error=NULL, last_fix=NULL, updated_at=? "
-                        "WHERE anchor=?", (outcome, now(), anchor))
+    def record_outcome(self, anchor: str, outcome: str, run_id: int | None = None) -> None:
+        moment = now()
+        self.db.execute("UPDATE objects SET last_result=?, last_error=NULL, last_fix=NULL, updated_at=?, "
+                        "written_at=?, written_run=? WHERE anchor=?", (outcome, moment, moment, run_id, anchor))
 
     def record_error(self, anchor: str, reason: str, fix: str) -> None:
         self.db.execute(f"UPDATE objects SET last_result='{ERROR}', last_error=?, last_fix=?, updated_at=? "

@@ -58,6 +58,15 @@ MIGRATIONS: list[str] = [
     # The UPN as Active Directory has it, which the cloud's may differ from (an unverified suffix): the
     # words of a UPN conflict name the one the administrator can find and change.
     "ALTER TABLE objects ADD COLUMN source_upn TEXT",
+    # When a user's account expires (accountExpires, kept while still ahead): the first run after it
+    # reads the user again, as nothing changes in AD when the moment passes. And when and by which run the
+    # cloud object was last written, for Get-CoexistenceObject.
+    """
+    ALTER TABLE objects ADD COLUMN expires TEXT;
+    CREATE INDEX objects_expires ON objects(expires) WHERE expires IS NOT NULL;
+    ALTER TABLE objects ADD COLUMN written_at TEXT;
+    ALTER TABLE objects ADD COLUMN written_run INTEGER
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
