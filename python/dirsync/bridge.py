@@ -39,6 +39,7 @@ COMMANDS = {
     "configure": "dirsync.wizard:configure_with_answers",
     "check-domain-controller": "dirsync.wizard:check_domain_controller",
     "start-sync": "dirsync.service:start_sync",
+    "get-object": "dirsync.service:describe_objects",
     "get-history": "dirsync.service:sync_history",
     "test-sync": "dirsync.service:test_sync",
     "get-environment": "dirsync.bridge:environment",

@@ -173,6 +173,31 @@ def _show_test(report: dict) -> None:
     _show_errors(report.get("errors") or [])
 
 
+def _show_objects(reports: list[dict]) -> None:
+    for report in reports:
+        fields = {"Object": report["dn"], "Kind": report["kind"], "Anchor": report["anchor"],
+                  "In Active Directory": report["inActiveDirectory"], "In scope": report["inScope"],
+                  "Scope rule": report["scopeRule"], "Skipped": report["skipReason"],
+                  "Cannot be written": " ".join(filter(None, (report["mappingError"], report["mappingFix"]))) or None,
+                  "Account expires": report["expires"], "Manager": report["manager"],
+                  "In the cloud": f"{report['cloudState']} {report['cloudId'] or ''}".strip(),
+                  "Last written": (f"{report['lastWritten']} (run {report['lastRun']})"
+                                   if report["lastWritten"] else None),
+                  "Last result": report["lastResult"],
+                  "Last error": " ".join(filter(None, (report["lastError"], report["lastFix"]))) or None,
+                  "Would delete": report["wouldDelete"] or None,
+                  "Would change": ", ".join(report["wouldChange"]) or None}
+        _show_fields(report["identity"])({k: v for k, v in fields.items() if v is not None})
+        if report["values"]:
+            _show_fields("Values DirSync maps to Microsoft 365")(report["values"])
+        if report["memberships"]:
+            table = Table("group" if report["kind"] != "group" else "member", "in Active Directory", "in the cloud",
+                          title="Memberships", title_justify="left")
+            for m in report["memberships"]:
+                table.add_row(shown(m["dn"]), shown(m["inActiveDirectory"]), shown(m["inCloud"]))
+            out.print(table)
+
+
 def _sync(args, events):
     if args.if_due and not schedule.is_due(Path(args.home) if args.home else config.home()):
         return None
@@ -270,6 +295,8 @@ COMMANDS = {
     ("schedule", "set"): (lambda args, events: schedule.change(args.interval_minutes, args.enabled, args.home, events),
                           _show_fields("DirSync schedule")),
     ("sync", None): (_sync, _show_run),
+    ("object", "show"): (lambda args, events: service.describe_objects(args.identity, events, args.home),
+                         _show_objects),
     ("history", None): (lambda args, events: service.sync_history(args.last, args.home), _show_history),
     ("test", None): (lambda args, events: service.test_sync(args.home, events), _show_test),
     ("configure", None): (_configure, _show_configured),
@@ -338,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--log", metavar="FILE", help="append the output to FILE (private, timestamped), as the "
                       "scheduler does")
 
+    objects = groups.add_parser("object", help="one object of Active Directory and of the cloud").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    show = objects.add_parser("show", parents=[common], help="explain objects (Get-CoexistenceObject): in scope or "
+                              "not and why, the values DirSync maps, the cloud object, pending changes, errors")
+    show.add_argument("identity", nargs="+", help="sAMAccountName, userPrincipalName, distinguishedName or objectGUID")
     history = groups.add_parser("history", parents=[common], help="the runs, newest first")
     history.add_argument("--last", type=int, help="only the N most recent")
     groups.add_parser("test", parents=[common], help="verify synchronization (Test-CoexistenceSync)")

@@ -4,6 +4,7 @@ call. Each returns data the bridge and the CLI turn into JSON (dataclasses throu
 
     start_sync(full=False, preview=False, allow_deletes=False, trigger="manual", events, home) -> RunResult
     sync_history(last=None, home) -> [RunResult, newest first]
+    describe_objects(identities, events, home) -> [ObjectReport]: Get-CoexistenceObject
     test_sync(home, events) -> health: last sync, objects in scope and in the cloud, pending changes, errors
     change_settings(home, events, **settings) -> the configuration, the OU filter checked against AD first
 """
@@ -16,7 +17,8 @@ from pathlib import Path
 from . import config as config_module
 from . import schedule, secrets
 from .engine.ports import RunResult, Source, Target
-from .engine.run import RunOptions, run_sync
+from .engine.describe import ObjectReport, describe
+from .engine.run import RunOptions, resolve, run_sync
 from .engine.scope import check_containers
 from .errors import DirSyncError, InvalidArgumentError, RunInProgressError
 from .events import Events
@@ -103,15 +105,34 @@ def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool
             return store.record_skipped_run(trigger, f"Skipped: {busy.message}")
 
 
+def describe_objects(identities: list[str] | tuple[str, ...] | str, events: Events | None = None,
+                     home: Path | str | None = None) -> list[ObjectReport]:
+    """Get-CoexistenceObject, `dirsync object show`: each object explained (engine/describe.py). Reads Active
+    Directory, the cloud and the state; writes nothing and needs no run lock."""
+    events = events or Events()
+    folder = _home(home)
+    configuration = config_module.load(folder)
+    source = build_source(configuration, folder, events)
+    target = build_target(configuration, folder, events)
+    try:
+        with StateStore(folder) as store:
+            at = datetime.now(timezone.utc)
+            return [describe(item, identity, source, target, store, configuration, at)
+                    for identity in _identities(identities, False)
+                    for item in resolve(source, store, [identity])]
+    finally:
+        getattr(target, "close", lambda: None)()
+
+
 def _identities(objects: list[str] | tuple[str, ...] | str | None, full: bool) -> tuple[str, ...]:
     if objects is None:
         return ()
     names = [objects] if isinstance(objects, str) else list(objects)
     chosen = tuple(dict.fromkeys(n.strip() for n in names if n and n.strip()))
     if not chosen:
-        raise InvalidArgumentError("No object was named to synchronize.",
+        raise InvalidArgumentError("No object was named.",
                                    fix="Give each object's sAMAccountName, userPrincipalName, distinguishedName "
-                                       "or objectGUID, or leave -Identity out to synchronize every change.")
+                                       "or objectGUID (-Identity, --object).")
     if full:
         raise InvalidArgumentError("A full synchronization reads every object; it cannot be of chosen objects.",
                                    fix="Leave out -FullSync (--full) or -Identity (--object).")

@@ -132,6 +132,11 @@ class GraphTarget:
         return CloudObject(cloud_id=item["id"], kind=kind, anchor=item.get(self._anchor_field(kind)),
                            user_principal_name=item.get("userPrincipalName"))
 
+    def members(self, group_id: str) -> set[str]:
+        """https://learn.microsoft.com/graph/api/group-list-members (GroupMember.Read.All is in Group.ReadWrite.All)."""
+        return {item["id"] for item in self.graph.pages(f"groups/{group_id}/members",
+                                                        params={"$select": "id", "$top": "999"})}
+
     def find_by_anchors(self, kind: CloudKind, anchors: Iterable[str],
                         properties: Iterable[str] = ()) -> dict[str, CloudObject]:
         """Live objects and those in deleted items (restorable until purged); a live one wins. Deleted items

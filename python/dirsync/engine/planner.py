@@ -157,17 +157,17 @@ def _plan_properties(plan: Plan, row: StagedObject, matches: CloudMatches, soft_
     elif found:
         # Only what the cloud object lacks: a rerun after a crash writes what is missing, nothing more.
         diff = desired if found.properties is None else {
-            k: v for k, v in desired.items() if _comparable(v) != _comparable(found.properties.get(k))}
+            k: v for k, v in desired.items() if comparable(v) != comparable(found.properties.get(k))}
         plan.changes.append(Change(PlanAction.adopt, row.cloud_kind, row.anchor, row.dn, diff,
                                    cloud_id=found.cloud_id))
     else:
         plan.changes.append(Change(PlanAction.add, row.cloud_kind, row.anchor, row.dn, desired))
 
 
-def _comparable(value):
+def comparable(value):
     """A value as Graph gives it back: an absent or null member of a complex value is the same as none."""
     if isinstance(value, dict):
-        return {k: _comparable(v) for k, v in value.items() if v is not None}
+        return {k: comparable(v) for k, v in value.items() if v is not None}
     return value
 
 

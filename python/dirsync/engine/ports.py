@@ -160,6 +160,10 @@ class Target(Protocol):
         """Soft match candidate (the engine only adopts one whose anchor is empty)."""
         ...
 
+    def members(self, group_id: str) -> set[str]:
+        """The cloud ids of a group's direct members."""
+        ...
+
     def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:
         """Carry out the writes (batched, retried, throttled as the connector sees fit) and yield one
         result per op, in any order, as each is known: the writes happen as the caller iterates, so the
@@ -400,6 +404,14 @@ class StateRepository(Protocol):
 
     def links(self, src: str, rel: str) -> dict[str, tuple[bool, bool]]:
         """dst -> (wanted, exported)."""
+        ...
+
+    def links_of(self, anchor: str) -> list[StagedLink]:
+        """Every link from or to this object, with the DNs of both ends."""
+        ...
+
+    def by_cloud_id(self, cloud_ids: Iterable[str]) -> dict[str, StagedObject]:
+        """cloud id -> the object the state writes there."""
         ...
 
     def want_link(self, src: str, rel: str, dst: str) -> None: ...

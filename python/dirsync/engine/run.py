@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..clock import now, parse
 from ..config import Configuration
@@ -87,6 +87,32 @@ def run_sync(connect: Connect, store: StateRepository, configuration: Configurat
         return _Run(connect, store, configuration, options, events).perform()
     finally:
         store.unlock()
+
+
+def resolve(source: Source, store: StateRepository, identities: Iterable[str]) -> list[ImportItem]:
+    """Each identity as the one object it names in AD, or a Tombstone: deleted in AD (found among the
+    deleted objects, or known to the state by its DN, anchor or UPN and gone from AD). Raises
+    IdentityNotFoundError or IdentityAmbiguousError."""
+    names = list(identities)
+    found = source.find(names)
+    chosen: dict[str, ImportItem] = {}
+    for identity in names:
+        items = found.get(identity) or []
+        if not items:
+            known = store.find(identity)
+            items = source.read([row.anchor for row in known]) if known else []
+        if not items:
+            raise IdentityNotFoundError(
+                f"No user, group or contact of Active Directory is '{identity}', and DirSync has synchronized "
+                "no object by that name.",
+                fix="Give the object's sAMAccountName, userPrincipalName, distinguishedName or objectGUID "
+                    "(Get-ADUser shows them).", target=identity)
+        if len(items) > 1:
+            raise IdentityAmbiguousError(
+                f"'{identity}' names {len(items)} objects: " + "; ".join(i.dn or i.anchor for i in items) + ".",
+                fix="Give the distinguishedName or objectGUID of the one to synchronize.", target=identity)
+        chosen[items[0].anchor] = items[0]
+    return list(chosen.values())
 
 
 class _Run:
@@ -175,28 +201,7 @@ class _Run:
         return self.source, self.target
 
     def _resolve(self, identities: tuple[str, ...]) -> list[ImportItem]:
-        """Each identity as the one object it names in AD, or a Tombstone: deleted in AD (found among the
-        deleted objects, or known to the state by its DN, anchor or UPN and gone from AD)."""
-        source, _ = self._connect()
-        found = source.find(identities)
-        chosen: dict[str, ImportItem] = {}
-        for identity in identities:
-            items = found.get(identity) or []
-            if not items:
-                known = self.store.find(identity)
-                items = source.read([row.anchor for row in known]) if known else []
-            if not items:
-                raise IdentityNotFoundError(
-                    f"No user, group or contact of Active Directory is '{identity}', and DirSync has synchronized "
-                    "no object by that name.",
-                    fix="Give the object's sAMAccountName, userPrincipalName, distinguishedName or objectGUID "
-                        "(Get-ADUser shows them).", target=identity)
-            if len(items) > 1:
-                raise IdentityAmbiguousError(
-                    f"'{identity}' names {len(items)} objects: " + "; ".join(i.dn or i.anchor for i in items) + ".",
-                    fix="Give the distinguishedName or objectGUID of the one to synchronize.", target=identity)
-            chosen[items[0].anchor] = items[0]
-        return list(chosen.values())
+        return resolve(self._connect()[0], self.store, identities)
 
     def _run(self, chosen: list[ImportItem] | None) -> tuple[Plan, RunStatus, str]:
         sync = self.config.sync

@@ -64,6 +64,17 @@ class Scope:
                 return f"{self.exclusion_attribute}={self.exclusion_value}"
         return None
 
+    def why_in(self, obj: SourceObject) -> str:
+        """The rule that puts an object in scope, in words (for one that why_out lets through)."""
+        dn = dns.parse(obj.dn)
+        included = next((ou for ou in self.include_ous if dns.is_under(dn, ou)), None)
+        rule = f"under the included OU {dns.text(included)}" if included else "the whole domain (no included OU)"
+        if self.exclude_ous:
+            rule += ", under no excluded OU"
+        if self.exclusion_attribute:
+            rule += f", not {self.exclusion_attribute}={self.exclusion_value}"
+        return rule
+
 
 def system_object_reason(obj: SourceObject, dn: dns.Dn) -> str | None:
     if _true(obj.first("iscriticalsystemobject", "")):

@@ -83,6 +83,22 @@ class ObjectTables:
         return {dst: (bool(w), bool(e)) for dst, w, e in self.db.execute(
             "SELECT dst, wanted, exported FROM links WHERE src=? AND rel=?", (src, rel))}
 
+    def links_of(self, anchor: str) -> list[StagedLink]:
+        rows = self.db.execute(
+            "SELECT l.src, l.rel, l.dst, l.wanted, l.exported, s.kind, s.dn, d.dn FROM links l "
+            "JOIN objects s ON s.anchor=l.src JOIN objects d ON d.anchor=l.dst WHERE l.src=? OR l.dst=? "
+            "ORDER BY s.dn, d.dn", (anchor, anchor)).fetchall()
+        return [StagedLink(src, rel, dst, bool(wanted), bool(exported), kind, dn, ref_dn)
+                for src, rel, dst, wanted, exported, kind, dn, ref_dn in rows]
+
+    def by_cloud_id(self, cloud_ids: Iterable[str]) -> dict[str, StagedObject]:
+        found, wanted = {}, list(cloud_ids)
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            found.update((r["cloud_id"], _staged(r)) for r in self.db.execute(
+                f"SELECT * FROM objects WHERE cloud_id IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
     def want_link(self, src: str, rel: str, dst: str) -> None:
         self.db.execute("INSERT INTO links(src, rel, dst, wanted, exported) VALUES (?,?,?,1,0) "
                         "ON CONFLICT(src, rel, dst) DO UPDATE SET wanted=1", (src, rel, dst))

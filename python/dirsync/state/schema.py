@@ -65,7 +65,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE objects ADD COLUMN expires TEXT;
     CREATE INDEX objects_expires ON objects(expires) WHERE expires IS NOT NULL;
     ALTER TABLE objects ADD COLUMN written_at TEXT;
-    ALTER TABLE objects ADD COLUMN written_run INTEGER
+    ALTER TABLE objects ADD COLUMN written_run INTEGER;
+    CREATE INDEX objects_cloud_id ON objects(cloud_id) WHERE cloud_id IS NOT NULL
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

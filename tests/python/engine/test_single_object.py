@@ -162,3 +162,57 @@ def test_an_expiry_set_in_the_past_disables_at_the_next_run_and_never_enables_ag
     _set(lab, dn("jose"), accountExpires=0)  # 0: never expires
     lab.sync()
     assert lab.users()[jose]["accountEnabled"] is True
+
+
+# --- Get-CoexistenceObject: explain an object -----------------------------------------------------------
+
+def _explain(lab, identity: str) -> dict:
+    [report] = [r.to_dict() for r in service.describe_objects([identity], home=lab.home)]
+    return report
+
+
+def test_an_in_scope_user_is_explained_with_its_rule_values_cloud_object_and_memberships(lab):
+    report = _explain(lab, "xwang")
+    assert report["dn"] == dn("wang") and report["inActiveDirectory"] and report["inScope"]
+    assert report["scopeRule"].startswith("the whole domain") and "under no excluded OU" in report["scopeRule"]
+    assert report["values"]["userPrincipalName"] == f"xwang@{MAIL_DOMAIN}"
+    assert report["cloudState"] == "active" and report["cloudId"] == lab.users()[lab.anchor(dn("wang"))]["id"]
+    assert report["wouldChange"] == {} and report["lastWritten"] and isinstance(report["lastRun"], int)
+    groups = {m["dn"]: m for m in report["memberships"]}
+    assert groups[dn("engineering")] == {"dn": dn("engineering"), "anchor": lab.anchor(dn("engineering")),
+                                         "inActiveDirectory": True, "inCloud": True}
+    assert report["manager"] == dn("alice")
+
+
+def test_an_out_of_scope_user_names_the_excluded_ou_and_a_pending_change_shows_before_the_run(lab):
+    from dirsync_lab.testdomain.seed import bulk_dn
+    from .conftest import BULK
+    report = _explain(lab, bulk_dn(2))
+    assert not report["inScope"] and report["scopeRule"].lower() == f"under the excluded OU {BULK}".lower()
+    assert report["cloudState"] == "absent" and report["wouldChange"] == {}
+    _set(lab, dn("olga"), department="Pending department")
+    assert _explain(lab, "opetrova")["wouldChange"] == {"department": "Pending department"}
+
+
+def test_a_contact_is_explained_as_skipped_and_why(lab):
+    report = _explain(lab, dn("pat"))
+    assert report["kind"] == "contact" and report["inScope"] and report["cloudState"] == "absent"
+    assert "organizational contacts" in report["skipReason"] and "Exchange Online" in report["skipReason"]
+
+
+def test_a_user_in_export_error_is_explained_with_the_error_and_its_fix(lab):
+    upn = f"clash2@{MAIL_DOMAIN}"
+    response = lab.graph.post(f"{lab.graph.base}/users", json={
+        "accountEnabled": True, "displayName": "Cloud-only Clash", "mailNickname": "cloudclash2",
+        "userPrincipalName": upn, "passwordProfile": {"password": "Cl0ud-only-Passw0rd!"}}, timeout=60)
+    assert response.status_code == 201, response.text
+    conn = lab.ldap()
+    clash = dn("wang").replace("CN=王小明", "CN=clash2")
+    conn.add(clash, "user", {"sAMAccountName": "clash2", "userPrincipalName": upn, "userAccountControl": 514})
+    assert conn.result["result"] == 0, conn.result
+    conn.unbind()
+    assert lab.sync(objects=["clash2"])["status"] == "completed-export-errors"
+    report = _explain(lab, "clash2")
+    assert report["lastResult"] == "error" and "UPN conflict" in report["lastError"]
+    assert "SoftMatch" in report["lastFix"] and report["cloudState"] == "absent"
+    assert report["wouldChange"]["userPrincipalName"] == upn
