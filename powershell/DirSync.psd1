@@ -16,6 +16,7 @@
         'Set-CoexistenceSyncSchedule'
         'Start-CoexistenceConfigurationWizard'
         'Start-OnlineCoexistenceSync'
+        'Get-CoexistenceObject'
         'Get-CoexistenceSyncHistory'
         'Test-CoexistenceSync'
         'Update-CoexistenceCredential'

@@ -21,6 +21,22 @@ function Start-OnlineCoexistenceSync {
     A run that stopped is an error: in pwsh -NonInteractive (scheduled tasks, scripts) it stops the script,
     so pwsh exits non-zero; at the prompt it is written to the error stream after the result. Only one run happens at a time; a second is refused with a clear message.
 
+    With -Identity, only the objects named are synchronized, at once: each is read from Active Directory
+    and created, updated, disabled or deleted in Microsoft 365 with its memberships and manager, under the
+    same scope, deletion threshold, lock and history as any run (its Mode is object). Every other change
+    waits for the next run, which still sees it: a run of chosen objects never moves the point from which
+    the next delta reads.
+
+    .PARAMETER Identity
+    The objects to synchronize now: sAMAccountName, userPrincipalName, distinguishedName or objectGUID of
+    users, groups or contacts. A deleted account is found by its old distinguishedName, UPN or objectGUID.
+    Takes pipeline input, also by property name (DistinguishedName, ObjectGUID, UserPrincipalName,
+    SamAccountName: the objects Get-ADUser returns). An identity that names no object, or several, is an
+    error (DirSync.IdentityNotFound, DirSync.IdentityAmbiguous) and nothing is synchronized.
+
+    .PARAMETER Wait
+    When another run is going, wait for it to end and then run, instead of being refused.
+
     .PARAMETER FullSync
     Reads every object from Active Directory instead of the changes since the last run.
 
@@ -44,6 +60,16 @@ function Start-OnlineCoexistenceSync {
     Lists each change the next run would make, without making it.
 
     .EXAMPLE
+    Start-OnlineCoexistenceSync -Identity jdoe
+
+    Synchronizes the user jdoe now, for example right after disabling the account of a leaver.
+
+    .EXAMPLE
+    Get-ADUser -Filter 'Department -eq "Sales"' | Start-OnlineCoexistenceSync -Wait
+
+    Synchronizes these users now, in one run, waiting for a scheduled run that is going to end first.
+
+    .EXAMPLE
     Start-OnlineCoexistenceSync -FullSync -AllowDeletes
 
     Reads every object again and carries out all deletes, even past the threshold.
@@ -54,35 +80,47 @@ function Start-OnlineCoexistenceSync {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Low')]
     [OutputType('DirSync.RunResult')]
     param(
+        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [Alias('DistinguishedName', 'ObjectGUID', 'UserPrincipalName', 'SamAccountName')]
+        [string[]]$Identity,
         [switch]$FullSync,
-        [switch]$AllowDeletes
+        [switch]$AllowDeletes,
+        [switch]$Wait
     )
-    $mode = if ($FullSync) { 'full' } else { 'delta' }
-    $action = "Synchronize ($mode) from Active Directory"
-    # The overload that says why it declined: -WhatIf asks for the preview, a No to -Confirm for nothing.
-    $reason = [System.Management.Automation.ShouldProcessReason]::None
-    $go = $PSCmdlet.ShouldProcess("Performing the operation `"$action`" on target `"Microsoft 365 directory`".",
-                                  "$action into the Microsoft 365 directory?", 'Confirm', [ref]$reason)
-    $preview = -not $go
-    if ($preview -and -not $reason.HasFlag([System.Management.Automation.ShouldProcessReason]::WhatIf)) { return }
-    $arguments = @{ full = [bool]$FullSync; preview = $preview; allow_deletes = [bool]$AllowDeletes }
-    $run = ConvertTo-DirSyncRunResult (Invoke-DirSyncCore -Command 'start-sync' -Arguments $arguments -Cmdlet $PSCmdlet)
-    $failures = @(@($run.Errors) | Where-Object { $_ } | ForEach-Object { "$($_.Dn): $($_.Reason) $($_.Fix)" })
-    foreach ($warning in @(ConvertTo-DirSyncDisplayText $failures)) { Write-Warning $warning }
-    # The core says whether the run failed and which ErrorId that is.
-    if ($run.Failed) {
-        $record = New-DirSyncErrorRecord ([pscustomobject]@{
-                message = ConvertTo-DirSyncDisplayText "The synchronization stopped ($($run.Status)). $($run.Message)"; fix = ''
-                errorId = $run.ErrorId; category = 'OperationStopped'; target = $run.RunId })
-        # The result first, then the error: `$r = Start-OnlineCoexistenceSync` keeps the stopped run's result.
-        $PSCmdlet.WriteObject($run)
-        if (Test-DirSyncNonInteractive) {
-            # Script-terminating (ThrowTerminatingError would stop only this statement): the script or
-            # scheduled task stops here and pwsh exits non-zero.
-            throw $record
+    begin { $chosen = [System.Collections.Generic.List[string]]::new() }
+    process { foreach ($name in $Identity) { if ($name) { $chosen.Add($name) } } }
+    end {
+        # One run for every identity the pipeline brought.
+        $mode = if ($chosen.Count) { 'object' } elseif ($FullSync) { 'full' } else { 'delta' }
+        $what = if ($chosen.Count) { "of $($chosen -join ', ')" } else { "($mode)" }
+        $action = "Synchronize $what from Active Directory"
+        # The overload that says why it declined: -WhatIf asks for the preview, a No to -Confirm for nothing.
+        $reason = [System.Management.Automation.ShouldProcessReason]::None
+        $go = $PSCmdlet.ShouldProcess("Performing the operation `"$action`" on target `"Microsoft 365 directory`".",
+                                      "$action into the Microsoft 365 directory?", 'Confirm', [ref]$reason)
+        $preview = -not $go
+        if ($preview -and -not $reason.HasFlag([System.Management.Automation.ShouldProcessReason]::WhatIf)) { return }
+        $arguments = @{ full = [bool]$FullSync; preview = $preview; allow_deletes = [bool]$AllowDeletes }
+        if ($chosen.Count) { $arguments.objects = @($chosen) }
+        if ($Wait) { $arguments.wait = $true }
+        $run = ConvertTo-DirSyncRunResult (Invoke-DirSyncCore -Command 'start-sync' -Arguments $arguments -Cmdlet $PSCmdlet)
+        $failures = @(@($run.Errors) | Where-Object { $_ } | ForEach-Object { "$($_.Dn): $($_.Reason) $($_.Fix)" })
+        foreach ($warning in @(ConvertTo-DirSyncDisplayText $failures)) { Write-Warning $warning }
+        # The core says whether the run failed and which ErrorId that is.
+        if ($run.Failed) {
+            $record = New-DirSyncErrorRecord ([pscustomobject]@{
+                    message = ConvertTo-DirSyncDisplayText "The synchronization stopped ($($run.Status)). $($run.Message)"; fix = ''
+                    errorId = $run.ErrorId; category = 'OperationStopped'; target = $run.RunId })
+            # The result first, then the error: `$r = Start-OnlineCoexistenceSync` keeps the stopped run's result.
+            $PSCmdlet.WriteObject($run)
+            if (Test-DirSyncNonInteractive) {
+                # Script-terminating (ThrowTerminatingError would stop only this statement): the script or
+                # scheduled task stops here and pwsh exits non-zero.
+                throw $record
+            }
+            $PSCmdlet.WriteError($record)
+            return
         }
-        $PSCmdlet.WriteError($record)
-        return
+        $run
     }
-    $run
 }

@@ -7,9 +7,34 @@ Describe 'Start-OnlineCoexistenceSync' {
         Mock Invoke-DirSyncCore -ModuleName DirSync { New-CoreReply (New-CoreRunJson) }
     }
 
-    It 'takes -FullSync and -AllowDeletes, and supports -WhatIf' {
-        Get-ParameterContract Start-OnlineCoexistenceSync | Should -Be @('AllowDeletes [SwitchParameter]', 'FullSync [SwitchParameter]')
+    It 'takes -Identity (from the pipeline), -FullSync, -AllowDeletes and -Wait, and supports -WhatIf' {
+        Get-ParameterContract Start-OnlineCoexistenceSync | Should -Be @('AllowDeletes [SwitchParameter]', 'FullSync [SwitchParameter]',
+            'Identity [String[]] from the pipeline', 'Wait [SwitchParameter]')
         (Get-Command Start-OnlineCoexistenceSync).Parameters.Keys | Should -Contain 'WhatIf'
+        (Get-Command Start-OnlineCoexistenceSync).Parameters.Identity.Aliases | Should -Be @('DistinguishedName', 'ObjectGUID', 'UserPrincipalName', 'SamAccountName')
+    }
+
+    It 'sends every identity of the pipeline, by value and by property name, in one run, and -Wait' {
+        # As Get-ADUser gives them: the DistinguishedName (a string) binds first.
+        $users = @([pscustomobject]@{ DistinguishedName = 'CN=Ann,DC=contoso,DC=com'; SamAccountName = 'ann'
+                                      ObjectGUID = [guid]'3f2504e0-4f89-11d3-9a0c-0305e82c3301' },
+                   [pscustomobject]@{ UserPrincipalName = 'bob@contoso.com' })
+        $null = $users | Start-OnlineCoexistenceSync -Wait
+        $null = 'jdoe', 'ann@contoso.com' | Start-OnlineCoexistenceSync
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            $Command -eq 'start-sync' -and $Arguments.wait -eq $true -and
+            ($Arguments.objects -join '|') -eq 'CN=Ann,DC=contoso,DC=com|bob@contoso.com'
+        }
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            $Command -eq 'start-sync' -and -not $Arguments.ContainsKey('wait') -and ($Arguments.objects -join '|') -eq 'jdoe|ann@contoso.com'
+        }
+    }
+
+    It 'asks the core for the preview of the named objects with -WhatIf' {
+        $null = Start-OnlineCoexistenceSync -Identity jdoe -WhatIf
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            $Command -eq 'start-sync' -and $Arguments.preview -eq $true -and ($Arguments.objects -join '|') -eq 'jdoe'
+        }
     }
 
     It 'starts a delta sync by default' {
