@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import ldap3
 
-from dirsync import config
+from dirsync import config, service
 from dirsync.state.store import STATE_FILE_NAME
 from dirsync_lab.testdomain.seed import dn
 
@@ -32,6 +32,9 @@ def test_standby_takes_over_without_creates_or_deletes(lab, tmp_path):
     staged = lab.sync()
     assert staged["staging"] and not staged["failed"], staged["message"]
     assert lab.writes() == writes, "a staging server wrote to the tenant"
+    summary = service.test_sync(home=standby)["stagingSummary"]
+    assert summary.startswith("staging: 0 objects would be created,") and summary.endswith(
+        "0 deleted at the next export"), summary
 
     # the active server is gone: only the standby is used from here on
     current = config.load(standby)
