@@ -16,7 +16,8 @@ function Test-CoexistenceSync {
     among them a warning when the app's certificate expires within credentialExpiryWarningDays (30 by
     default; Set-CoexistenceConfiguration -CredentialExpiryWarningDays), with the fix
     Update-CoexistenceCredential. CredentialExpires is when the certificate expires (UTC; empty with a
-    client secret).
+    client secret). On a staging (standby) server, StagingSummary says how far its plan is from the cloud:
+    "staging: N objects would be created, M updated, K deleted at the next export"; empty otherwise.
     The cmdlet reports and does not fail: a monitoring script exits non-zero with
     `exit [int](-not (Test-CoexistenceSync).Healthy)`, or runs `dirsync test`, which exits 4.
 

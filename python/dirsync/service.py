@@ -23,7 +23,7 @@ from .engine.scope import check_containers
 from .errors import DirSyncError, InvalidArgumentError, RunInProgressError
 from .events import Events
 from .state.store import StateStore
-from .vocabulary import RunStatus, Trigger
+from .vocabulary import PlanAction, RunStatus, Trigger
 
 
 def _home(home: Path | str | None) -> Path:
@@ -253,6 +253,7 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
     report["pendingChanges"] = pending
     report["previewStatus"] = preview.status
     report["previewMessage"] = preview.message
+    report["stagingSummary"] = _staging_summary(pending) if configuration.sync.staging_mode else None
     if report["missingPermissions"] is None:
         reasons.append(f"DirSync could not sign in to Microsoft 365: {preview.message}")
     if pending:
@@ -265,6 +266,15 @@ def test_sync(home: Path | str | None = None, events: Events | None = None) -> d
     report["reasons"] = reasons
     report["healthy"] = not reasons
     return report
+
+
+def _staging_summary(pending: dict[str, int]) -> str:
+    """How far a staging (standby) server's plan is from the cloud, for the administrator switching it over."""
+    created = pending.get(PlanAction.add, 0)
+    updated = sum(pending.get(a, 0) for a in (PlanAction.adopt, PlanAction.restore, PlanAction.update))
+    deleted = pending.get(PlanAction.delete, 0)
+    return (f"staging: {created} objects would be created, {updated} updated, {deleted} deleted at the next "
+            "export")
 
 
 def _run_reasons(last: RunResult | None, latest: RunResult | None, interval_minutes: int, plan: dict) -> list[str]:
