@@ -11,7 +11,8 @@ stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/DirSync"
 cp -r powershell/. "$stage/DirSync/"
 [ -f "$stage/DirSync/lib/Python.Runtime.dll" ] || { echo "powershell/lib/Python.Runtime.dll is missing: run scripts/setup.sh" >&2; exit 1; }
-pwsh -NoProfile -NonInteractive -Command "
+pwsh=$(command -v pwsh || echo "$HOME/.dotnet/tools/pwsh")
+"$pwsh" -NoProfile -NonInteractive -Command "
   \$ErrorActionPreference = 'Stop'
   \$name = 'DirSyncPackage' + [guid]::NewGuid().ToString('N')
   Register-PSResourceRepository -Name \$name -Uri '$root/dist' -Trusted
