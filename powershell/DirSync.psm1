@@ -21,7 +21,7 @@ runtime = os.path.join(os.path.dirname(net.origin), "runtime", "Python.Runtime.d
 print(json.dumps({"python": sys.executable, "library": lib if os.path.isfile(lib) else "",
                   "dirsync": importlib.util.find_spec("dirsync") is not None,
                   "dependencies": all(importlib.util.find_spec(m) for m in ("ldap3", "msal", "requests")),
-                  "runtime": runtime if os.path.isfile(runtime) else ""}))
+                  "runtime": runtime if os.path.isfile(runtime) else "", "path": sys.path[1:]}))
 '@
 
 function Get-DirSyncPythonPaths([bool]$Checkout) {
@@ -49,6 +49,8 @@ function Get-DirSyncPythonPaths([bool]$Checkout) {
     [pscustomobject]@{
         Python = if ($found) { $found.python } else { $env:DIRSYNC_PYTHON }
         Library = if ($env:PYTHONNET_PYDLL) { $env:PYTHONNET_PYDLL } elseif ($found) { $found.library } else { $null }
+        # The interpreter's own sys.path: embedded, CPython does not see a venv's site-packages by itself.
+        SearchPath = if ($found) { @($found.path) } else { @() }
         Runtime = if ($env:DIRSYNC_PYTHONNET_DLL) { $env:DIRSYNC_PYTHONNET_DLL } else { $runtime }
     }
 }
@@ -81,6 +83,8 @@ function Initialize-DirSyncPython {
     }
     $gil = [Python.Runtime.Py]::GIL()
     try {
+        $searchPath = ConvertTo-Json -Compress -InputObject @($paths.SearchPath)
+        [Python.Runtime.PythonEngine]::Exec("import sys; sys.path[:0] = [p for p in $searchPath if p not in sys.path]")
         if ($checkout) {
             [Python.Runtime.PythonEngine]::Exec("import sys; sys.path.insert(0, $(ConvertTo-Json $source))")
         }

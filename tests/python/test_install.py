@@ -35,11 +35,11 @@ Install-PSResource DirSync -Repository Local -Scope CurrentUser
 Import-Module DirSync
 $answer = try {{ Get-CoexistenceConfiguration | Out-String }} catch {{ $_.FullyQualifiedErrorId }}
 $gil = [Python.Runtime.Py]::GIL()
-[pscustomobject]@{{ Answer = $answer; Module = (Get-Module DirSync).Path
-    Dirsync = [Python.Runtime.Py]::Import('dirsync').GetAttr('__file__').ToString() }} | ConvertTo-Json
+try {{ $file = [Python.Runtime.Py]::Import('dirsync').GetAttr('__file__').ToString() }} finally {{ $gil.Dispose() }}
+[pscustomobject]@{{ Answer = $answer; Module = (Get-Module DirSync).Path; Dirsync = $file }} | ConvertTo-Json
 """
     run = subprocess.run([PWSH, "-NoProfile", "-NonInteractive", "-Command", script], cwd=home, env=env,
-                         capture_output=True, text=True, timeout=180)
+                         capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["Answer"].startswith("DirSync.NotConfigured"), result
