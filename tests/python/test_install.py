@@ -22,12 +22,13 @@ def test_installed_wheel_and_module_answer_without_any_environment_variable(tmp_
     venv = home / "venv"
     # System site packages: Debian's ldap3, msal, requests... are the dependencies here.
     subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
-    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
-                   check=True, timeout=120)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DIRSYNC_", "PYTHONNET_")) and k not in ("PYTHONPATH", "PSModulePath")}
     env["HOME"] = str(home)
     env["PATH"] = f"{venv / 'bin'}:{Path(PWSH).parent}:/usr/bin:/bin"
+    # --ignore-installed: this machine's editable install of the checkout is visible through the system site.
+    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--ignore-installed", str(wheel)], check=True, timeout=120, env=env)
     script = f"""
 $ErrorActionPreference = 'Stop'
 Register-PSResourceRepository -Name Local -Uri {json.dumps(str(ROOT / 'dist'))} -Trusted
