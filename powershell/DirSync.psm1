@@ -6,43 +6,73 @@ Set-StrictMode -Version 3.0
 
 $script:Bridge = $null
 
-function Get-DirSyncPythonPaths {
-    # Where libpython and the interpreter are. Environment variables win; else Debian/Ubuntu's system
-    # Python on Linux, or the Python on PATH on Windows.
-    $python = $env:DIRSYNC_PYTHON
-    $library = $env:PYTHONNET_PYDLL
-    if ($IsWindows) {
-        if (-not $python) { $python = (Get-Command python.exe -ErrorAction SilentlyContinue).Source }
-        if (-not $library -and $python) {
-            $library = Get-ChildItem (Split-Path $python) -Filter 'python3*.dll' |
-                Where-Object Name -ne 'python3.dll' | Select-Object -First 1 -ExpandProperty FullName
+# Asked of each candidate interpreter: its libpython (or python3XY.dll), whether it has dirsync and its
+# dependencies, and
+# pythonnet's Python.Runtime.dll when the pythonnet package is installed there.
+$script:PythonProbe = @'
+import importlib.util, json, os, sys, sysconfig
+if os.name == "nt":
+    lib = os.path.join(sys.base_prefix, "python%d%d.dll" % sys.version_info[:2])
+else:
+    name = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY") or ""
+    lib = os.path.join(sysconfig.get_config_var("LIBDIR") or "", name)
+net = importlib.util.find_spec("pythonnet")
+runtime = os.path.join(os.path.dirname(net.origin), "runtime", "Python.Runtime.dll") if net else ""
+print(json.dumps({"python": sys.executable, "library": lib if os.path.isfile(lib) else "",
+                  "dirsync": importlib.util.find_spec("dirsync") is not None,
+                  "dependencies": all(importlib.util.find_spec(m) for m in ("ldap3", "msal", "requests")),
+                  "runtime": runtime if os.path.isfile(runtime) else "", "path": sys.path[1:]}))
+'@
+
+function Get-DirSyncPythonPaths([bool]$Checkout) {
+    # Which interpreter, libpython and Python.Runtime.dll to use. DIRSYNC_PYTHON, PYTHONNET_PYDLL and
+    # DIRSYNC_PYTHONNET_DLL win; else the first interpreter (py launcher, python3, python on PATH, then
+    # /usr/bin/python3) that has a shared libpython, dirsync's dependencies and, unless this is a checkout,
+    # the dirsync package itself.
+    $candidates = if ($env:DIRSYNC_PYTHON) { , @($env:DIRSYNC_PYTHON) } else {
+        @(if ($IsWindows) { $py = Get-Command py.exe -ErrorAction SilentlyContinue; if ($py) { , @($py.Source, '-3') } })
+        foreach ($name in 'python3', 'python') {
+            Get-Command $name -CommandType Application -ErrorAction SilentlyContinue | ForEach-Object { , @($_.Source) }
         }
-    } else {
-        if (-not $python) { $python = '/usr/bin/python3' }
-        if (-not $library) {
-            $library = Get-ChildItem '/usr/lib/*-linux-gnu/libpython3.*.so.1.0', '/usr/lib/libpython3.*.so.1.0' `
-                -ErrorAction SilentlyContinue | Sort-Object { [version]($_.Name -replace '^libpython(3\.\d+).*$', '$1') } |
-                Select-Object -Last 1 -ExpandProperty FullName
-        }
+        if (-not $IsWindows) { , @('/usr/bin/python3') }
     }
-    [pscustomobject]@{ Python = $python; Library = $library }
+    $found = $null
+    foreach ($candidate in $candidates) {
+        $arguments = @($candidate | Select-Object -Skip 1) + @('-c', $script:PythonProbe)
+        $answer = try { & $candidate[0] @arguments 2>$null | ConvertFrom-Json } catch { $null }
+        if (-not $answer) { continue }
+        if (-not $found) { $found = $answer }
+        if ($answer.library -and $answer.dependencies -and ($Checkout -or $answer.dirsync)) { $found = $answer; break }
+    }
+    $runtime = Join-Path $PSScriptRoot 'lib/Python.Runtime.dll'
+    if (-not (Test-Path $runtime) -and $found -and $found.runtime) { $runtime = $found.runtime }
+    [pscustomobject]@{
+        Python = if ($found) { $found.python } else { $env:DIRSYNC_PYTHON }
+        Library = if ($env:PYTHONNET_PYDLL) { $env:PYTHONNET_PYDLL } elseif ($found) { $found.library } else { $null }
+        # The interpreter's own sys.path: embedded, CPython does not see a venv's site-packages by itself.
+        SearchPath = if ($found) { @($found.path) } else { @() }
+        Runtime = if ($env:DIRSYNC_PYTHONNET_DLL) { $env:DIRSYNC_PYTHONNET_DLL } else { $runtime }
+    }
 }
 
 function Initialize-DirSyncPython {
     if ($script:Bridge) { return }
-    $runtime = if ($env:DIRSYNC_PYTHONNET_DLL) { $env:DIRSYNC_PYTHONNET_DLL } else { Join-Path $PSScriptRoot 'lib/Python.Runtime.dll' }
+    # A checkout runs its own python/ folder, ahead of any installed copy.
+    $source = Join-Path (Split-Path $PSScriptRoot) 'python'
+    $checkout = Test-Path (Join-Path $source 'dirsync')
+    $paths = Get-DirSyncPythonPaths $checkout
+    $runtime = $paths.Runtime
     if (-not (Test-Path $runtime)) {
         throw [System.IO.FileNotFoundException]::new(
-            "pythonnet's Python.Runtime.dll was not found at $runtime. Run scripts/setup.sh (Linux) or see docs/install.md, " +
-            "or set DIRSYNC_PYTHONNET_DLL to the file's path.")
+            "pythonnet's Python.Runtime.dll was not found at $runtime. Install the pythonnet package (pip install " +
+            "'dirsync[powershell]') or see docs/install.md, or set DIRSYNC_PYTHONNET_DLL to the file's path.")
     }
     Add-Type -Path $runtime
     if (-not [Python.Runtime.PythonEngine]::IsInitialized) {
-        $paths = Get-DirSyncPythonPaths
         if (-not $paths.Library -or -not (Test-Path $paths.Library)) {
             throw [System.IO.FileNotFoundException]::new(
-                "No Python 3 shared library (libpython3.x) was found. Install it (Debian: apt-get install libpython3.11) " +
-                "or set PYTHONNET_PYDLL to its path.")
+                "No Python 3 with a shared library (libpython3.x) was found. Install it (Debian: apt-get install libpython3.11) " +
+                "or set DIRSYNC_PYTHON to the interpreter and PYTHONNET_PYDLL to its library's path.")
         }
         [Python.Runtime.Runtime]::PythonDLL = $paths.Library
         # sys.prefix comes from the program name; inside pwsh it would be pwsh's own path.
@@ -53,9 +83,9 @@ function Initialize-DirSyncPython {
     }
     $gil = [Python.Runtime.Py]::GIL()
     try {
-        # A checkout runs its own python/ folder, ahead of any installed copy.
-        $source = Join-Path (Split-Path $PSScriptRoot) 'python'
-        if (Test-Path (Join-Path $source 'dirsync')) {
+        $searchPath = ConvertTo-Json -Compress -InputObject @($paths.SearchPath)
+        [Python.Runtime.PythonEngine]::Exec("import sys; sys.path[:0] = [p for p in $searchPath if p not in sys.path]")
+        if ($checkout) {
             [Python.Runtime.PythonEngine]::Exec("import sys; sys.path.insert(0, $(ConvertTo-Json $source))")
         }
         $script:Bridge = [Python.Runtime.Py]::Import('dirsync.bridge')

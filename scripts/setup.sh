@@ -14,7 +14,7 @@ sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 PWSH_VERSION=7.6.9
 PYTHONNET_VERSION=3.2.1
 PESTER_VERSION=5.7.1
-debs=(python3 python3-pip python3-setuptools python3-ldap3 python3-msal python3-requests python3-rich
+debs=(python3 python3-pip python3-setuptools python3-build python3-ldap3 python3-msal python3-requests python3-rich
       python3-pytest python3-cryptography python3-hypothesis libpython3.11 samba samba-ad-dc samba-ad-provision python3-samba ldap-utils tmux cron
       flake8)
 # Node.js and npm for pyright and playwright-core, from Debian unless a Node.js is there already (NodeSource's
