@@ -34,12 +34,14 @@ def row(r: dict) -> str:
             f"{init['requests_per_write']:.3f} | {d0:.2f} s | {d1['seconds']:.2f} s ({d1['changes']} changes) | "
             f"export {thr['export_seconds']:.1f} s / bound {thr['bound_s']:.1f} s = {thr['export_ratio']:.2f}; "
             f"whole run at the documented quota {thr['documented_ratio']:.2f}; {thr['counts']['errors']} failed, "
-            f"{thr['tenant'].get('quota_429', 0)} 429s | {rss:.0f} MB |")
+            f"{thr['tenant'].get('quota_429', 0)} 429s | {rss:.0f} MB | "
+            f"{statistics.median(r['object']['disable_s']):.2f} / {statistics.median(r['object']['delete_s']):.2f} s |")
 
 
 HEADER = ("| N users | full import: DirSync / ldapsearch | initial sync, quota off | HTTP requests per write | "
-          "no-change delta (median) | 1 % delta | throttled initial sync vs quota bound | peak RSS |\n"
-          "|---|---|---|---|---|---|---|---|")
+          "no-change delta (median) | 1 % delta | throttled initial sync vs quota bound | peak RSS | "
+          "one object now: disable / delete (median) |\n"
+          "|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
     python3 -m bench.child sync HOME WRITES SECONDS   one sync run (the engine's run_sync)
     python3 -m bench.child import HOME                one full import, objects counted and dropped
+    python3 -m bench.child object HOME IDENTITY       Start-OnlineCoexistenceSync -Identity, as service.start_sync
 
 Both build the source with service.build_source from HOME, as service.start_sync does; the sync builds
 its GraphTarget here, to give the write governor the (scaled) quota the tenant enforces and to note when
@@ -72,7 +73,14 @@ def sync(home: Path, quota: tuple[int, float]) -> dict:
     }
 
 
+def one_object(home: Path, identity: str) -> dict:
+    start = time.perf_counter()
+    result = service.start_sync(objects=[identity], home=home).to_dict()
+    return {"status": result["status"], "counts": result["counts"], "seconds": time.perf_counter() - start}
+
+
 if __name__ == "__main__":
     command, home = sys.argv[1], Path(sys.argv[2])
-    out = full_import(home) if command == "import" else sync(home, (int(sys.argv[3]), float(sys.argv[4])))
+    out = (full_import(home) if command == "import" else one_object(home, sys.argv[3]) if command == "object"
+           else sync(home, (int(sys.argv[3]), float(sys.argv[4]))))
     print(json.dumps({**out, "peak_rss_mb": peak_rss_mb()}), flush=True)

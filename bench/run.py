@@ -6,6 +6,8 @@ For each N: a DC from the size-N template, then
   initial    a first sync into a fresh local tenant with the write quotas off;
   delta0     `repeats` delta syncs with nothing changed;
   delta1     a delta sync after 1 % of the users changed;
+  object     one user disabled, then deleted, in AD, each followed by Start-OnlineCoexistenceSync -Identity
+             (the whole call: connections, sign-in, read, plan, write), `repeats` users each;
   throttled  a first sync into another fresh tenant whose quota is the documented one (3,000 writes per
              150 s per app and tenant, 18,000 per 300 s per tenant) with time scaled so that its rate is
              half the unthrottled write rate, the client's governor told the same quota.
@@ -22,13 +24,15 @@ import sys
 import time
 from pathlib import Path
 
+import ldap3
+
 from dirsync import config, secrets
 from dirsync.ad.reader import KINDS_FILTER, READ_ATTRIBUTES
 from dirsync.config import ActiveDirectorySettings, Configuration, SyncSettings
 from dirsync_lab.tenant import DIRSYNC_PERMISSIONS, LocalTenant
 from dirsync_lab.testdomain import ADMIN_USER, BASE_DN, FACTS_FILE, SambaDomain
 
-from .directory import BENCH_OU, MAIL_DOMAIN, change_users, expected_writes, start_domain
+from .directory import BENCH_OU, MAIL_DOMAIN, change_users, expected_writes, start_domain, user_dn
 
 DOCUMENTED_QUOTA = (3000, 150.0)         # per app and tenant
 DOCUMENTED_TENANT_QUOTA = (18000, 300.0)  # per tenant
@@ -137,12 +141,33 @@ def measure(n: int, work: Path, repeats: int = 3, quota_limit: int = DOCUMENTED_
             changed = change_users(domain, n, max(1, n // 100), "changed")
             report["delta1"] = with_stats(sync(work / "home", UNLIMITED), tenant)
             report["delta1"]["changed_in_ad"] = changed
+            report["throttled"] = throttled(domain, work, report["initial"], quota_limit)
+            # Last: it deletes users, which the throttled initial sync must still find.
+            report["object"] = measure_object(domain, work / "home", n, repeats)
         finally:
             tenant.stop()
-        report["throttled"] = throttled(domain, work, report["initial"], quota_limit)
     finally:
         domain.remove()
     return report
+
+
+def measure_object(domain: SambaDomain, home: Path, n: int, repeats: int) -> dict:
+    conn = domain.connect()
+    disabled, deleted = [], []
+    for k in range(repeats):
+        victim = user_dn((k * 7919 + 13) % n)  # spread over the directory
+        conn.modify(victim, {"userAccountControl": [(ldap3.MODIFY_REPLACE, [514])]})
+        disabled.append(child(home, "object", victim))
+        conn.delete(victim)
+        deleted.append(child(home, "object", victim))  # by its old DN, which the state remembers
+    conn.unbind()
+    for run in disabled + deleted:
+        if run["status"] != "success":
+            raise RuntimeError(f"a one-object sync ended {run['status']}: {run}")
+    return {"disable_s": [r["seconds"] for r in disabled], "delete_s": [r["seconds"] for r in deleted],
+            "updated": sum(r["counts"]["updated"] for r in disabled),
+            "deleted": sum(r["counts"]["deleted"] for r in deleted),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in disabled + deleted)}
 
 
 def throttled(domain: SambaDomain, work: Path, unthrottled: dict, limit: int) -> dict:

@@ -44,6 +44,8 @@ def test_the_harness_measures_every_phase_of_a_small_directory(tmp_path):
     for delta in r["delta0"]:
         assert delta["status"] == "success" and delta["changes"] == 0 and "writes" not in delta["tenant"]
     assert r["delta1"]["changed_in_ad"] == 1 and r["delta1"]["counts"]["updated"] == 1
+    assert r["object"]["updated"] == 1 and r["object"]["deleted"] == 1  # one disabled, then deleted, user
+    assert all(s > 0 for s in r["object"]["disable_s"] + r["object"]["delete_s"])
 
     throttled = r["throttled"]
     assert throttled["status"] == "success" and throttled["counts"]["errors"] == 0
