@@ -61,6 +61,10 @@ CREATE INDEX IF NOT EXISTS objects_upn ON objects(upn);
 CREATE INDEX IF NOT EXISTS objects_nick ON objects(nick);
 CREATE INDEX IF NOT EXISTS objects_immutable ON objects(immutable_id);
 CREATE INDEX IF NOT EXISTS objects_display ON objects(display_name);
+-- every object's proxy addresses, bare and lower-cased, so that their uniqueness check is a look-up (a scan of
+-- every object's JSON per address made creating N users O(N^2))
+CREATE TABLE IF NOT EXISTS proxy_addresses(address TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(address, id));
+CREATE INDEX IF NOT EXISTS proxy_addresses_id ON proxy_addresses(id);
 CREATE TABLE IF NOT EXISTS members(group_id TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY(group_id, member_id));
 CREATE INDEX IF NOT EXISTS members_member ON members(member_id);
 CREATE TABLE IF NOT EXISTS managers(user_id TEXT PRIMARY KEY, manager_id TEXT NOT NULL);

@@ -237,9 +237,9 @@ class DirectoryBase:
     def _proxy_conflict(self, addresses: list[str], exclude: str | None) -> None:
         for address in addresses:
             bare = address.split(":", 1)[-1].lower()
-            row = self.db.execute("SELECT o.id FROM objects o, json_each(o.data, '$.proxyAddresses') p "
-                                  "WHERE o.state='active' AND o.id IS NOT ? AND lower(substr(p.value, "
-                                  "instr(p.value, ':') + 1))=?", (exclude, bare)).fetchone()
+            row = self.db.execute("SELECT o.id FROM proxy_addresses p JOIN objects o ON o.id=p.id "
+                                  "WHERE p.address=? AND o.state='active' AND o.id IS NOT ?",
+                                  (bare, exclude)).fetchone()
             if row:
                 raise bad_request("Another object with the same value for property proxyAddresses already "
                                   "exists.", details=[{"target": "proxyAddresses", "code": "ObjectConflict"}])
@@ -257,6 +257,10 @@ class DirectoryBase:
             self.db.execute("UPDATE objects SET state=?, seq=?, upn=?, nick=?, immutable_id=?, display_name=?,"
                             " data=? WHERE id=?",
                             (state, self.store.next_seq(), *lowered, json.dumps(data), row_id))
+            self.db.execute("DELETE FROM proxy_addresses WHERE id=?", (row_id,))
+        self.db.executemany("INSERT OR IGNORE INTO proxy_addresses VALUES (?, ?)",
+                            [(a.split(":", 1)[-1].lower(), row_id) for a in data.get("proxyAddresses") or []
+                             if isinstance(a, str)])
 
     def _ref_id(self, body: dict, key: str = "@odata.id") -> str:
         """The object id in a reference: a directory object URL of this service, as the reference pages
