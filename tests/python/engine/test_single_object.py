@@ -5,6 +5,7 @@ The tests run in file order on one lab: a first sync, then runs of chosen object
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -216,3 +217,17 @@ def test_a_user_in_export_error_is_explained_with_the_error_and_its_fix(lab):
     assert report["lastResult"] == "error" and "UPN conflict" in report["lastError"]
     assert "SoftMatch" in report["lastFix"] and report["cloudState"] == "absent"
     assert report["wouldChange"]["userPrincipalName"] == upn
+
+
+def test_the_dirsync_command_syncs_one_object_and_explains_it_and_refuses_an_unknown_one(lab, capsys):
+    from dirsync import cli
+    _set(lab, dn("olga"), department="From the command line")
+    assert cli.main(["sync", "--object", "opetrova", "--json", "--home", str(lab.home)]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["mode"] == "object" and [c["dn"] for c in run["changes"]] == [dn("olga")]
+    assert cli.main(["object", "show", "opetrova", "--json", "--home", str(lab.home)]) == 0
+    [report] = json.loads(capsys.readouterr().out)
+    assert report["values"]["department"] == "From the command line" and report["wouldChange"] == {}
+    assert cli.main(["object", "show", "nobody-here", "--home", str(lab.home)]) == 2
+    refused = capsys.readouterr().err
+    assert refused.startswith("error: No user, group or contact") and "'nobody-here'" in refused
