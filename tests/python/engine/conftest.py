@@ -99,6 +99,14 @@ class Lab:
         response = self.graph.get(f"{self.graph.base}/users/{user_id}/manager", timeout=60)
         return response.json()["id"] if response.status_code == 200 else None
 
+    def add_cloud_only_user(self, upn: str, nickname: str) -> str:
+        """A user made in the tenant by hand, as an administrator would: no anchor, not DirSync's. Its id."""
+        response = self.graph.post(f"{self.graph.base}/users", json={
+            "accountEnabled": True, "displayName": "Cloud-only Clash", "mailNickname": nickname,
+            "userPrincipalName": upn, "passwordProfile": {"password": "Cl0ud-only-Passw0rd!"}}, timeout=60)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
     def deleted_users(self) -> dict[str, dict]:
         items = self.get_all("directory/deletedItems/microsoft.graph.user",
                              **{"$select": "id,userPrincipalName,onPremisesImmutableId"})

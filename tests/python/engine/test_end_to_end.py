@@ -143,11 +143,7 @@ def test_preview_writes_nothing_and_shows_exactly_the_plan_of_the_next_run(lab):
 
 def test_a_upn_conflict_with_a_cloud_only_user_fails_that_user_alone_until_it_is_resolved(lab):
     upn = f"clash@{MAIL_DOMAIN}"
-    response = lab.graph.post(f"{lab.graph.base}/users", json={
-        "accountEnabled": True, "displayName": "Cloud-only Clash", "mailNickname": "cloudclash",
-        "userPrincipalName": upn, "passwordProfile": {"password": "Cl0ud-only-Passw0rd!"}}, timeout=60)
-    assert response.status_code == 201, response.text
-    cloud_only = response.json()["id"]
+    cloud_only = lab.add_cloud_only_user(upn, "cloudclash")
     conn = lab.ldap()
     clash = _new_user(conn, "clash")
     other = _new_user(conn, "bystander")

@@ -203,10 +203,7 @@ def test_a_contact_is_explained_as_skipped_and_why(lab):
 
 def test_a_user_in_export_error_is_explained_with_the_error_and_its_fix(lab):
     upn = f"clash2@{MAIL_DOMAIN}"
-    response = lab.graph.post(f"{lab.graph.base}/users", json={
-        "accountEnabled": True, "displayName": "Cloud-only Clash", "mailNickname": "cloudclash2",
-        "userPrincipalName": upn, "passwordProfile": {"password": "Cl0ud-only-Passw0rd!"}}, timeout=60)
-    assert response.status_code == 201, response.text
+    lab.add_cloud_only_user(upn, "cloudclash2")
     conn = lab.ldap()
     clash = dn("wang").replace("CN=王小明", "CN=clash2")
     conn.add(clash, "user", {"sAMAccountName": "clash2", "userPrincipalName": upn, "userAccountControl": 514})
