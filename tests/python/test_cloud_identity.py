@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from dirsync import config, secrets, service, wizard
+from dirsync import config, schedule, secrets, service, wizard
 from dirsync.bridge import plain
 from dirsync.cloud.auth import TokenProvider
 from dirsync.cloud.certificate import Certificate
@@ -208,13 +208,26 @@ def test_what_if_signs_in_lists_what_it_would_make_and_makes_nothing(lab, tmp_pa
 
 
 # --- the identity: made once, found again, rotated ------------------------------------------------------
+def _unschedule(home: Path) -> None:
+    """The wizard registers the schedule in the real crontab: a test's home must not stay there."""
+    if (home / "dirsync.json").exists():
+        schedule.change(enabled=False, home=str(home))
+
+
+@pytest.fixture(autouse=True)
+def _no_schedule_left(tmp_path):
+    yield
+    _unschedule(tmp_path / "home")
+
+
 @pytest.fixture(scope="module")
 def configured(lab, tmp_path_factory):
     """A home the wizard configured from a tenant holding only its administrators; (home, result, seen)."""
     home = tmp_path_factory.mktemp("identity") / "home"
     seen: list = []
     result = run_wizard(lab, home, seen=seen, sync_now=True)
-    return home, result, seen
+    yield home, result, seen
+    _unschedule(home)
 
 
 def test_from_a_tenant_holding_only_an_administrator_the_wizard_makes_one_app_and_the_first_sync_succeeds(
