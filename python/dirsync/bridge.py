@@ -44,6 +44,7 @@ COMMANDS = {
     "test-sync": "dirsync.service:test_sync",
     "get-environment": "dirsync.bridge:environment",
     "update-credential": "dirsync.service:update_credential",
+    "send-test-notification": "dirsync.service:send_test_notification",
 }
 
 CONTEXT = {"home"}  # sent by the PowerShell module with every call

@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import sys
+import typing
 from pathlib import Path
 
 from rich.console import Console
@@ -284,7 +285,13 @@ def _config_set(args, events):
         proxy=args.proxy, exchange_hybrid=args.exchange_hybrid,
         prevent_accidental_deletes=args.prevent_accidental_deletes, object_deletion_threshold=args.deletion_threshold,
         object_deletion_percentage=args.deletion_percentage,
-        credential_expiry_warning_days=args.credential_warning_days)
+        credential_expiry_warning_days=args.credential_warning_days, smtp_server=args.smtp_server,
+        smtp_port=args.smtp_port, smtp_security=args.smtp_security, smtp_username=args.smtp_username,
+        smtp_password=sys.stdin.readline().rstrip("\r\n") if args.smtp_password_stdin else None,
+        smtp_ca_file=args.smtp_ca_file, notification_sender=args.notification_sender,
+        notification_recipients=args.notification_recipient, failed_runs_in_a_row=args.failed_runs_in_a_row,
+        system_log=args.system_log, system_log_address=args.system_log_address,
+        system_log_facility=args.system_log_facility)
 
 
 # (group, action) -> (handler, renderer for humans); action None for one-word commands
@@ -302,6 +309,9 @@ COMMANDS = {
     ("configure", None): (_configure, _show_configured),
     ("credential", "update"): (lambda args, events: service.update_credential(args.home, events, args.what_if),
                                _show_credential),
+    ("notify", "test"): (lambda args, events: service.send_test_notification(args.home),
+                         lambda result: out.print(shown(f"A test message went to {', '.join(result['recipients'])} "
+                                                        f"through {result['server']}:{result['port']}."))),
 }
 
 # Exit codes of `dirsync sync` by run status, for scripts and schedulers; any other status, 1: the run failed.
@@ -345,6 +355,25 @@ def build_parser() -> argparse.ArgumentParser:
                             help="stop a run that would delete more than P %% of the synchronized objects")
     config_set.add_argument("--credential-warning-days", type=int, metavar="N",
                             help="dirsync test warns N days before the app's certificate expires (default 30)")
+    mail = config_set.add_argument_group("notifications: e-mail to the technical contact, one per incident")
+    mail.add_argument("--smtp-server", metavar="HOST", help="the SMTP server ('' sends no e-mail)")
+    mail.add_argument("--smtp-port", type=int, metavar="N", help="its port (default 587)")
+    mail.add_argument("--smtp-security", choices=("starttls", "tls"),
+                      help="STARTTLS (default) or TLS from the start (port 465); the certificate is always verified")
+    mail.add_argument("--smtp-username", metavar="NAME", help="sign in as NAME ('' for no sign-in)")
+    mail.add_argument("--smtp-password-stdin", action="store_true",
+                      help="read the SMTP password from the first line of standard input (kept in the secrets store)")
+    mail.add_argument("--smtp-ca-file", metavar="FILE", help="the CA of the server's certificate, if private")
+    mail.add_argument("--notification-sender", metavar="ADDRESS", help="the From address")
+    mail.add_argument("--notification-recipient", action="append", metavar="ADDRESS",
+                      help="a recipient (repeat it; '' alone for none)")
+    mail.add_argument("--failed-runs-in-a-row", type=int, metavar="N",
+                      help="runs failing one after another that make an incident (default 3)")
+    log = config_set.add_argument_group("the system log: one event per run")
+    log.add_argument("--system-log", type=_on_off, metavar="on|off", help="write the events (default on)")
+    log.add_argument("--system-log-address", metavar="ADDRESS",
+                     help="'' for the system's own, a syslog socket path, or udp://host:port")
+    log.add_argument("--system-log-facility", choices=typing.get_args(config.Facility), help="default daemon")
 
     schedule_group = groups.add_parser("schedule", help="the recurring synchronization").add_subparsers(
         dest="action", metavar="ACTION", required=True)
@@ -405,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     update = credential.add_parser("update", parents=[common], help="replace the app's certificate "
                                    "(Update-CoexistenceCredential): add a new one, verify it, remove the old")
     update.add_argument("--what-if", action="store_true", help="list what would change; change nothing")
+
+    notify = groups.add_parser("notify", help="e-mail to the technical contact").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    notify.add_parser("test", parents=[common], help="send a test message now (Send-CoexistenceTestNotification)")
     return parser
 
 

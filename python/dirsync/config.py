@@ -192,6 +192,59 @@ class PreventAccidentalDeletesSettings:
     object_deletion_percentage: int = field(default=10, metadata={"check": _between(1, 100)})
 
 
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
+
+
+def _address(value: str):
+    return None if not value or _ADDRESS.match(value) else "must be an e-mail address such as 'dirsync@contoso.com'"
+
+
+def _addresses(values: list[str]):
+    return next((f"holds {v!r}, which is not an e-mail address such as 'admin@contoso.com'"
+                 for v in values if not _ADDRESS.match(v)), None)
+
+
+def _system_log_address(value: str):
+    if not value or value.startswith("/"):
+        return None
+    parts = urllib.parse.urlsplit(value)
+    try:
+        if parts.scheme == "udp" and parts.hostname and parts.port and not parts.path:
+            return None
+    except ValueError:
+        pass
+    return ("must be empty (the system's own log), the path of a syslog socket such as '/dev/log', or "
+            "'udp://host:port' such as 'udp://syslog.contoso.com:514'")
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """E-mail to the technical contact, one message per incident (notify/). No SMTP server: no e-mail.
+    The password of `smtp_username` lives in the secrets store."""
+    smtp_server: str = field(default="", metadata={"check": _host})
+    smtp_port: int = field(default=587, metadata={"check": _between(1, 65535)})
+    # Always encrypted and the certificate verified: STARTTLS (port 587) or TLS from the start (465).
+    smtp_security: Literal["starttls", "tls"] = "starttls"
+    smtp_username: str = ""
+    ca_file: str | None = None
+    sender: str = field(default="", metadata={"check": _address})
+    recipients: list[str] = field(default_factory=list, metadata={"check": _addresses})
+    # Runs failing one after another that make an incident of their own.
+    failed_runs_in_a_row: int = field(default=3, metadata={"check": _between(2, 100)})
+
+
+Facility = Literal["user", "daemon", "auth", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+                   "local7"]
+
+
+@dataclass(frozen=True)
+class SystemLogSettings:
+    """One event per run in the operating system's log: syslog (journald reads it) or Windows' Application log."""
+    enabled: bool = True
+    address: str = field(default="", metadata={"check": _system_log_address})
+    facility: Facility = "daemon"
+
+
 @dataclass(frozen=True)
 class Configuration:
     active_directory: ActiveDirectorySettings = field(default_factory=ActiveDirectorySettings)
@@ -199,6 +252,8 @@ class Configuration:
     sync: SyncSettings = field(default_factory=SyncSettings)
     prevent_accidental_deletes: PreventAccidentalDeletesSettings = field(
         default_factory=PreventAccidentalDeletesSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    system_log: SystemLogSettings = field(default_factory=SystemLogSettings)
     exchange_hybrid: bool = False
     # Chosen by the first wizard in this home; names its service account (service_account.account_name).
     installation_id: str = field(default="", metadata={"check": _installation_id})
@@ -341,11 +396,12 @@ def save(configuration: Configuration, folder: Path | None = None) -> Path:
 Check = typing.Callable[["Configuration", "Configuration"], None]
 
 
-def change(changes: dict, home: str | None = None, events: Events | None = None, check: Check | None = None) -> dict:
+def change(changes: dict, home: str | None = None, events: Events | None = None, check: Check | None = None,
+           smtp_password: str | None = None) -> dict:
     """Set-CoexistenceConfiguration, Set-PreventAccidentalDeletes, `dirsync config set`: apply
     `changes` (camelCase sections) to the saved configuration, validated as a whole; an invalid
     change leaves the file as it was. `check(current, changed)` may refuse it too (raising), before
-    it is saved: the OU filter against the directory."""
+    it is saved: the OU filter against the directory. `smtp_password` goes to the secrets store ('' removes it)."""
     folder = Path(home) if home else None
     proxy_password = None
     if "proxy" in changes.get("tenant", {}):
@@ -353,16 +409,38 @@ def change(changes: dict, home: str | None = None, events: Events | None = None,
         changes = {**changes, "tenant": {**changes["tenant"], "proxy": url}}
     current = load(folder)
     changed = update(current, changes)
+    _check_notifications(changed.notifications, smtp_password)
     if check:
         check(current, changed)
+    secret_home = folder or config_path().parent
     if "proxy" in changes.get("tenant", {}):  # only once the change as a whole is valid
-        secret_home = folder or config_path().parent
-        if proxy_password:
-            secrets.store_secret(secret_home, secrets.PROXY_PASSWORD, proxy_password)
-        else:
-            secrets.delete_secret(secret_home, secrets.PROXY_PASSWORD)
+        _keep_secret(secret_home, secrets.PROXY_PASSWORD, proxy_password)
+    if smtp_password is not None or not changed.notifications.smtp_username:
+        _keep_secret(secret_home, secrets.SMTP_PASSWORD, smtp_password or None)
     (events or Events()).verbose(f"Saving the configuration to {save(changed, folder)}")
     return describe(home)
+
+
+def _keep_secret(folder: Path, name: str, value: str | None) -> None:
+    if value:
+        secrets.store_secret(folder, name, value)
+    else:
+        secrets.delete_secret(folder, name)
+
+
+def _check_notifications(settings: NotificationSettings, smtp_password: str | None) -> None:
+    """Settings that are valid one by one but not together: e-mail needs a sender and recipients, a password
+    a user name."""
+    if settings.smtp_server and not (settings.sender and settings.recipients):
+        missing = " and ".join(name for name, value in (("a sender", settings.sender),
+                                                        ("recipients", settings.recipients)) if not value)
+        raise InvalidArgumentError(
+            f"E-mail notifications through {settings.smtp_server} need {missing}; nothing was changed.",
+            fix="Give -NotificationSender and -NotificationRecipients (--notification-sender, "
+                "--notification-recipient) with the SMTP server.")
+    if smtp_password and not settings.smtp_username:
+        raise InvalidArgumentError("An SMTP password was given without a user name; nothing was changed.",
+                                   fix="Give the user name too (-SmtpCredential, --smtp-username).")
 
 
 def split_proxy_password(url: str | None) -> tuple[str | None, str | None]:
@@ -404,10 +482,23 @@ SETTINGS = {
     "prevent_accidental_deletes": ("preventAccidentalDeletes", "enabled"),
     "object_deletion_threshold": ("preventAccidentalDeletes", "objectDeletionThreshold"),
     "object_deletion_percentage": ("preventAccidentalDeletes", "objectDeletionPercentage"),
+    "smtp_server": ("notifications", "smtpServer"),
+    "smtp_port": ("notifications", "smtpPort"),
+    "smtp_security": ("notifications", "smtpSecurity"),
+    "smtp_username": ("notifications", "smtpUsername"),
+    "smtp_ca_file": ("notifications", "caFile"),
+    "notification_sender": ("notifications", "sender"),
+    "notification_recipients": ("notifications", "recipients"),
+    "failed_runs_in_a_row": ("notifications", "failedRunsInARow"),
+    "system_log": ("systemLog", "enabled"),
+    "system_log_address": ("systemLog", "address"),
+    "system_log_facility": ("systemLog", "facility"),
 }
 _WHOLE_NUMBERS = {"object_deletion_threshold": "-ObjectDeletionThreshold (--deletion-threshold)",
                   "credential_expiry_warning_days": "-CredentialExpiryWarningDays (--credential-warning-days)",
-                  "object_deletion_percentage": "-ObjectDeletionPercentage (--deletion-percentage)"}
+                  "object_deletion_percentage": "-ObjectDeletionPercentage (--deletion-percentage)",
+                  "smtp_port": "-SmtpPort (--smtp-port)",
+                  "failed_runs_in_a_row": "-FailedRunsInARow (--failed-runs-in-a-row)"}
 
 
 def changes_from_settings(**settings) -> dict:
@@ -420,9 +511,9 @@ def changes_from_settings(**settings) -> dict:
             raise InvalidArgumentError(f"There is no setting '{name}'.", fix=f"Use one of: {', '.join(SETTINGS)}.")
         if value is None:
             continue
-        if name in ("include_ous", "exclude_ous"):
-            value = [dn for dn in value if dn]
-        elif name == "proxy":
+        if name in ("include_ous", "exclude_ous", "notification_recipients"):
+            value = [item for item in value if item]
+        elif name in ("proxy", "smtp_ca_file"):
             value = value or None
         elif name in _WHOLE_NUMBERS:
             value = _whole_number(value, _WHOLE_NUMBERS[name])
@@ -449,9 +540,11 @@ def _whole_number(value, name: str) -> int:
 
 
 def change_settings(home: str | None = None, events: Events | None = None, check: Check | None = None,
-                    **settings) -> dict:
+                    smtp_password: str | None = None, **settings) -> dict:
     """change() with flat settings (changes_from_settings): what service.change_settings calls."""
-    return change(changes_from_settings(**settings), home, events, check)
+    if smtp_password is not None and not any(v is not None for v in settings.values()):
+        return change({}, home, events, check, smtp_password)  # the password alone
+    return change(changes_from_settings(**settings), home, events, check, smtp_password)
 
 
 def update(configuration: Configuration, changes: dict) -> Configuration:

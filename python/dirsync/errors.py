@@ -108,6 +108,13 @@ class GroupAnchorError(CloudError):
     category = "PermissionDenied"
 
 
+class NotificationError(DirSyncError):
+    """An e-mail to the technical contact could not be sent (it never fails a run: the run keeps a notice)."""
+
+    error_id = "DirSync.NotificationFailed"
+    category = "ConnectionError"
+
+
 class StateError(DirSyncError):
     """The state store cannot be read or written."""
 

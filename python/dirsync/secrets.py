@@ -1,6 +1,6 @@
 """Protected storage of DirSync's own secrets: the service account password, the app's client secret
-or certificate private key, the proxy's password. Never the Enterprise Admin credentials, which are
-used once and dropped.
+or certificate private key, the proxy's and the SMTP server's passwords. Never the Enterprise Admin
+credentials, which are used once and dropped.
 
 Each secret is one file in `<home>/secrets/`, a folder readable only by the account that runs DirSync
 (0700, files 0600). On Windows the value is also encrypted with DPAPI for the current user, as the
@@ -21,6 +21,7 @@ AD_SERVICE_ACCOUNT_PASSWORD = "ad-service-account-password"
 TENANT_CLIENT_SECRET = "tenant-client-secret"
 TENANT_CERTIFICATE_KEY = "tenant-certificate-key"
 PROXY_PASSWORD = "proxy-password"
+SMTP_PASSWORD = "smtp-password"
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 

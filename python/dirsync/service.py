@@ -5,6 +5,7 @@ call. Each returns data the bridge and the CLI turn into JSON (dataclasses throu
     start_sync(full=False, preview=False, allow_deletes=False, trigger="manual", events, home) -> RunResult
     sync_history(last=None, home) -> [RunResult, newest first]
     describe_objects(identities, events, home) -> [ObjectReport]: Get-CoexistenceObject
+    send_test_notification(home) -> where a test message went: Send-CoexistenceTestNotification
     test_sync(home, events) -> health: last sync, objects in scope and in the cloud, pending changes, errors
     change_settings(home, events, **settings) -> the configuration, the OU filter checked against AD first
 """
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from . import config as config_module
-from . import schedule, secrets
+from . import notify, schedule, secrets
 from .engine.ports import RunResult, Source, Target
 from .engine.describe import ObjectReport, describe
 from .engine.run import RunOptions, resolve, run_sync
@@ -94,10 +95,13 @@ def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool
 
     with StateStore(folder) as store:
         try:
-            return run_sync(connect, store, configuration,
-                            RunOptions(full=full, preview=preview, allow_deletes=allow_deletes, trigger=trigger,
-                                       objects=_identities(objects, full), wait=wait),
-                            events)
+            run = run_sync(connect, store, configuration,
+                           RunOptions(full=full, preview=preview, allow_deletes=allow_deletes, trigger=trigger,
+                                      objects=_identities(objects, full), wait=wait),
+                           events)
+            # After it is remembered: what could not be told is a notice, never another outcome.
+            return notify.after_run(run, store, configuration, folder,
+                                    None if preview else _credential_reason(configuration.tenant, {}), events)
         except RunInProgressError as busy:
             if trigger != Trigger.scheduled:
                 raise
@@ -137,6 +141,12 @@ def _identities(objects: list[str] | tuple[str, ...] | str | None, full: bool) -
         raise InvalidArgumentError("A full synchronization reads every object; it cannot be of chosen objects.",
                                    fix="Leave out -FullSync (--full) or -Identity (--object).")
     return chosen
+
+
+def send_test_notification(home: Path | str | None = None) -> dict:
+    """Send-CoexistenceTestNotification, `dirsync notify test`: one message to the technical contact now."""
+    folder = _home(home)
+    return notify.send_test(config_module.load(folder), folder)
 
 
 def sync_history(last: int | None = None, home: Path | str | None = None) -> list[RunResult]:

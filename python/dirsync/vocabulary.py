@@ -39,6 +39,16 @@ class RunStatus(StrEnum):
 _STOPPED = frozenset({RunStatus.threshold_exceeded, RunStatus.server_down, RunStatus.stopped})
 
 
+class IncidentKind(StrEnum):
+    """What the technical contact is told of (notify/): one message when it begins, one when it clears."""
+
+    run_stopped = "run-stopped"
+    deletion_threshold = "deletion-threshold"
+    export_errors = "export-errors"
+    credential_expiring = "credential-expiring"
+    failing_runs = "failing-runs"
+
+
 class RunMode(StrEnum):
     full = "full"
     delta = "delta"

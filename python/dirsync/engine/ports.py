@@ -250,6 +250,7 @@ class RunResult:
     changes: list[Change] | None = None  # what an export did
     planned_writes: int | None = None   # the writes the plan needs, known before the export starts
     quota_seconds: float | None = None  # the least time those writes take at the target's write quota
+    notices: list[str] = field(default_factory=list)  # what the run could not tell (notify/): a message unsent
 
     @property
     def failed(self) -> bool:
@@ -264,7 +265,8 @@ class RunResult:
                "staging": self.staging, "trigger": self.trigger, "startTime": self.start_time,
                "endTime": self.end_time, "counts": dict(self.counts),
                "errors": [e.to_dict() for e in self.errors], "skipped": [s.to_dict() for s in self.skipped],
-               "message": self.message, "failed": self.failed, "errorId": self.error_id}
+               "message": self.message, "notices": list(self.notices), "failed": self.failed,
+               "errorId": self.error_id}
         if self.plan is not None:
             out["plan"] = [c.to_dict() for c in self.plan]
         if self.changes is not None:
@@ -286,7 +288,8 @@ class RunResult:
                    staging=bool(data.get("staging")),
                    plan=[Change(**c) for c in data["plan"]] if data.get("plan") is not None else None,
                    changes=[Change(**c) for c in data["changes"]] if data.get("changes") is not None else None,
-                   planned_writes=data.get("plannedWrites"), quota_seconds=data.get("quotaSeconds"))
+                   planned_writes=data.get("plannedWrites"), quota_seconds=data.get("quotaSeconds"),
+                   notices=list(data.get("notices") or []))
 
 
 # --- the state: DirSync's memory between runs ------------------------------------------------------

@@ -74,6 +74,10 @@ class RunHistory:
             return []
         return [RunResult.from_dict(json.loads(line)) for line in lines if line.strip()]
 
+    def recent_runs(self, count: int) -> list[RunResult]:
+        """The latest `count` recorded runs, newest first (not the skipped turns)."""
+        return [_run(row) for row in self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (count,))]
+
     def last_successful_run(self) -> RunResult | None:
         """The last run that synchronized: staging mode plans and records, but writes nothing to the cloud, and a
         run of chosen objects leaves every other change for the next delta."""
@@ -89,4 +93,4 @@ def _run(row: sqlite3.Row) -> RunResult:
                      counts=json.loads(row["counts"]),
                      errors=[ObjectError(**e) for e in json.loads(row["errors"])],
                      skipped=[SkippedObject(**s) for s in json.loads(row["skipped"])],
-                     message=row["message"], staging=bool(row["staging"]))
+                     message=row["message"], staging=bool(row["staging"]), notices=json.loads(row["notices"]))

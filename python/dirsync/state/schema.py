@@ -68,6 +68,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE objects ADD COLUMN written_run INTEGER;
     CREATE INDEX objects_cloud_id ON objects(cloud_id) WHERE cloud_id IS NOT NULL
     """,
+    # The incidents the technical contact was told of (notify/), so that one lasting over many runs is one
+    # message; and what a run could not tell (a notification not sent), kept with the run.
+    """
+    CREATE TABLE incidents(
+        kind TEXT PRIMARY KEY,
+        opened_at TEXT NOT NULL,
+        opened_run INTEGER,
+        notified INTEGER NOT NULL DEFAULT 0,
+        anchors TEXT NOT NULL DEFAULT '[]'
+    );
+    ALTER TABLE runs ADD COLUMN notices TEXT NOT NULL DEFAULT '[]'
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

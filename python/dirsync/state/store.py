@@ -27,6 +27,7 @@ from ..errors import RunInProgressError, StateDamagedError, StateError
 from ..files import writing
 from . import schema
 from .history import RunHistory
+from .incidents import IncidentTable
 from .objects import ObjectTables
 from .schema import SCHEMA_VERSION
 
@@ -40,7 +41,7 @@ def state_path(home: Path) -> Path:
     return Path(home) / STATE_FILE_NAME
 
 
-class StateStore(ObjectTables, RunHistory):
+class StateStore(ObjectTables, RunHistory, IncidentTable):
     """One connection to the state database, the SQLite StateRepository (engine/ports.py): the
     connector space (objects.py) and the run history (history.py). Not shared between threads."""
 
