@@ -37,7 +37,7 @@ def send(settings: NotificationSettings, password: str | None, email: Email) -> 
     try:
         context = ssl.create_default_context(cafile=settings.ca_file)
     except (OSError, ssl.SSLError) as err:
-        raise NotificationError(f"The CA file {settings.ca_file} for {where} cannot be read: {err}.",
+        raise NotificationError(f"The CA file {settings.ca_file} for {where} cannot be read: {_said(err)}.",
                                 fix="Give the file of the CA that issued the server's certificate (-SmtpCaFile).") \
             from None
     try:
@@ -58,7 +58,7 @@ def send(settings: NotificationSettings, password: str | None, email: Email) -> 
                 client.login(settings.smtp_username, password or "")
             client.send_message(message)
     except ssl.SSLCertVerificationError as err:
-        raise NotificationError(f"{where} showed a certificate DirSync does not trust: {err.verify_message}.",
+        raise NotificationError(f"{where} showed a certificate DirSync does not trust: {_said(err.verify_message)}.",
                                 fix="If a private CA issued it, give that CA's file with -SmtpCaFile "
                                     "(--smtp-ca-file); check that -SmtpServer is the name in the certificate.") \
             from None
@@ -76,10 +76,15 @@ def send(settings: NotificationSettings, password: str | None, email: Email) -> 
         raise NotificationError(f"{where} refused the sender {err.sender} ({err.smtp_code}).",
                                 fix="Set a sender the server accepts with -NotificationSender.") from None
     except smtplib.SMTPException as err:
-        raise NotificationError(f"{where} did not take the message: {err}.",
+        raise NotificationError(f"{where} did not take the message: {_said(err)}.",
                                 fix="Check the SMTP settings (Get-CoexistenceConfiguration) and the server's log.") \
             from None
     except (OSError, socket.timeout) as err:
-        raise NotificationError(f"DirSync could not reach {where}: {err.strerror or err}.",
+        raise NotificationError(f"DirSync could not reach {where}: {_said(err.strerror or err)}.",
                                 fix="Check -SmtpServer, -SmtpPort and -SmtpSecurity, and that the server accepts "
                                     "connections from this machine.") from None
+
+
+def _said(problem) -> str:
+    """What the library said, to end a sentence of ours (without its own full stop)."""
+    return str(problem).rstrip(".")
