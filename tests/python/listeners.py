@@ -9,7 +9,6 @@ import os
 import socket
 import ssl
 import tempfile
-import warnings
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -62,10 +61,8 @@ class SmtpServer:
         # "auth_require_tls" there, the socket is encrypted before the first byte.
         tls = {"ssl_context": self._context(), "auth_require_tls": False} if self.implicit_tls else \
             {"tls_context": self._context(), "require_starttls": True, "auth_require_tls": True}
-        with warnings.catch_warnings():  # aiosmtpd warns of AUTH without STARTTLS, blind to TLS from the start
-            warnings.simplefilter("ignore", UserWarning)
-            self._controller = Controller(self, hostname="127.0.0.1", port=self.port, authenticator=self._authenticate,
-                                          auth_required=True, server_hostname="localhost", **tls)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, authenticator=self._authenticate,
+                                      auth_required=True, server_hostname="localhost", **tls)
         self._controller.start()  # returns once the server answers
         return self
 
