@@ -111,7 +111,8 @@ def _error_lines(errors: list[ObjectError]) -> list[str]:
 def _opening(kind: IncidentKind, situation: Situation, errors: list[ObjectError], more: bool = False) -> Email:
     run = situation.run
     if kind == IncidentKind.export_errors:
-        title = f"{len(errors)} {'more ' if more else ''}object{'' if len(errors) == 1 else 's'} could not be synchronized"
+        objects = f"{len(errors)} {'more ' if more else ''}object{'' if len(errors) == 1 else 's'}"
+        title = f"{objects} could not be synchronized"
         what = [f"{title}; {len(situation.errors)} are in error now. Each error says why and what to fix in "
                 "Active Directory or in Microsoft 365; the next run writes each object once it is fixed."]
     elif kind == IncidentKind.credential_expiring:

@@ -85,7 +85,7 @@ def test_export_errors_are_told_when_objects_first_go_into_error_again_for_new_o
     assert "CN=User 3," in more[0].email.body and "CN=User 2," not in more[0].email.body
     assert set(more[0].incident.anchors) == {"a1", "a2", "a3"}
     assert decide(situation(run(RunStatus.stopped), errors=[]), held, 3)[0].incident.kind == IncidentKind.run_stopped
-    assert kinds([s for s in decide(situation(run(), errors=[]), held, 3)]) == [(IncidentKind.export_errors, True, True)]
+    assert kinds(decide(situation(run(), errors=[]), held, 3)) == [(IncidentKind.export_errors, True, True)]
 
 
 def test_a_message_lists_the_first_errors_and_says_how_many_more_the_history_holds():
