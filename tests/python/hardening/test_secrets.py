@@ -27,7 +27,11 @@ from dirsync_lab.testdomain.seed import MAIL_DOMAIN
 
 from engine.conftest import CORP
 
+from listeners import SmtpServer, SyslogListener
+
 from .conftest import FAST
+
+SMTP_PASSWORD = "Smtp-Secr3t-of-the-scan"
 
 
 def forms(secret: str) -> set[bytes]:
@@ -73,7 +77,16 @@ def scenario(lab, tmp_path_factory):
     seen.append(json.dumps(configured).encode())
     assert configured["syncResult"]["status"] == "success", configured["syncResult"]
     named = {"Enterprise Admin password": lab.domain.admin_password, "app client secret": app_secret,
-             "service account password": secrets.load_secret(home, secrets.AD_SERVICE_ACCOUNT_PASSWORD)}
+             "service account password": secrets.load_secret(home, secrets.AD_SERVICE_ACCOUNT_PASSWORD),
+             "SMTP password": SMTP_PASSWORD}
+    # What the runs tell goes out too: e-mail to a real SMTP server that takes the password, events to a syslog
+    # socket. Both are scanned below with everything else.
+    smtp = SmtpServer(tmp_path_factory.mktemp("smtp"), "dirsync-mailer", SMTP_PASSWORD).start()
+    syslog = SyslogListener()
+    service.change_settings(str(home), events, smtp_server="localhost", smtp_port=smtp.port,
+                            smtp_username="dirsync-mailer", smtp_password=SMTP_PASSWORD, smtp_ca_file=smtp.ca_file,
+                            notification_sender="dirsync@dirsync.test", notification_recipients=["admin@dirsync.test"],
+                            system_log_address=syslog.address)
 
     conn = lab.ldap()
     conn.add(f"CN=Secret Scan,{CORP}", "user", {"sAMAccountName": "secretscan", "userAccountControl": 514,
@@ -103,13 +116,20 @@ def scenario(lab, tmp_path_factory):
     seen.append(json.dumps(failing).encode())
     for out in outputs:
         seen += [out.stdout.encode(), out.stderr.encode()]
+    smtp.stop()
+    told = {"e-mail": len(smtp.raw), "system log": len(syslog.lines())}
+    seen += smtp.raw + syslog.received
+    syslog.close()
     statuses = [json.loads(o.stdout).get("status") or json.loads(o.stdout).get("error", {}).get("errorId")
                 for o in outputs if o.stdout.strip().startswith("{")]
-    return home, named, seen, statuses, failing
+    return home, named, seen, statuses, failing, told
 
 
 def test_the_scenario_ran_its_successes_and_its_failures(scenario):
-    _, _, _, statuses, failing = scenario
+    _, _, _, statuses, failing, told = scenario
+    # Told by e-mail: a run stopped, then runs failing in a row. In the system log: the four runs after the
+    # settings, one event each and one more for each of the three that stopped.
+    assert told["e-mail"] >= 2 and told["system log"] >= 7
     assert statuses[0] == "success"
     assert "stopped-server-down" in statuses and "stopped-error" in statuses
     # Every Graph request fails: Microsoft 365 is not answering, which stops the run with no object blamed.
@@ -118,8 +138,8 @@ def test_the_scenario_ran_its_successes_and_its_failures(scenario):
 
 
 def test_no_secret_in_any_file_of_the_dirsync_home(scenario):
-    home, named, _, _, _ = scenario
-    stored = {"service account password", "app client secret"}
+    home, named, _, _, _, _ = scenario
+    stored = {"service account password", "app client secret", "SMTP password"}
     for path in home.rglob("*"):
         if path.is_file():
             allowed = stored if path.parent.name == "secrets" else set()
@@ -128,18 +148,18 @@ def test_no_secret_in_any_file_of_the_dirsync_home(scenario):
 
 
 def test_no_secret_in_events_errors_or_json_output(scenario):
-    _, named, seen, _, _ = scenario
+    _, named, seen, _, _, _ = scenario
     assert len(seen) > 20  # the events and outputs were captured
     for blob in seen:
         assert leaks(blob, named) == [], blob[:300]
 
 
 def test_secrets_are_readable_only_by_the_account_and_the_admin_credentials_are_not_kept(scenario):
-    home, named, _, _, _ = scenario
+    home, named, _, _, _, _ = scenario
     folder = home / "secrets"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     files = sorted(p.name for p in folder.iterdir())
-    assert files == sorted([secrets.AD_SERVICE_ACCOUNT_PASSWORD, secrets.TENANT_CLIENT_SECRET])
+    assert files == sorted([secrets.AD_SERVICE_ACCOUNT_PASSWORD, secrets.TENANT_CLIENT_SECRET, secrets.SMTP_PASSWORD])
     for path in folder.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.stat().st_uid == os.getuid()
     assert stat.S_IMODE((home / config.CONFIG_FILE_NAME).stat().st_mode) == 0o600
