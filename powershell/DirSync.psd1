@@ -20,6 +20,7 @@
         'Get-CoexistenceSyncHistory'
         'Test-CoexistenceSync'
         'Update-CoexistenceCredential'
+        'Send-CoexistenceTestNotification'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

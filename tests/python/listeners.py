@@ -105,3 +105,23 @@ class SyslogListener:
             self._sock.close()
             os.unlink(self.address)
             os.rmdir(self._folder)
+
+
+if __name__ == "__main__":
+    # For the Pester tests: python3 tests/python/listeners.py FOLDER USER PASSWORD runs an SmtpServer that writes
+    # each message it takes to FOLDER/mail-N.eml, prints {"port", "caFile"} once it answers, and stops when its
+    # standard input closes.
+    import json
+    import sys
+    import warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)  # aiosmtpd's own, on its stderr, which the test shows
+
+    class _Keeping(SmtpServer):
+        async def handle_DATA(self, server, session, envelope) -> str:
+            Path(sys.argv[1], f"mail-{len(self.raw) + 1}.eml").write_bytes(envelope.content)
+            return await super().handle_DATA(server, session, envelope)
+
+    with _Keeping(Path(sys.argv[1]), sys.argv[2], sys.argv[3]) as running:
+        print(json.dumps({"port": running.port, "caFile": running.ca_file}), flush=True)
+        sys.stdin.read()
