@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from dirsync import config
+from dirsync import config, secrets
 from dirsync.errors import ConfigurationError, InvalidArgumentError, NotConfiguredError
 
 
@@ -80,6 +80,41 @@ def test_an_invalid_change_names_the_setting_and_changes_nothing(tmp_path):
     assert "'preventAccidentalDeletes.objectDeletionThreshold' must be between 1 and" in caught.value.message
     assert "Nothing was changed" in caught.value.fix
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("setting, value, expected", [
+    ("notification_recipients", ["admin@contoso.com", "not an address"],
+     "holds 'not an address', which is not an e-mail"),
+    ("notification_sender", "dirsync", "'notifications.sender' must be an e-mail address"),
+    ("smtp_server", "smtp://mail.contoso.com", "'notifications.smtpServer' must be the"),
+    ("smtp_port", 70000, "'notifications.smtpPort' must be between 1 and 65535"),
+    ("smtp_security", "none", "'notifications.smtpSecurity' is \"none\", but it must be 'starttls' or 'tls'"),
+    ("system_log_address", "syslog.contoso.com:514",
+     "must be empty (the system's own log), the path of a syslog socket"),
+    ("system_log_facility", "local9", "'systemLog.facility' is \"local9\""),
+])
+def test_a_notification_or_system_log_setting_that_cannot_work_is_refused_by_name(tmp_path, setting, value,
+                                                                                  expected):
+    path = config.save(config.Configuration(), tmp_path)
+    before = path.read_bytes()
+    with pytest.raises(InvalidArgumentError) as caught:
+        config.change_settings(str(tmp_path), **{setting: value})
+    assert expected in caught.value.message
+    assert path.read_bytes() == before
+
+
+def test_an_smtp_password_goes_to_the_secrets_store_and_no_user_name_removes_it(tmp_path):
+    config.save(config.Configuration(), tmp_path)
+    with pytest.raises(InvalidArgumentError, match="without a user name"):
+        config.change_settings(str(tmp_path), smtp_password="Pw-1")
+    shown = config.change_settings(str(tmp_path), smtp_server="smtp.contoso.com", smtp_username="mailer",
+                                   smtp_password="Pw-1", notification_sender="dirsync@contoso.com",
+                                   notification_recipients=["admin@contoso.com", ""])
+    assert shown["notifications"]["recipients"] == ["admin@contoso.com"] and "Pw-1" not in json.dumps(shown)
+    assert secrets.load_secret(tmp_path, secrets.SMTP_PASSWORD) == "Pw-1"
+    assert "Pw-1" not in config.config_path(tmp_path).read_text()
+    config.change_settings(str(tmp_path), smtp_username="")
+    assert not (tmp_path / "secrets" / secrets.SMTP_PASSWORD).exists()
 
 
 def test_a_change_is_saved_and_shown(tmp_path):

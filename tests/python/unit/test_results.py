@@ -29,10 +29,11 @@ def test_a_run_result_has_one_json_form_with_camel_case_keys_that_reads_back_the
     error = ObjectError("a1", "CN=bob", "user", "UPN conflict.", "Rename it.", action=PlanAction.add, code="E1")
     result = run(RunStatus.threshold_exceeded, counts={"deleted": 0}, errors=[error],
                  skipped=[SkippedObject("a2", "CN=dl", "group", "a distribution group")],
-                 plan=[Change(PlanAction.delete, "user", "a3", "CN=gone", cloud_id="c3")], message="Stopped.")
+                 plan=[Change(PlanAction.delete, "user", "a3", "CN=gone", cloud_id="c3")], message="Stopped.",
+                 notices=["The notification 'x' was not sent: the SMTP server is down."])
     data = json.loads(json.dumps(plain(result)))
     assert list(data) == ["runId", "status", "mode", "preview", "staging", "trigger", "startTime", "endTime",
-                          "counts", "errors", "skipped", "message", "failed", "errorId", "plan"]
+                          "counts", "errors", "skipped", "message", "notices", "failed", "errorId", "plan"]
     assert (data["status"], data["failed"], data["errorId"]) == (
         "stopped-deletion-threshold-exceeded", True, "DirSync.Run.stopped-deletion-threshold-exceeded")
     assert data["errors"] == [{"anchor": "a1", "dn": "CN=bob", "kind": "user", "action": "add", "code": "E1",
