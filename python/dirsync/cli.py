@@ -164,6 +164,9 @@ def _show_history(runs: list[dict]) -> None:
                   *(c.get(k, "") for k in ("added", "updated", "deleted", "errors")))
         table.add_row(*(shown(v) for v in values))
     out.print(table)
+    for run in runs:  # what a run could not tell (a notification unsent): under the table, not cut to a column
+        for notice in run.get("notices") or []:
+            out.print(Text.assemble((f"Run {run['runId']}:", "yellow"), " ", shown(notice)))
 
 
 def _show_test(report: dict) -> None:

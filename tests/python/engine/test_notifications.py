@@ -4,7 +4,10 @@ syslog socket of the test's own, as DirSync's settings point at them."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -107,6 +110,10 @@ def test_with_the_smtp_server_down_the_run_ends_as_it_would_have_and_its_history
     assert f"could not reach the SMTP server localhost:{smtp.port}" in notice and "-SmtpServer" in notice
     assert service.sync_history(last=1, home=lab.home)[0].notices == [notice]
     assert SMTP_PASSWORD not in notice
+    shown = subprocess.run([sys.executable, "-m", "dirsync.cli", "history", "--last", "1", "--home", str(lab.home)],
+                           capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "COLUMNS": "200"})
+    assert f"Run {stopped['runId']}: The notification" in shown.stdout and "was not sent" in shown.stdout
 
     smtp.start()  # back: the incident not yet told is told at the next run
     assert lab.sync()["status"] == "stopped-deletion-threshold-exceeded"
