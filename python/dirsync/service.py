@@ -100,8 +100,12 @@ def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool
                                       objects=_identities(objects, full), wait=wait),
                            events)
             # After it is remembered: what could not be told is a notice, never another outcome.
-            return notify.after_run(run, store, configuration, folder,
-                                    None if preview else _credential_reason(configuration.tenant, {}), events)
+            try:
+                return notify.after_run(run, store, configuration, folder,
+                                        None if preview else _credential_reason(configuration.tenant, {}), events)
+            except DirSyncError as err:  # the state store could not keep an incident: the run stands
+                events.warning(f"The run's notifications were not decided: {err}")
+                return run
         except RunInProgressError as busy:
             if trigger != Trigger.scheduled:
                 raise
