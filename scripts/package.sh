@@ -10,6 +10,7 @@ root=$PWD
 rm -rf dist build && mkdir -p dist
 /usr/bin/python3 -m build --wheel --no-isolation --outdir dist . >/dev/null
 /usr/bin/python3 -m build --wheel --no-isolation --outdir dist lab >/dev/null
+rm -rf build lab/build  # setuptools' work folders
 stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/DirSync"
 cp -r powershell/. "$stage/DirSync/"

@@ -40,10 +40,10 @@ def _down(args) -> int:
 
 
 def _demo(args) -> int:
-    if args.stop:
-        demo.stop_demo(args.dir)
-        return 0
     try:
+        if args.stop:
+            demo.stop_demo(args.dir)
+            return 0
         status = demo.run_demo(args.dir, module=args.module, keep=args.keep)
     except demo.DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -75,11 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for a device code")
     approve.add_argument("--decline", action="store_true", help="press Cancel instead")
     approve.set_defaults(run=_approve)
-    run_demo = commands.add_parser(
-        "demo", help="the demo: a fresh lab, then in pwsh the wizard, Start-OnlineCoexistenceSync, Test-CoexistenceSync")
+    run_demo = commands.add_parser("demo", help="the demo: a fresh lab, then in pwsh the wizard, "
+                                   "Start-OnlineCoexistenceSync and Test-CoexistenceSync")
     run_demo.add_argument("--dir", required=True, type=Path, help="the demo's folder (its lab/ and DirSync home/)")
-    run_demo.add_argument("--module", default="DirSync",
-                          help="the DirSync module to import: a name (default DirSync, the installed module) or a .psd1 path")
+    run_demo.add_argument("--module", default="DirSync", help="the DirSync module to import: a name (default "
+                          "DirSync, the installed module) or a .psd1 path")
     ending = run_demo.add_mutually_exclusive_group()
     ending.add_argument("--keep", action="store_true", help="leave the lab running afterwards")
     ending.add_argument("--stop", action="store_true", help="stop a kept demo and remove its folder")
