@@ -202,7 +202,7 @@ def stop_demo(folder: Path) -> None:
     from dirsync.schedule import scheduler
 
     lab, home = _demo_folders(folder)
-    if (home / "dirsync.json").exists():
+    if home.exists():  # the wizard registered a schedule for it
         try:
             scheduler().unregister(home)
         except DirSyncError:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from dirsync.schedule import scheduler
+
 ROOT = Path(__file__).resolve().parents[2]
 PWSH = shutil.which("pwsh") or str(Path.home() / ".dotnet/tools/pwsh")
 
@@ -125,3 +127,4 @@ def test_the_demo_runs_from_the_installed_copies(installed):
         stopped = installed.run([str(lab), "demo", "--stop", "--dir", str(folder)])
     assert stopped.returncode == 0, stopped.stderr
     assert not folder.exists()
+    assert scheduler().registered_command(folder / "home") is None  # the demo leaves no schedule behind
