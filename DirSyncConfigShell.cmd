@@ -1,3 +1,3 @@
 @echo off
 rem Opens a pwsh window with the DirSync cmdlets loaded (double-click it, as DirSyncConfigShell.psc1 once was).
-pwsh.exe -NoExit -NoLogo -File "%~dp0powershell\Start-DirSyncConfigShell.ps1" -ConsoleFile "%~dp0DirSyncConfigShell.psc1" %*
+pwsh.exe -NoExit -NoLogo -File "%~dp0powershell\Start-DirSyncConfigShell.ps1" %*

@@ -5,12 +5,15 @@ Opens the DirSync configuration shell: a pwsh session with the DirSync cmdlets l
 .DESCRIPTION
 pwsh has no -PSConsoleFile and no snap-ins, so this script gives DirSyncConfigShell.psc1 its meaning:
 it checks the console file's PSVersion against this pwsh and imports, for each PSSnapIn it names, the
-module of that name beside this script (or from PSModulePath). The launchers DirSyncConfigShell
-(Linux, macOS) and DirSyncConfigShell.cmd (Windows) run it with pwsh -NoExit.
+module of that name beside this script (or from PSModulePath). The console file is the one beside this
+script, in the module's folder: a checkout's powershell/, or the installed module's folder. The launchers
+DirSyncConfigShell (Linux, macOS) and DirSyncConfigShell.cmd (Windows) of a checkout run it with
+pwsh -NoExit; for an installed module it is the launcher itself:
+pwsh -NoExit -File <the module's folder>/Start-DirSyncConfigShell.ps1 (docs/install.md).
 #>
 [CmdletBinding()]
 param(
-    [string]$ConsoleFile = (Join-Path (Split-Path $PSScriptRoot) 'DirSyncConfigShell.psc1'),
+    [string]$ConsoleFile = (Join-Path $PSScriptRoot 'DirSyncConfigShell.psc1'),
     # A command to run once the cmdlets are loaded, before the prompt (setup uses it to start the wizard).
     [string]$Then
 )

@@ -5,6 +5,7 @@ for the README's demo and for the PowerShell end-to-end tests.
     dirsync-lab approve --dir DIR   sign the lab's administrator in at the device code DirSync shows
     dirsync-lab show --dir DIR      list what is in the tenant now
     dirsync-lab down --dir DIR      stop both and remove DIR
+    dirsync-lab demo --dir DIR      the README's demo: up, then the administrator's workflow in pwsh (demo.ps1)
 
 The tenant gets the domain's mail domain as a verified domain and two administrators: admin@ (Privileged
 Role Administrator: the wizard's first page signs in as it and DirSync makes its own app) and appadmin@
@@ -20,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -170,3 +173,100 @@ def down(folder: Path) -> None:
     if (folder / "dc").exists():
         SambaDomain(folder / "dc").remove()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- the demo: the lab, then the administrator's workflow (demo.ps1) in pwsh ----------------------------
+
+DEMO_SCRIPT = Path(__file__).with_name("demo.ps1")
+
+
+class DemoError(Exception):
+    """The demo cannot run: what was wrong and what to do."""
+
+
+def _demo_folders(folder: Path) -> tuple[Path, Path]:
+    """DIR/lab (the lab) and DIR/home (the demo's DirSync home). DIR holds nothing else: a fresh demo
+    removes them, so it refuses a folder that holds anything of somebody else's."""
+    folder = folder.resolve()
+    if folder.exists():
+        others = sorted(p.name for p in folder.iterdir() if p.name not in ("lab", "home"))
+        if others:
+            raise DemoError(f"{folder} holds more than a demo ({', '.join(others[:5])}): the demo would remove "
+                            "its lab/ and home/ folders. Choose a new or empty folder for --dir.")
+    return folder / "lab", folder / "home"
+
+
+def stop_demo(folder: Path) -> None:
+    """Ends a demo (`dirsync-lab demo --stop`): its schedule unregistered, its lab down, its folder removed."""
+    from dirsync.errors import DirSyncError
+    from dirsync.schedule import scheduler
+
+    lab, home = _demo_folders(folder)
+    if home.exists():  # the wizard registered a schedule for it
+        try:
+            scheduler().unregister(home)
+        except DirSyncError:
+            pass  # no scheduler on this machine: nothing was registered
+    if lab.exists():
+        down(lab)
+    shutil.rmtree(home, ignore_errors=True)
+    if folder.exists() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _pwsh() -> str:
+    # setup.sh installs pwsh as a .NET global tool, in ~/.dotnet/tools.
+    found = shutil.which("pwsh") or shutil.which("pwsh", path=str(Path.home() / ".dotnet/tools"))
+    if not found:
+        raise DemoError("pwsh (PowerShell 7.4 or later) was not found on PATH: install it (docs/install.md).")
+    return found
+
+
+def config_shell(module: str) -> Path:
+    """The DirSync shell's launcher (Start-DirSyncConfigShell.ps1) of the module `module` (a name or a .psd1)."""
+    if module.endswith(".psd1"):
+        return Path(module).resolve().parent / "Start-DirSyncConfigShell.ps1"
+    found = subprocess.run([_pwsh(), "-NoProfile", "-NonInteractive", "-Command",
+                            f"(Get-Module -ListAvailable {module} | Select-Object -First 1).ModuleBase"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return Path(found) / "Start-DirSyncConfigShell.ps1"
+
+
+def run_demo(folder: Path, *, module: str = "DirSync", keep: bool = False) -> int:
+    """The README's demo (`dirsync-lab demo`; `bash scripts/demo.sh` runs it for a checkout): a fresh lab,
+    then in pwsh the wizard (the lab approves its device code as the administrator would), a sync and its
+    verification with the DirSync module `module` (a name: the installed module; or a .psd1 path), then
+    what the tenant holds. The lab stays up with `keep`. Returns pwsh's exit code."""
+    from rich.console import Console
+
+    from .tenant.process import lab_environment
+
+    console = Console(highlight=False)
+    lab, home = _demo_folders(folder)
+    pwsh = _pwsh()
+    stop_demo(folder)  # a fresh lab each time
+    console.print("[bold]==> Starting the demo lab: a Samba AD domain and the local Microsoft 365 tenant[/bold]")
+    try:
+        up(lab)
+        # The wizard's first page signs the lab's administrator in with a device code: the lab approves
+        # it as the administrator at the sign-in page would, and DirSync creates its own app.
+        approver = subprocess.Popen([sys.executable, "-m", "dirsync_lab", "approve", "--dir", str(lab),
+                                     "--timeout", "600"], env=lab_environment(), stdout=subprocess.DEVNULL)
+        status = 1
+        try:
+            status = subprocess.run([pwsh, "-NoProfile", "-NonInteractive", "-File", str(DEMO_SCRIPT),
+                                     "-Lab", str(lab), "-DirSyncHome", str(home), "-Module", module]).returncode
+        finally:
+            if status != 0:
+                approver.kill()
+            approver.wait()
+        if status != 0:
+            return status
+        if approver.returncode != 0:
+            raise DemoError("The lab could not approve the wizard's device code (see its error above).")
+        console.print("\n[bold]==> What Microsoft 365 (the local tenant) holds now[/bold]")
+        show(lab)
+    finally:
+        if not keep:
+            stop_demo(folder)
+    return 0

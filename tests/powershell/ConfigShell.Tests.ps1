@@ -5,7 +5,7 @@ BeforeAll {
 
 Describe 'DirSyncConfigShell.psc1' {
     It 'is a PowerShell console file naming the DirSync snap-in' {
-        [xml]$console = Get-Content (Join-Path $Root 'DirSyncConfigShell.psc1') -Raw
+        [xml]$console = Get-Content (Join-Path $Root 'powershell/DirSyncConfigShell.psc1') -Raw
         $console.PSConsoleFile.ConsoleSchemaVersion | Should -Be '1.0'
         [version]$console.PSConsoleFile.PSVersion | Should -BeLessOrEqual $PSVersionTable.PSVersion
         $console.PSConsoleFile.PSSnapIns.PSSnapIn.Name | Should -Be 'DirSync'

@@ -1,13 +1,17 @@
-# The demo's PowerShell part (scripts/demo.sh runs it): the administrator's workflow against the demo lab.
+# The demo's PowerShell part (`dirsync-lab demo` runs it, and so scripts/demo.sh): the administrator's
+# workflow against the demo lab, with the DirSync module $Module (the installed one by default).
 param(
     [Parameter(Mandatory)] [string]$Lab,
-    [Parameter(Mandatory)] [string]$DirSyncHome
+    [Parameter(Mandatory)] [string]$DirSyncHome,
+    [string]$Module = 'DirSync'
 )
 $ErrorActionPreference = 'Stop'
 $env:DIRSYNC_HOME = $DirSyncHome
-Import-Module (Join-Path $PSScriptRoot '../powershell/DirSync.psd1')
+$loaded = Import-Module $Module -PassThru
 $facts = Get-Content (Join-Path $Lab 'lab.json') -Raw | ConvertFrom-Json
 function Step([string]$Text) { Write-Host "`n==> $Text" -ForegroundColor Cyan }
+
+Write-Host "DirSync module $($loaded.Version) from $($loaded.ModuleBase)"
 
 Step 'Start-CoexistenceConfigurationWizard, from a script (every page answered by a parameter)'
 $admin = [pscredential]::new($facts.activeDirectory.adminUser,
