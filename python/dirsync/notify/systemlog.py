@@ -47,7 +47,7 @@ def write(settings: SystemLogSettings, events: list[Event]) -> str | None:
     if not settings.enabled:
         return None
     if sys.platform == "win32" and not settings.address:  # pragma: no cover - Windows only
-        return _write_event_log(events)
+        return _write_event_log(events)  # defined below, on Windows
     address = settings.address or DEFAULT_SOCKET
     if not settings.address and not os.path.exists(DEFAULT_SOCKET):
         return None  # no syslog daemon here (a container): nothing to write to, nothing to report
@@ -82,25 +82,26 @@ def _connect(address: str) -> socket.socket:
     return sock
 
 
-def _write_event_log(events: list[Event]) -> str | None:  # pragma: no cover - Windows only
-    """ReportEventW under the source "DirSync" (docs/install.md registers it once, as an administrator)."""
-    import ctypes
-    from ctypes import wintypes
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    def _write_event_log(events: list[Event]) -> str | None:
+        """ReportEventW under the source "DirSync" (docs/install.md registers it once, as an administrator)."""
+        import ctypes
+        from ctypes import wintypes
 
-    types = {ERROR: 0x0001, WARNING: 0x0002, INFORMATION: 0x0004}
-    advapi = ctypes.WinDLL("advapi32", use_last_error=True)
-    advapi.RegisterEventSourceW.restype = wintypes.HANDLE
-    handle = advapi.RegisterEventSourceW(None, "DirSync")
-    if not handle:
-        return ("The run's events were not written to the Application event log: "
-                f"{ctypes.WinError(ctypes.get_last_error())}.")
-    try:
-        for event in events:
-            strings = (wintypes.LPCWSTR * 1)(for_display(event.text))
-            if not advapi.ReportEventW(wintypes.HANDLE(handle), types[event.severity], 0, 1000 + event.severity, None,
-                                       1, 0, strings, None):
-                return ("The run's events were not written to the Application event log: "
-                        f"{ctypes.WinError(ctypes.get_last_error())}.")
-    finally:
-        advapi.DeregisterEventSource(wintypes.HANDLE(handle))
-    return None
+        types = {ERROR: 0x0001, WARNING: 0x0002, INFORMATION: 0x0004}
+        advapi = ctypes.WinDLL("advapi32", use_last_error=True)
+        advapi.RegisterEventSourceW.restype = wintypes.HANDLE
+        handle = advapi.RegisterEventSourceW(None, "DirSync")
+        if not handle:
+            return ("The run's events were not written to the Application event log: "
+                    f"{ctypes.WinError(ctypes.get_last_error())}.")
+        try:
+            for event in events:
+                strings = (wintypes.LPCWSTR * 1)(for_display(event.text))
+                if not advapi.ReportEventW(wintypes.HANDLE(handle), types[event.severity], 0, 1000 + event.severity,
+                                           None, 1, 0, strings, None):
+                    return ("The run's events were not written to the Application event log: "
+                            f"{ctypes.WinError(ctypes.get_last_error())}.")
+        finally:
+            advapi.DeregisterEventSource(wintypes.HANDLE(handle))
+        return None
