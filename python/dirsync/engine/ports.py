@@ -154,9 +154,6 @@ class ActiveServer:
     host: str
     last_run: str
 
-    def to_dict(self) -> dict:
-        return {"serverId": self.server_id, "host": self.host, "lastRun": self.last_run}
-
 
 class Target(Protocol):
     write_quota: tuple[int, float]  # (writes, seconds) the target's writes are held to

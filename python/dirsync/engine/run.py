@@ -139,6 +139,7 @@ class _Run:
         self.progress = (0, 0)  # export steps done, of how many
         self.group_anchor_error: GroupAnchorError | None = None
         self.marker_error: ActiveServerUnknownError | None = None
+        self.took_over = ""  # the run's note of the server it took over from
         self.managed_elsewhere = 0  # objects refused as synchronized by another engine: one error, one message
         self.steps: set[int] = set()  # ids of the plan's steps: partial writes, counted with their change
         self.bound: set[int] = set()  # ids of the member changes done by the create of their group
@@ -188,6 +189,8 @@ class _Run:
             message = explain.groups_waiting(self.group_anchor_error)
         elif status.synchronized and self.marker_error and not message:
             message = str(self.marker_error)
+        if self.took_over:
+            message = f"{self.took_over} {message}".strip()
         end = now()  # one end time, in the history and in the result
         if run_id is not None:
             self.store.end_run(run_id, mode=self.mode, status=status, counts=dict(self.counts),
@@ -298,8 +301,9 @@ class _Run:
             self.events.warning(str(err))
             return
         if replaced is not None:
-            self.events.warning(f"This server took over from {replaced.host} (server id {replaced.server_id}, "
-                                f"last marked active at {replaced.last_run}): its runs now stop, naming this one.")
+            self.took_over = (f"This server took over from {replaced.host} (server id {replaced.server_id}, last "
+                              f"marked active at {replaced.last_run}): its runs now stop, naming this one.")
+            self.events.warning(self.took_over)
 
     def _stale(self, marker: ActiveServer) -> bool:
         """The marker's last run is refreshed once in half a schedule interval: back-to-back runs with nothing

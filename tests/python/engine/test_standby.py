@@ -68,6 +68,8 @@ def test_standby_takes_over_without_creates_or_deletes(lab, tmp_path):
     # The active server is gone: the standby takes over, explicitly.
     takeover = lab.sync(take_over=True)
     assert not takeover["failed"], takeover["message"]
+    assert takeover["message"].startswith(f"This server took over from {platform.node()} (server id "
+                                          f"{server_id(active)},"), takeover["message"]
     assert takeover["counts"]["added"] == 0 and takeover["counts"]["deleted"] == 0, takeover["counts"]
     assert takeover["counts"]["adopted"] + takeover["counts"]["adoptedUnchanged"] >= len(users_before)
     assert set(lab.users()) == set(users_before)      # lab.users() refuses two objects with one anchor
