@@ -17,6 +17,9 @@ function Start-OnlineCoexistenceSync {
       stopped-deletion-threshold-exceeded  the run would delete more objects than Set-PreventAccidentalDeletes
                                            allows; nothing was deleted (use -AllowDeletes once, or raise it)
       stopped-server-down                  a domain controller or Microsoft 365 could not be reached
+      stopped-another-active-server        another DirSync server exports to this tenant (its host, id and
+                                           last run are named); nothing was written (staging mode here, or
+                                           -TakeOver when that server is gone)
       stopped-error                        the run stopped on an error; the message says which
     A run that stopped is an error: in pwsh -NonInteractive (scheduled tasks, scripts) it stops the script,
     so pwsh exits non-zero; at the prompt it is written to the error stream after the result. Only one run happens at a time; a second is refused with a clear message.
@@ -36,6 +39,12 @@ function Start-OnlineCoexistenceSync {
 
     .PARAMETER Wait
     When another run is going, wait for it to end and then run, instead of being refused.
+
+    .PARAMETER TakeOver
+    Makes this server the active one in place of another DirSync server whose marker is in the tenant: the
+    switch-over to a standby once the active server is gone for good. Without it such a run stops
+    (stopped-another-active-server) before writing anything; with it, the marker names this server from now
+    on, later runs need no -TakeOver, and the other server's runs stop instead.
 
     .PARAMETER FullSync
     Reads every object from Active Directory instead of the changes since the last run.
@@ -70,6 +79,11 @@ function Start-OnlineCoexistenceSync {
     Synchronizes these users now, in one run, waiting for a scheduled run that is going to end first.
 
     .EXAMPLE
+    Set-CoexistenceConfiguration -StagingMode $false; Start-OnlineCoexistenceSync -TakeOver
+
+    On the standby, once the active server is gone: turns staging mode off and takes over from it.
+
+    .EXAMPLE
     Start-OnlineCoexistenceSync -FullSync -AllowDeletes
 
     Reads every object again and carries out all deletes, even past the threshold.
@@ -85,7 +99,8 @@ function Start-OnlineCoexistenceSync {
         [string[]]$Identity,
         [switch]$FullSync,
         [switch]$AllowDeletes,
-        [switch]$Wait
+        [switch]$Wait,
+        [switch]$TakeOver
     )
     begin { $chosen = [System.Collections.Generic.List[string]]::new() }
     process { foreach ($name in $Identity) { if ($name) { $chosen.Add($name) } } }
@@ -103,6 +118,7 @@ function Start-OnlineCoexistenceSync {
         $arguments = @{ full = [bool]$FullSync; preview = $preview; allow_deletes = [bool]$AllowDeletes }
         if ($chosen.Count) { $arguments.objects = @($chosen) }
         if ($Wait) { $arguments.wait = $true }
+        if ($TakeOver) { $arguments.take_over = $true }
         $run = ConvertTo-DirSyncRunResult (Invoke-DirSyncCore -Command 'start-sync' -Arguments $arguments -Cmdlet $PSCmdlet)
         $failures = @(@($run.Errors) | Where-Object { $_ } | ForEach-Object { "$($_.Dn): $($_.Reason) $($_.Fix)" })
         foreach ($warning in @(ConvertTo-DirSyncDisplayText $failures)) { Write-Warning $warning }

@@ -210,7 +210,7 @@ def _sync(args, events):
                   f"(process {os.getpid()})", markup=False, highlight=False)
     return service.start_sync(full=args.full, preview=args.dry_run, allow_deletes=args.allow_deletes,
                               trigger=Trigger.scheduled if args.scheduled else Trigger.manual, objects=args.object,
-                              wait=args.wait, events=events, home=args.home)
+                              wait=args.wait, take_over=args.take_over, events=events, home=args.home)
 
 
 def _read_secret(path: str | None, prompt: str, stdin: bool) -> str | None:
@@ -392,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--object", action="append", metavar="IDENTITY",
                       help="synchronize only this object now (sAMAccountName, UPN, DN or objectGUID; repeatable)")
     sync.add_argument("--wait", action="store_true", help="if a run is going, wait for it to end instead of refusing")
+    sync.add_argument("--take-over", action="store_true",
+                      help="become the active server in place of another one that is gone (the standby's switch-over)")
     sync.add_argument("--scheduled", action="store_true", help="run as the scheduler does (history says so)")
     sync.add_argument("--if-due", action="store_true", help="run only if the interval has passed (cron)")
     sync.add_argument("--log", metavar="FILE", help="append the output to FILE (private, timestamped), as the "

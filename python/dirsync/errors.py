@@ -115,6 +115,14 @@ class NotificationError(DirSyncError):
     category = "ConnectionError"
 
 
+class ActiveServerUnknownError(CloudError):
+    """The active-server marker on DirSync's app cannot be read or written (the app does not own its
+    registration): the run goes on, warned that two active servers would not be detected."""
+
+    error_id = "DirSync.ActiveServerUnknown"
+    category = "PermissionDenied"
+
+
 class StateError(DirSyncError):
     """The state store cannot be read or written."""
 

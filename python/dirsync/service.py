@@ -81,11 +81,13 @@ def build_target(configuration: config_module.Configuration, home: Path, events:
 
 def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool = False,
                trigger: str = Trigger.manual, objects: list[str] | tuple[str, ...] | str | None = None,
-               wait: bool = False, events: Events | None = None, home: Path | str | None = None) -> RunResult:
+               wait: bool = False, take_over: bool = False, events: Events | None = None,
+               home: Path | str | None = None) -> RunResult:
     """One synchronization run (Start-OnlineCoexistenceSync, `dirsync sync`); `objects`: only these
-    (-Identity, `--object`). Raises RunInProgressError when a run is already going (unless `wait`),
-    NotConfiguredError or ConfigurationError before any run, IdentityNotFoundError or
-    IdentityAmbiguousError for an identity; every other outcome is in the result's status."""
+    (-Identity, `--object`); `take_over`: replace another server's active-server marker (-TakeOver).
+    Raises RunInProgressError when a run is already going (unless `wait`), NotConfiguredError or
+    ConfigurationError before any run, IdentityNotFoundError or IdentityAmbiguousError for an identity;
+    every other outcome is in the result's status."""
     events = events or Events()
     folder = _home(home)
     configuration = config_module.load(folder)
@@ -97,7 +99,7 @@ def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool
         try:
             run = run_sync(connect, store, configuration,
                            RunOptions(full=full, preview=preview, allow_deletes=allow_deletes, trigger=trigger,
-                                      objects=_identities(objects, full), wait=wait),
+                                      objects=_identities(objects, full), wait=wait, take_over=take_over),
                            events)
             # After it is remembered: what could not be told is a notice, never another outcome.
             try:

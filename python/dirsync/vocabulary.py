@@ -16,6 +16,7 @@ class RunStatus(StrEnum):
     export_errors = "completed-export-errors"
     threshold_exceeded = "stopped-deletion-threshold-exceeded"
     server_down = "stopped-server-down"
+    another_server = "stopped-another-active-server"  # another DirSync exports to this tenant (guard.py)
     stopped = "stopped-error"
     in_progress = "in-progress"
     skipped = "skipped-run-in-progress"
@@ -36,7 +37,8 @@ class RunStatus(StrEnum):
         return self in (RunStatus.success, RunStatus.export_errors)
 
 
-_STOPPED = frozenset({RunStatus.threshold_exceeded, RunStatus.server_down, RunStatus.stopped})
+_STOPPED = frozenset({RunStatus.threshold_exceeded, RunStatus.server_down, RunStatus.another_server,
+                      RunStatus.stopped})
 
 
 class IncidentKind(StrEnum):

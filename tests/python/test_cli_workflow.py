@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from dirsync import schedule
+from dirsync.state.store import STATE_FILE_NAME
 from dirsync_lab.testdomain import BASE_DN
 
 SOURCE = os.path.join(os.path.dirname(__file__), "..", "..", "python")
@@ -96,3 +98,18 @@ def test_bad_input_exits_2_and_changes_nothing(lab):
     assert bad.returncode == 2 and "'Staff' is not a distinguished name" in bad.stderr
     assert dirsync(home, "schedule", "set", "--interval-minutes", "5").returncode == 2
     assert (home / "dirsync.json").read_bytes() == before
+
+
+def test_a_second_active_home_exits_1_naming_the_first_and_take_over_switches(lab, tmp_path):
+    _, home = lab
+    second = tmp_path / "second"
+    shutil.copytree(home, second, ignore=shutil.ignore_patterns(f"{STATE_FILE_NAME}*", "*.lock"))
+    refused = dirsync(second, "sync", "--json")
+    assert refused.returncode == 1, refused.stderr
+    result = json.loads(refused.stdout)
+    assert result["status"] == "stopped-another-active-server" and "dirsync sync --take-over" in result["message"]
+    taken = dirsync(second, "sync", "--take-over", "--json")
+    assert taken.returncode == 0, taken.stderr
+    assert json.loads(taken.stdout)["counts"]["added"] == 0
+    assert json.loads(dirsync(home, "sync", "--json").stdout)["status"] == "stopped-another-active-server"
+    assert dirsync(home, "sync", "--take-over", "--json").returncode == 0  # the first home is the active one again

@@ -35,10 +35,12 @@ REQUIRED_APP_PERMISSIONS: tuple[AppPermission, ...] = (
                   (r"GET groups.*", r"POST groups", r"PATCH groups/[^/]+", r"DELETE groups/[^/]+",
                    r"POST groups/[^/]+/members/\$ref", r"DELETE groups/[^/]+/members/[^/]+/\$ref",
                    r"GET directory/deletedItems/microsoft\.graph\.group.*")),
-    AppPermission("Application.ReadWrite.OwnedBy", "read and register the group anchor's directory extension "
-                  "property on DirSync's own app, which the app must own (application-list-extensionproperty, "
-                  "application-post-extensionproperty)",
-                  (r"GET applications.*/extensionProperties", r"POST applications.*/extensionProperties")),
+    AppPermission("Application.ReadWrite.OwnedBy", "read and register the directory extension properties of "
+                  "DirSync's own app (the group anchor, the active-server marker), which the app must own, and "
+                  "read and write the marker on it (application-list-extensionproperty, "
+                  "application-post-extensionproperty, application-get, application-update)",
+                  (r"GET applications.*/extensionProperties", r"POST applications.*/extensionProperties",
+                   r"GET applications\(appId='[^']+'\)", r"PATCH applications\(appId='[^']+'\)")),
 )
 
 OWNED_BY = "Application.ReadWrite.OwnedBy"

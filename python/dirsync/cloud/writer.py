@@ -7,6 +7,13 @@ created on first use. With Application.ReadWrite.OwnedBy the app must own its ow
 register it; when that (or the lookup) is refused, GroupAnchorError says why and how to fix it, and the run
 syncs the users without the groups (docs/administrator-guide.md).
 
+The active server's marker (engine/guard.py: two active servers against one tenant are refused) is a
+second directory extension of DirSync's app, extension_{appId}_dirSyncActiveServer, whose targetObjects is
+Application: its value, on DirSync's own application object, is set by the application's update (PATCH
+/applications(appId='…'), Application.ReadWrite.OwnedBy on the app it owns) and read with $select
+(https://learn.microsoft.com/graph/api/resources/extensionproperty: "use the same REST request that you use to
+manage the resource instance"; String, 256 characters at most).
+
 A create whose answer was lost (a reset connection, a 5xx after the write) may have been done. A user
 create is sent again: onPremisesImmutableId and userPrincipalName are unique, so a second attempt meets
 ObjectConflict and the writer finds the first by its anchor. Nothing is unique for a security group
@@ -32,6 +39,7 @@ its members, which then wait for their own writes. Removals stay one write each:
 
 from __future__ import annotations
 
+import json
 import secrets
 import string
 import time
@@ -39,16 +47,20 @@ from dataclasses import replace
 from typing import Iterable, Iterator
 from urllib.parse import quote
 
-from ..engine.ports import MEMBERS_PER_WRITE, CloudKind, CloudObject, CloudOp, CloudResult
-from ..errors import CloudError, GroupAnchorError
+from ..engine.ports import MEMBERS_PER_WRITE, ActiveServer, CloudKind, CloudObject, CloudOp, CloudResult
+from ..errors import ActiveServerUnknownError, CloudError, GroupAnchorError
 from ..events import Events
 from ..vocabulary import CloudAction, Outcome
 from .graph import DOCUMENTED_WRITE_QUOTA, GraphClient, RetryPolicy, error_of
 
 ANCHOR_EXTENSION = "dirSyncAnchor"
-ANCHOR_FIX = ("Make DirSync's app an owner of its own app registration (Entra admin center > App registrations > "
-              "DirSync > Owners: add the DirSync enterprise application; or POST /applications/{id}/owners/$ref "
-              "with its service principal), or grant it Application.ReadWrite.All; the next run syncs the groups.")
+OWNER_FIX = ("Make DirSync's app an owner of its own app registration (Entra admin center > App registrations > "
+             "DirSync > Owners: add the DirSync enterprise application; or POST /applications/{id}/owners/$ref "
+             "with its service principal), or grant it Application.ReadWrite.All")
+ANCHOR_FIX = OWNER_FIX + "; the next run syncs the groups."
+ACTIVE_EXTENSION = "dirSyncActiveServer"
+ACTIVE_FIX = OWNER_FIX + "; until then a second active DirSync server against this tenant is not detected."
+EXTENSION_MAX = 256  # characters of a String directory extension value
 FILTER_IN_LIMIT = 15  # values in one `in (...)` (https://learn.microsoft.com/graph/filter-query-parameter)
 COLLECTION = {"user": "users", "group": "groups"}
 REFERENCES = (CloudAction.add_member, CloudAction.set_manager)
@@ -65,6 +77,27 @@ def random_password(length: int = 24) -> str:
     return "".join(chars)
 
 
+def marker_text(server: ActiveServer) -> str:
+    """The marker's value: compact JSON within the 256 characters of a String extension (the host name is
+    shortened to fit, never the id or the time)."""
+    def text(host: str) -> str:
+        return json.dumps({"serverId": server.server_id, "host": host, "lastRun": server.last_run},
+                          separators=(",", ":"))
+    over = len(text(server.host)) - EXTENSION_MAX
+    return text(server.host[:len(server.host) - over] if over > 0 else server.host)
+
+
+def parse_marker(value) -> ActiveServer | None:
+    """The marker read back; a value DirSync did not write names an unknown server (never taken as none)."""
+    if value in (None, ""):
+        return None
+    try:
+        data = json.loads(value)
+        return ActiveServer(str(data["serverId"]), str(data["host"]), str(data["lastRun"]))
+    except (ValueError, TypeError, KeyError):
+        return ActiveServer("unknown", f"unknown (the marker holds {str(value)[:40]!r})", "unknown")
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -78,7 +111,7 @@ class GraphTarget:
         self.graph = GraphClient(settings, credential, policy=policy, write_quota=write_quota, events=events)
         self.client_id = settings.client_id
         self.write_quota = write_quota
-        self._anchor_property: str | None = None
+        self._extension_names: dict[str, str] = {}  # DirSync's directory extensions: short name -> full name
         self._created: set[str] = set()  # cloud ids created in this run (replication delay)
 
     @property
@@ -96,34 +129,62 @@ class GraphTarget:
     @property
     def group_anchor_property(self) -> str:
         """The extension property holding group anchors; registered on the app if it is not yet."""
-        if self._anchor_property is not None:
-            return self._anchor_property
-        app = f"applications(appId='{self.client_id}')/extensionProperties"
-        name = self._find_extension(app)
-        if name is None:
-            response = self.graph.request("POST", app, json={
-                "name": ANCHOR_EXTENSION, "dataType": "String", "targetObjects": ["Group"]})
-            # 400 ObjectConflict: another DirSync instance registered it meanwhile; read it back.
-            name = response.json()["name"] if response.status_code == 201 else self._find_extension(app)
-            if name is None:
-                code, message = error_of(response.json())
-                raise GroupAnchorError(f"DirSync could not register its group anchor property on app "
-                                       f"{self.client_id}: {response.status_code} {code}: {message}",
-                                       fix=ANCHOR_FIX)
-        self._anchor_property = name
-        return name
+        return self._extension(ANCHOR_EXTENSION, "Group", "group anchor property", GroupAnchorError, ANCHOR_FIX)
 
-    def _find_extension(self, url: str) -> str | None:
+    def _extension(self, name: str, target: str, what: str, error: type[CloudError], fix: str) -> str:
+        """The full name of one of DirSync's directory extensions, registered on its app if it is not yet."""
+        if name in self._extension_names:
+            return self._extension_names[name]
+        app = f"applications(appId='{self.client_id}')/extensionProperties"
+        full = self._find_extension(app, name, what, error, fix)
+        if full is None:
+            response = self.graph.request("POST", app, json={
+                "name": name, "dataType": "String", "targetObjects": [target]})
+            # 400 ObjectConflict: another DirSync instance registered it meanwhile; read it back.
+            full = (response.json()["name"] if response.status_code == 201
+                    else self._find_extension(app, name, what, error, fix))
+            if full is None:
+                code, message = error_of(response.json())
+                raise error(f"DirSync could not register its {what} on app {self.client_id}: "
+                            f"{response.status_code} {code}: {message}", fix=fix)
+        self._extension_names[name] = full
+        return full
+
+    def _find_extension(self, url: str, name: str, what: str, error: type[CloudError], fix: str) -> str | None:
         response = self.graph.request("GET", url)
         if response.status_code != 200:
             code, message = error_of(response.json())
-            text = (f"DirSync cannot read its group anchor property on app {self.client_id}: "
-                    f"{response.status_code} {code}: {message}")
+            text = f"DirSync cannot read its {what} on app {self.client_id}: {response.status_code} {code}: {message}"
             if response.status_code in (400, 403, 404):  # not the app's owner, no such app, a refused query
-                raise GroupAnchorError(text, fix=ANCHOR_FIX)
+                raise error(text, fix=fix)
             raise CloudError(text)
-        suffix = "_" + ANCHOR_EXTENSION
+        suffix = "_" + name
         return next((e["name"] for e in response.json().get("value", []) if e["name"].endswith(suffix)), None)
+
+    # --- the active server's marker (engine/guard.py) --------------------------------------------------
+    def _marker_property(self) -> str:
+        return self._extension(ACTIVE_EXTENSION, "Application", "active-server marker", ActiveServerUnknownError,
+                               ACTIVE_FIX)
+
+    def active_server(self) -> ActiveServer | None:
+        prop = self._marker_property()
+        response = self.graph.request("GET", f"applications(appId='{self.client_id}')",
+                                      params={"$select": f"id,{prop}"})
+        if response.status_code != 200:
+            code, message = error_of(response.json())
+            raise ActiveServerUnknownError(f"DirSync cannot read the active-server marker on app {self.client_id}: "
+                                           f"{response.status_code} {code}: {message}", fix=ACTIVE_FIX)
+        return parse_marker(response.json().get(prop))
+
+    def mark_active(self, server: ActiveServer) -> None:
+        prop = self._marker_property()
+        response = self.graph.request("PATCH", f"applications(appId='{self.client_id}')",
+                                      json={prop: marker_text(server)})
+        if response.status_code >= 300:
+            code, message = error_of(response.json() if response.content else {})
+            raise ActiveServerUnknownError(f"DirSync cannot write the active-server marker on app "
+                                           f"{self.client_id}: {response.status_code} {code}: {message}",
+                                           fix=ACTIVE_FIX)
 
     def _anchor_field(self, kind: CloudKind) -> str:
         return "onPremisesImmutableId" if kind == "user" else self.group_anchor_property

@@ -1,4 +1,12 @@
-"""What stands between a plan and the cloud: the deletion threshold, preview and staging mode.
+"""What stands between a plan and the cloud: another active server, the deletion threshold, preview and
+staging mode.
+
+- Another active server: the active (non-staging) server keeps a marker in the tenant (its server id, kept in
+  its home's state, its host and its last run: Target.active_server). A run that finds another server's
+  marker stops before any write, naming that server and the two ways out: staging mode here, or, when the
+  other server is gone, an explicit take-over (-TakeOver, --take-over) that replaces the marker; the
+  other server's next run then stops the same way. Two servers never export by turns: the marker passes
+  only by an administrator's take-over, never by age.
 
 - Deletion threshold (prevent accidental deletes): on by default at 500 objects or 10 % of the
   synchronized objects, whichever a plan passes first. A plan that deletes more is not exported at all
@@ -17,6 +25,7 @@ from dataclasses import dataclass
 from ..config import PreventAccidentalDeletesSettings
 from ..vocabulary import RunStatus
 from .planner import Plan
+from .ports import ActiveServer
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,11 @@ MIN_SHARE_DELETES = 3
 
 
 def check(plan: Plan, deletes: PreventAccidentalDeletesSettings, *, allow_deletes: bool, preview: bool,
-          staging: bool) -> Verdict:
+          staging: bool, other_server: ActiveServer | None = None) -> Verdict:
+    """`other_server`: another server's marker found in the tenant (not read in preview or staging mode, nor
+    when this run takes over)."""
+    if other_server is not None and not (preview or staging):
+        return Verdict(False, RunStatus.another_server, another_server(other_server))
     stop = None if allow_deletes or not deletes.enabled else _over_threshold(plan, deletes)
     if stop:
         return Verdict(False, RunStatus.threshold_exceeded, (
@@ -61,3 +74,12 @@ def _over_threshold(plan: Plan, deletes: PreventAccidentalDeletesSettings) -> st
                 f"('Set-PreventAccidentalDeletes -Enable -ObjectDeletionPercentage {share}' would "
                 "allow it)")
     return None
+
+
+def another_server(other: ActiveServer) -> str:
+    return (f"Another DirSync server exports to this tenant: {other.host} (server id {other.server_id}, last "
+            f"marked active at {other.last_run}). Two active servers would undo each other's changes, so this "
+            "run wrote nothing to Microsoft 365. If this server is meant to be the standby, turn staging mode "
+            "on here: 'Set-CoexistenceConfiguration -StagingMode $true' ('dirsync config set --staging-mode on'). "
+            "If the other server is gone for good, take over from it once: 'Start-OnlineCoexistenceSync "
+            "-TakeOver' ('dirsync sync --take-over'); its runs then stop, naming this server.")

@@ -145,6 +145,16 @@ class CloudObject:
     properties: dict | None = None  # the current values of the properties asked for (None: not read)
 
 
+@dataclass(frozen=True)
+class ActiveServer:
+    """The marker the active DirSync server keeps in the tenant: which home exports to it (the id kept in
+    that home's state), on which host, and when its last export ran (UTC, ISO 8601)."""
+
+    server_id: str
+    host: str
+    last_run: str
+
+
 class Target(Protocol):
     write_quota: tuple[int, float]  # (writes, seconds) the target's writes are held to
 
@@ -162,6 +172,15 @@ class Target(Protocol):
 
     def members(self, group_id: str) -> set[str]:
         """The cloud ids of a group's direct members."""
+        ...
+
+    def active_server(self) -> ActiveServer | None:
+        """The active server's marker in the tenant, or None when no server has claimed it. Raises
+        ActiveServerUnknownError when the marker cannot be read or registered."""
+        ...
+
+    def mark_active(self, server: ActiveServer) -> None:
+        """Write (or refresh) the marker: `server` exports to this tenant. Raises ActiveServerUnknownError."""
         ...
 
     def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:

@@ -12,6 +12,8 @@ Crash safety rests on three rules:
 
 from __future__ import annotations
 
+import platform
+import uuid
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -19,15 +21,15 @@ from typing import Callable, Iterable
 
 from ..clock import now, parse
 from ..config import Configuration
-from ..errors import (DirSyncError, GroupAnchorError, IdentityAmbiguousError, IdentityNotFoundError,
-                      RunInProgressError, ServerUnreachableError)
+from ..errors import (ActiveServerUnknownError, DirSyncError, GroupAnchorError, IdentityAmbiguousError,
+                      IdentityNotFoundError, RunInProgressError, ServerUnreachableError)
 from ..events import Cancelled, Events
 from ..vocabulary import LINK_ACTIONS, CloudAction, ImportMode, Outcome, PlanAction, RunMode, RunStatus, Trigger
 from . import explain, guard
 from .mapping import NOT_CLEARABLE, Mapper, value_hash
 from .planner import (CloudMatches, Plan, Unmatchable, hard_match_anchors, hard_match_properties, make_plan,
                       soft_match_upns)
-from .ports import (MEMBERS_PER_WRITE, Change, CloudOp, CloudResult, ImportItem, ObjectError, RunResult,
+from .ports import (MEMBERS_PER_WRITE, ActiveServer, Change, CloudOp, CloudResult, ImportItem, ObjectError, RunResult,
                     SkippedObject, Source, StateRepository, Target)
 from .scope import Scope, check_containers
 from .stage import Stager
@@ -36,6 +38,7 @@ EXPORT = "Exporting to Microsoft 365"
 WATERMARK = "active-directory"
 RULES = "sync-rules"  # the rules of the last committed run
 STAGED_RULES = "staged-sync-rules"  # the rules the staged import was decided under
+SERVER_ID = "server-id"  # this home's id as the active server's marker names it (guard.py), made once
 
 # An adoption is an update of the object found: its properties and the anchor it now carries.
 _CLOUD_OP = {PlanAction.add: CloudAction.create, PlanAction.adopt: CloudAction.update,
@@ -63,6 +66,9 @@ class RunOptions:
     # apply it with its links; the delta watermark stays where it is, so no other change is passed over.
     objects: tuple[str, ...] = ()
     wait: bool = False  # another run holds the lock: wait for it to end instead of being refused
+    # Another server's active-server marker is replaced by this one's instead of stopping the run (guard.py):
+    # the switch-over to a standby once the active server is gone.
+    take_over: bool = False
 
 
 Connect = Callable[[], tuple[Source, Target]]
@@ -132,6 +138,8 @@ class _Run:
         self.mode = RunMode.object if options.objects else RunMode.full if options.full else RunMode.delta
         self.progress = (0, 0)  # export steps done, of how many
         self.group_anchor_error: GroupAnchorError | None = None
+        self.marker_error: ActiveServerUnknownError | None = None
+        self.took_over = ""  # the run's note of the server it took over from
         self.managed_elsewhere = 0  # objects refused as synchronized by another engine: one error, one message
         self.steps: set[int] = set()  # ids of the plan's steps: partial writes, counted with their change
         self.bound: set[int] = set()  # ids of the member changes done by the create of their group
@@ -179,6 +187,10 @@ class _Run:
                                   if self.managed_elsewhere else explain.export_errors(len(self.errors)))
         if status.synchronized and self.group_anchor_error:
             message = explain.groups_waiting(self.group_anchor_error)
+        elif status.synchronized and self.marker_error and not message:
+            message = str(self.marker_error)
+        if self.took_over:
+            message = f"{self.took_over} {message}".strip()
         end = now()  # one end time, in the history and in the result
         if run_id is not None:
             self.store.end_run(run_id, mode=self.mode, status=status, counts=dict(self.counts),
@@ -189,7 +201,8 @@ class _Run:
                            staging=self.staging)
         if self.planned:
             result.planned_writes, result.quota_seconds = self.planned
-        if self.options.preview or self.staging or status == RunStatus.threshold_exceeded:
+        if (self.options.preview or self.staging
+                or status in (RunStatus.threshold_exceeded, RunStatus.another_server)):
             result.plan = plan.changes if plan else []
         else:
             result.changes = self.done
@@ -239,9 +252,12 @@ class _Run:
         limit, seconds = self._connect()[1].write_quota
         self.planned = (writes, round(writes * seconds / limit, 1))
         self.errors.extend(plan.errors)
+        marker = None if self.options.preview or self.staging else self._active_marker()
+        this = self._this_server()
+        other = marker if marker is not None and marker.server_id != this.server_id else None
         verdict = guard.check(plan, self.config.prevent_accidental_deletes,
                               allow_deletes=self.options.allow_deletes, preview=self.options.preview,
-                              staging=self.staging)
+                              staging=self.staging, other_server=None if self.options.take_over else other)
         if verdict.status:
             return plan, verdict.status, verdict.message
         if not verdict.export:
@@ -249,10 +265,54 @@ class _Run:
                 commit()
             self._count_plan(plan)
             return plan, RunStatus.success, verdict.message
+        if marker is None or other is not None:  # claimed before the first write: none, or taken over
+            self._mark_active(this, replaced=other)
         self._export(plan)
         if commit:
             commit()
+        if marker is not None and other is None and self._stale(marker):
+            self._mark_active(replace(this, last_run=now()))
         return plan, RunStatus.success, ""
+
+    # --- the active server's marker (guard.py) -------------------------------------------------------
+
+    def _this_server(self) -> ActiveServer:
+        server_id = self.store.meta(SERVER_ID)
+        if server_id is None:
+            server_id = str(uuid.uuid4())
+            self.store.set_meta(SERVER_ID, server_id)
+        return ActiveServer(server_id, platform.node() or "unknown host", self.start)
+
+    def _active_marker(self) -> ActiveServer | None:
+        try:
+            return self._connect()[1].active_server()
+        except ActiveServerUnknownError as err:  # the run goes on; its message says what is not detected
+            self.marker_error = err
+            self.events.warning(str(err))
+            return None
+
+    def _mark_active(self, server: ActiveServer, replaced: ActiveServer | None = None) -> None:
+        if self.marker_error is not None:
+            return
+        try:
+            self._connect()[1].mark_active(server)
+        except ActiveServerUnknownError as err:
+            self.marker_error = err
+            self.events.warning(str(err))
+            return
+        if replaced is not None:
+            self.took_over = (f"This server took over from {replaced.host} (server id {replaced.server_id}, last "
+                              f"marked active at {replaced.last_run}): its runs now stop, naming this one.")
+            self.events.warning(self.took_over)
+
+    def _stale(self, marker: ActiveServer) -> bool:
+        """The marker's last run is refreshed once in half a schedule interval: back-to-back runs with nothing
+        to do write nothing, and a scheduled run always refreshes it."""
+        try:
+            age = (parse(now()) - parse(marker.last_run)).total_seconds()
+        except ValueError:
+            return True
+        return age >= self.config.sync.interval_minutes * 30
 
     def _plan(self, soft_match: bool, initial_domain: str, only: set[str] | None) -> Plan:
         """Fetch what the plan needs of the cloud, then plan (a pure function of the two)."""

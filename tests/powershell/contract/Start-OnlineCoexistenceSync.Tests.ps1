@@ -7,9 +7,9 @@ Describe 'Start-OnlineCoexistenceSync' {
         Mock Invoke-DirSyncCore -ModuleName DirSync { New-CoreReply (New-CoreRunJson) }
     }
 
-    It 'takes -Identity (from the pipeline), -FullSync, -AllowDeletes and -Wait, and supports -WhatIf' {
+    It 'takes -Identity (from the pipeline), -FullSync, -AllowDeletes, -Wait and -TakeOver, and supports -WhatIf' {
         Get-ParameterContract Start-OnlineCoexistenceSync | Should -Be @('AllowDeletes [SwitchParameter]', 'FullSync [SwitchParameter]',
-            'Identity [String[]] from the pipeline', 'Wait [SwitchParameter]')
+            'Identity [String[]] from the pipeline', 'TakeOver [SwitchParameter]', 'Wait [SwitchParameter]')
         (Get-Command Start-OnlineCoexistenceSync).Parameters.Keys | Should -Contain 'WhatIf'
         (Get-Command Start-OnlineCoexistenceSync).Parameters.Identity.Aliases | Should -Be @('DistinguishedName', 'ObjectGUID', 'UserPrincipalName', 'SamAccountName')
     }
@@ -49,6 +49,17 @@ Describe 'Start-OnlineCoexistenceSync' {
         $null = Start-OnlineCoexistenceSync -FullSync -AllowDeletes -Confirm:$false
         Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
             $Command -eq 'start-sync' -and $Arguments.full -eq $true -and $Arguments.preview -eq $false -and $Arguments.allow_deletes -eq $true
+        }
+    }
+
+    It 'sends -TakeOver only when given' {
+        $null = Start-OnlineCoexistenceSync -TakeOver
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            $Command -eq 'start-sync' -and $Arguments.take_over -eq $true -and $Arguments.preview -eq $false
+        }
+        $null = Start-OnlineCoexistenceSync
+        Should -Invoke Invoke-DirSyncCore -ModuleName DirSync -Times 1 -Exactly -ParameterFilter {
+            $Command -eq 'start-sync' -and -not $Arguments.ContainsKey('take_over')
         }
     }
 

@@ -434,3 +434,35 @@ def test_a_privileged_role_administrator_alone_sets_up_dirsyncs_identity(tenant)
     extensions = itself.get(f"{itself.base}/applications(appId='{app['appId']}')/extensionProperties")
     assert extensions.status_code == 200, extensions.text
     itself.close()
+
+
+def test_an_apps_own_directory_extension_is_set_by_its_update_and_read_with_select(tenant):
+    """DirSync's active-server marker: a directory extension whose targetObjects is Application, set on the
+    app's own registration by Update application (Application.ReadWrite.OwnedBy, owned), returned only when
+    selected, a String of 256 characters at most, removed by null
+    (https://learn.microsoft.com/graph/api/resources/extensionproperty)."""
+    app = tenant.register_app(unique("DirSync"), secret=True, permissions=DIRSYNC_PERMISSIONS)
+    itself = session_with(tenant, secret_token(tenant, app))
+    base = f"{itself.base}/applications(appId='{app.app_id}')"
+    made = itself.post(f"{base}/extensionProperties",
+                       json={"name": "marker", "dataType": "String", "targetObjects": ["Application"]})
+    for_groups = itself.post(f"{base}/extensionProperties",
+                             json={"name": "groupsOnly", "dataType": "String", "targetObjects": ["Group"]})
+    assert made.status_code == for_groups.status_code == 201, (made.text, for_groups.text)
+    prop, groups_only = made.json()["name"], for_groups.json()["name"]
+    assert itself.patch(base, json={prop: "server-1"}).status_code == 204
+    assert itself.get(base, params={"$select": f"id,{prop}"}).json()[prop] == "server-1"
+    assert prop not in itself.get(base).json()  # directory extensions only when selected
+    for body in ({prop: "x" * 257}, {prop: 5}, {prop: "a\nb"}, {groups_only: "x"},
+                 {f"extension_{uuid.uuid4().hex}_marker": "x"}):
+        refused = itself.patch(base, json=body)
+        assert refused.status_code == 400, (body, refused.text)
+    assert itself.get(base, params={"$select": prop}).json()[prop] == "server-1"
+    stranger = session_with(tenant, secret_token(tenant, tenant.register_app(
+        unique("other"), secret=True, permissions=DIRSYNC_PERMISSIONS)))  # OwnedBy, but not this app's owner
+    denied = stranger.patch(base, json={prop: "server-2"})
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "Authorization_RequestDenied"
+    assert itself.patch(base, json={prop: None}).status_code == 204
+    assert itself.get(base, params={"$select": prop}).json()[prop] is None
+    itself.close()
+    stranger.close()

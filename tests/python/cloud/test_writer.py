@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from dirsync.cloud.writer import random_password
-from dirsync.engine.ports import CloudOp
+from dirsync.cloud.writer import marker_text, random_password
+from dirsync.engine.ports import ActiveServer, CloudOp
 from dirsync.events import Events
 from dirsync.vocabulary import CloudAction, Outcome
 from dirsync_lab.tenant import DIRSYNC_PERMISSIONS, LocalTenant
@@ -51,6 +51,21 @@ def test_groups_carry_their_anchor_in_the_apps_extension_property(target, graph,
     assert target.find_by_anchors("group", ["G+1=="])["G+1=="].cloud_id == group.cloud_id
     got = graph.get(f"{graph.base}/groups/{group.cloud_id}", params={"$select": target.group_anchor_property})
     assert got.json()[target.group_anchor_property] == "G+1=="
+
+
+def test_the_active_server_marker_is_kept_on_the_apps_own_registration(target, graph, cert_app):
+    app, _ = cert_app
+    prop = f"extension_{app.app_id.replace('-', '')}_dirSyncActiveServer"
+    server = ActiveServer(unique("server"), "host-" + "h" * 300, "2026-01-02T03:04:05.000Z")
+    target.mark_active(server)  # registers the extension on first use, then sets it on the app
+    found = target.active_server()
+    assert (found.server_id, found.last_run) == (server.server_id, server.last_run)
+    assert server.host.startswith(found.host) and len(marker_text(server)) == 256  # shortened to fit, not refused
+    raw = graph.get(f"{graph.base}/applications(appId='{app.app_id}')", params={"$select": prop})
+    assert json.loads(raw.json()[prop])["serverId"] == server.server_id
+    written = graph.patch(f"{graph.base}/applications(appId='{app.app_id}')", json={prop: "not DirSync's"})
+    assert written.status_code == 204, written.text
+    assert target.active_server().server_id == "unknown"  # a value DirSync did not write is never "no marker"
 
 
 def test_groups_are_looked_up_with_eq_or_as_documented_for_extensions_and_in_is_refused(target, graph):

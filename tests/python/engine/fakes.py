@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from dirsync.cloud.graph import DOCUMENTED_WRITE_QUOTA
 from dirsync.config import Configuration, PreventAccidentalDeletesSettings, SyncSettings
-from dirsync.engine.ports import CloudObject, CloudOp, CloudResult, SourceObject, Tombstone
+from dirsync.engine.ports import ActiveServer, CloudObject, CloudOp, CloudResult, SourceObject, Tombstone
 from dirsync.errors import ServerUnreachableError
 from dirsync.vocabulary import CloudAction, Outcome
 
@@ -111,10 +111,17 @@ class FakeTenant:
     writes: int = 0
     write_quota: tuple[int, float] = DOCUMENTED_WRITE_QUOTA
     kill_after: int | None = None  # writes done before the "process" dies (the result is never seen)
+    marker: ActiveServer | None = None  # the active server's marker (Target.active_server)
     _ids = itertools.count(1)
 
     def verified_domains(self) -> list[str]:
         return list(self.domains)
+
+    def active_server(self):
+        return self.marker
+
+    def mark_active(self, server) -> None:
+        self.marker = server
 
     def add_cloud_user(self, upn: str, **props) -> str:
         oid = f"cloud-{next(self._ids)}"

@@ -7,6 +7,7 @@ import pytest
 from dirsync.engine.mapping import SKIP_CONTACT, SKIP_DISTRIBUTION
 from dirsync.engine.ports import SourceObject
 from dirsync.engine.run import RunOptions, run_sync
+from dirsync.errors import ActiveServerUnknownError
 from dirsync.events import Events
 from dirsync.state.store import StateStore
 
@@ -263,3 +264,33 @@ def test_a_staging_mode_run_is_recorded_as_staging_and_is_not_the_last_sync(worl
         last = store.last_successful_run()
         assert (last.run_id, last.start_time, last.end_time) == (synced["runId"], synced["startTime"],
                                                                  synced["endTime"])
+
+
+def test_a_second_active_home_on_the_same_tenant_is_refused_until_it_takes_over(world, tmp_path):
+    directory, tenant, home = world
+    first = sync(world)
+    assert first["status"] == "success" and tenant.marker is not None
+    marked, writes = tenant.marker, tenant.writes
+    assert sync(world)["status"] == "success" and tenant.marker == marked  # nothing to do: nothing written
+
+    second = (directory, tenant, tmp_path / "second")
+    refused = sync(second)
+    assert refused["status"] == "stopped-another-active-server" and refused["failed"]
+    assert f"(server id {marked.server_id}," in refused["message"]
+    assert tenant.writes == writes and tenant.marker == marked
+    taken = sync(second, take_over=True)
+    assert taken["status"] == "success" and taken["counts"]["added"] == 0 and taken["counts"]["deleted"] == 0
+    assert tenant.marker.server_id != marked.server_id
+    assert sync(second)["status"] == "success"
+    assert sync(world)["status"] == "stopped-another-active-server"
+
+
+def test_a_marker_that_cannot_be_read_warns_and_the_run_still_synchronizes(world):
+    _, tenant, _ = world
+
+    def refused():
+        raise ActiveServerUnknownError("DirSync cannot read the active-server marker: 403", fix="Own the app.")
+    tenant.active_server = refused
+    result = sync(world)
+    assert result["status"] == "success" and result["counts"]["added"] == 5
+    assert "cannot read the active-server marker" in result["message"] and tenant.marker is None

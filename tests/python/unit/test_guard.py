@@ -8,7 +8,7 @@ from dirsync import config
 from dirsync.config import PreventAccidentalDeletesSettings
 from dirsync.engine import guard
 from dirsync.engine.planner import Plan
-from dirsync.engine.ports import Change
+from dirsync.engine.ports import ActiveServer, Change
 from dirsync.errors import InvalidArgumentError
 from dirsync.vocabulary import PlanAction, RunStatus
 
@@ -81,3 +81,18 @@ def test_a_threshold_with_a_fraction_is_refused_with_the_fix_not_rounded():
     # A whole number that arrives as 250.0 is that number.
     assert config.changes_from_settings(object_deletion_threshold=250.0) == {
         "preventAccidentalDeletes": {"objectDeletionThreshold": 250}}
+
+
+def test_another_active_server_stops_the_export_first_naming_it_and_both_ways_out():
+    other = ActiveServer("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "dirsync-a.contoso.com", "2026-01-02T03:04:05.000Z")
+    verdict = guard.check(deleting(4), PreventAccidentalDeletesSettings(True, 3, 10), allow_deletes=False,
+                          preview=False, staging=False, other_server=other)
+    assert (verdict.export, verdict.status) == (False, RunStatus.another_server)
+    assert ("dirsync-a.contoso.com (server id 3f2504e0-4f89-11d3-9a0c-0305e82c3301, last marked active at "
+            "2026-01-02T03:04:05.000Z)") in verdict.message
+    assert "-StagingMode $true" in verdict.message and "-TakeOver" in verdict.message
+    assert "--take-over" in verdict.message
+    # A preview and a staging server write nothing: another server is no reason to stop them.
+    for preview, staging in ((True, False), (False, True)):
+        assert guard.check(Plan(changes=[]), PreventAccidentalDeletesSettings(True, 3, 10), allow_deletes=False,
+                           preview=preview, staging=staging, other_server=other).status is None

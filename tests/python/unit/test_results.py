@@ -17,12 +17,13 @@ def run(status: RunStatus, **fields) -> RunResult:
 
 def test_the_statuses_that_fail_a_run_carry_the_error_id_the_cmdlet_raises():
     failed = {s for s in RunStatus if s.failed}
-    assert failed == {RunStatus.threshold_exceeded, RunStatus.server_down, RunStatus.stopped}
+    assert failed == {RunStatus.threshold_exceeded, RunStatus.server_down, RunStatus.another_server,
+                      RunStatus.stopped}
     assert RunStatus.server_down.error_id == "DirSync.Run.stopped-server-down"
     assert RunStatus.export_errors.error_id is None
     assert {status: RUN_EXIT.get(status, 1) for status in RunStatus if status != RunStatus.in_progress} == {
         RunStatus.success: 0, RunStatus.skipped: 0, RunStatus.export_errors: 3,
-        RunStatus.threshold_exceeded: 1, RunStatus.server_down: 1, RunStatus.stopped: 1}
+        RunStatus.threshold_exceeded: 1, RunStatus.server_down: 1, RunStatus.another_server: 1, RunStatus.stopped: 1}
 
 
 def test_a_run_result_has_one_json_form_with_camel_case_keys_that_reads_back_the_same():

@@ -22,7 +22,7 @@ from .. import jws
 from .. import permissions
 from ..odata import FilterTranslator, GraphError, bad_request, take_type_annotation
 from ..store import CLI_TOOLS_APP_ID, cert_validity
-from .base import Request, Response
+from .base import Request, Response, _extension_value_ok, _has_control
 from .query import QueryOptions
 
 # https://learn.microsoft.com/graph/api/resources/application#properties : the ones the tenant serves
@@ -115,7 +115,15 @@ class Applications(QueryOptions):
                 "isFallbackPublicClient": bool(app["public_client"]),
                 "requiredResourceAccess": data.get("requiredResourceAccess", []),
                 "keyCredentials": [key_json(k) for k in keys],
-                "passwordCredentials": [{"hint": None}] if app["secret_hash"] else []}
+                "passwordCredentials": [{"hint": None}] if app["secret_hash"] else [],
+                **data.get("extensions", {})}
+
+    def _shaped(self, app_json: dict, select: list[str] | None) -> dict:
+        """The properties asked for; without $select every property but the directory extensions, which
+        (as on users and groups) are returned only when selected."""
+        if select:
+            return {k: app_json.get(k) for k in select}
+        return {k: v for k, v in app_json.items() if not k.startswith("extension_")}
 
     def _app(self, app_oid: str | None = None, app_id: str | None = None,
              unique_name: str | None = None) -> sqlite3.Row:
@@ -144,21 +152,29 @@ class Applications(QueryOptions):
             sql, params = f"{sql} AND {where}", params + more
         apps = [self._app_json(a) for a in self.db.execute(sql + " ORDER BY created, rowid", params)]
         select = self._select(req)
-        if select:
-            apps = [{k: a.get(k) for k in select} for a in apps]
+        apps = [self._shaped(a, select) for a in apps]
         return self._ok(200, {"@odata.context": self._context("applications", select), "value": apps})
 
     def get_application(self, req: Request, **address) -> Response:
-        """https://learn.microsoft.com/graph/api/application-get"""
-        return self._ok(200, {"@odata.context": self._context("applications", None, entity=True),
-                              **self._app_json(self._app(**address))})
+        """https://learn.microsoft.com/graph/api/application-get (with $select: the properties asked for,
+        directory extensions included)"""
+        select = self._select(req)
+        return self._ok(200, {"@odata.context": self._context("applications", select, entity=True),
+                              **self._shaped(self._app_json(self._app(**address)), select)})
 
     # --- writes ----------------------------------------------------------------------------------------
     def _app_changes(self, body: dict, *, creating: bool) -> dict:
         take_type_annotation(body, "application")
-        for name in body:
+        extensions = self._extensions("Application")
+        for name, value in body.items():
             if name in APP_READONLY:
                 raise bad_request(f"Property '{name}' is read-only and cannot be set.")
+            if name in extensions:
+                # https://learn.microsoft.com/graph/api/resources/extensionproperty : a directory extension
+                # whose targetObjects hold Application is set by the application's own update, null removes it
+                if not _extension_value_ok(extensions[name], value) or _has_control(value):
+                    raise invalid(name)
+                continue
             if name not in APP_WRITABLE:
                 raise bad_request(f"The property '{name}' does not exist on type 'microsoft.graph.application' "
                                   "or is not served by the local tenant (see docs/local-tenant.md).",
@@ -227,7 +243,8 @@ class Applications(QueryOptions):
         self._unique_conflict(body.get("uniqueName"), None)
         app_id, object_id = str(uuid.uuid4()), str(uuid.uuid4())
         data = {"signInAudience": "AzureADMyOrg", "requiredResourceAccess": body.get("requiredResourceAccess", []),
-                "uniqueName": body.get("uniqueName")}
+                "uniqueName": body.get("uniqueName"),
+                "extensions": {k: v for k, v in body.items() if k.startswith("extension_") and v is not None}}
         self.db.execute("INSERT INTO apps(app_id, object_id, display_name, unique_name, data, created, ready) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (app_id, object_id, body["displayName"], (body.get("uniqueName") or "").lower() or None,
@@ -264,6 +281,8 @@ class Applications(QueryOptions):
         for prop in ("requiredResourceAccess", "uniqueName", "signInAudience"):
             if prop in body:
                 data[prop] = body[prop]
+        extensions = {**data.get("extensions", {}), **{k: v for k, v in body.items() if k.startswith("extension_")}}
+        data["extensions"] = {k: v for k, v in extensions.items() if v is not None}
         self.db.execute("UPDATE apps SET display_name=?, unique_name=?, data=? WHERE object_id=?",
                         (body.get("displayName", app["display_name"]),
                          (data.get("uniqueName") or "").lower() or None, json.dumps(data), app["object_id"]))
