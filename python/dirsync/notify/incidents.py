@@ -59,7 +59,8 @@ def decide(situation: Situation, incidents: dict[IncidentKind, Incident], failed
     complete = run.mode != RunMode.object and RunStatus(run.status).synchronized
     failing = len(situation.recent) >= failed_in_a_row and all(r.failed for r in situation.recent[:failed_in_a_row])
     active: dict[IncidentKind, bool | None] = {
-        IncidentKind.run_stopped: True if run.status in (RunStatus.stopped, RunStatus.server_down) else
+        # Every other stop: an error, a server down, another active server.
+        IncidentKind.run_stopped: True if run.failed and run.status != RunStatus.threshold_exceeded else
         (False if complete else None),
         IncidentKind.deletion_threshold: True if run.status == RunStatus.threshold_exceeded else
         (False if complete else None),

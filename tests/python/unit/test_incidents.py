@@ -46,6 +46,7 @@ def test_a_stopped_run_begins_an_incident_whose_message_says_what_happened_and_w
 def test_an_incident_already_told_is_not_told_again_and_clears_only_with_a_complete_run():
     held = told(IncidentKind.run_stopped)
     assert decide(situation(run(RunStatus.server_down)), held, 3) == []
+    assert kinds(decide(situation(run(RunStatus.another_server)), {}, 3)) == [(IncidentKind.run_stopped, False, True)]
     assert decide(situation(run(RunStatus.success, mode=RunMode.object)), held, 3) == []  # one object: not enough
     assert decide(situation(run(RunStatus.success, mode=RunMode.delta)), {}, 3) == []
     steps = decide(situation(run(RunStatus.export_errors), errors=[error(1)]), held, 3)
