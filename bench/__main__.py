@@ -1,4 +1,6 @@
-"""python3 -m bench [--sizes 1000,10000,100000] [--repeats 3] [--out results.json]  (see bench/run.py)"""
+"""python3 -m bench [--sizes 1000,10000,100000] [--repeats 3] [--skip import,delta,throttled] [--out FILE]
+
+See bench/run.py for what each part measures."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .run import measure
+from .run import PARTS, measure
 
 
 def machine() -> dict:
@@ -25,6 +27,12 @@ def machine() -> dict:
 
 
 def row(r: dict) -> str:
+    if not {"import", "delta0", "throttled"} <= r.keys():  # a run with --skip: what it measured
+        obj = r["object"]
+        init = r["initial"]
+        return (f"| {r['n']:,} | — | {init['seconds']:.1f} s, {init['writes_per_s']:.0f} writes/s | "
+                f"{init['requests_per_write']:.3f} | — | — | — | {init['peak_rss_mb']:.0f} MB (initial) | "
+                f"{statistics.median(obj['disable_s']):.2f} / {statistics.median(obj['delete_s']):.2f} s |")
     imp, init, thr, d1 = r["import"], r["initial"], r["throttled"], r["delta1"]
     d0 = statistics.median(d["seconds"] for d in r["delta0"])
     rss = max([imp["peak_rss_mb"], init["peak_rss_mb"], d1["peak_rss_mb"], thr["peak_rss_mb"],
@@ -49,14 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated numbers of users")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each import and no-change delta")
     parser.add_argument("--out", help="write the full results as JSON here")
+    parser.add_argument("--skip", default="", help=f"comma-separated parts not to measure: {', '.join(PARTS)}")
     parser.add_argument("--work", help="folder for the domains and tenants (default: a temporary one)")
     args = parser.parse_args(argv)
+    skip = frozenset(s for s in args.skip.split(",") if s)
+    if skip - set(PARTS):
+        parser.error(f"--skip: no part named {', '.join(sorted(skip - set(PARTS)))}; the parts are {', '.join(PARTS)}")
     facts = machine()
     results = []
     with tempfile.TemporaryDirectory(prefix="dirsync-bench-", dir=args.work) as work:
         for n in (int(s) for s in args.sizes.split(",")):
             start = time.monotonic()
-            results.append(measure(n, Path(work) / str(n), args.repeats))
+            results.append(measure(n, Path(work) / str(n), args.repeats, skip=skip))
             results[-1]["wall_s"] = time.monotonic() - start
             # Each row as soon as it is known: a 100k run takes most of an hour.
             print(f"N={n:,} measured in {results[-1]['wall_s']:.0f} s\n{row(results[-1])}", file=sys.stderr, flush=True)

@@ -66,7 +66,7 @@ def sync(home: Path, quota: tuple[int, float]) -> dict:
     plan = marks.get("plan", end)
     export = marks.get("export", end)
     return {
-        "status": result["status"], "mode": result["mode"], "counts": result["counts"],
+        "status": result["status"], "message": result["message"], "mode": result["mode"], "counts": result["counts"],
         "errors": result["errors"][:5], "changes": len(result.get("changes", [])),
         "seconds": end - start, "import_seconds": plan - start, "plan_seconds": export - plan,
         "export_seconds": end - export, "graph": targets[0].stats.to_dict() if targets else {},

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The DirSync benchmark: bash bench/run.sh [--sizes 1000,10000,100000] [--repeats 3] [--out FILE]
+# The DirSync benchmark: bash bench/run.sh [--sizes 1000,10000,100000] [--repeats 3] [--skip PARTS] [--out FILE]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"

@@ -61,6 +61,9 @@ CREATE INDEX IF NOT EXISTS objects_upn ON objects(upn);
 CREATE INDEX IF NOT EXISTS objects_nick ON objects(nick);
 CREATE INDEX IF NOT EXISTS objects_immutable ON objects(immutable_id);
 CREATE INDEX IF NOT EXISTS objects_display ON objects(display_name);
+-- deleted items by deletion time: every request first purges the expired ones (directory/deleted.py), which
+-- without it scanned every object, per request
+CREATE INDEX IF NOT EXISTS objects_deleted ON objects(json_extract(data, '$.deletedDateTime')) WHERE state='deleted';
 -- every object's proxy addresses, bare and lower-cased, so that their uniqueness check is a look-up (a scan of
 -- every object's JSON per address made creating N users O(N^2))
 CREATE TABLE IF NOT EXISTS proxy_addresses(address TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(address, id));

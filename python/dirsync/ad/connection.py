@@ -37,7 +37,11 @@ class LdapSettings:
     port: int | None = None
     ca_file: str | None = None
     verify: bool = True
-    timeout: int = 10  # seconds, for connecting and for each answer
+    timeout: int = 10  # seconds, for connecting
+    # Seconds for each answer. Not the connect timeout: a DC may evaluate a whole search before its first page
+    # (Samba took 6 to 12 s for the first page of 100,000 users, docs/benchmarks.md); a DC that stopped
+    # answering is still found within two minutes.
+    answer_timeout: int = 120
 
     @property
     def effective_port(self) -> int:
@@ -102,7 +106,7 @@ def _open(settings: LdapSettings, user: str, password: str) -> ldap3.Connection:
     # auto_range off: ldap3's automatic range follow-up drops the extended-DN control; the reader
     # fetches ranges itself. raise_exceptions on so every failure reaches the mapping below.
     conn = ldap3.Connection(server, user, password, authentication=ldap3.SIMPLE, auto_range=False,
-                            raise_exceptions=True, receive_timeout=int(settings.timeout),
+                            raise_exceptions=True, receive_timeout=int(settings.answer_timeout),
                             return_empty_attributes=False, read_only=False)
     try:
         conn.open()
