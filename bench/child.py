@@ -11,7 +11,9 @@ the export starts. Prints one JSON line, with peak_rss_mb (VmHWM: this process s
 
 from __future__ import annotations
 
+import cProfile
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -74,9 +76,17 @@ def sync(home: Path, quota: tuple[int, float]) -> dict:
 
 
 def one_object(home: Path, identity: str) -> dict:
+    profile = os.environ.get("DIRSYNC_BENCH_PROFILE")  # a folder: each call's cProfile statistics go there
+    profiler = cProfile.Profile() if profile else None
     start = time.perf_counter()
+    if profiler:
+        profiler.enable()
     result = service.start_sync(objects=[identity], home=home).to_dict()
-    return {"status": result["status"], "counts": result["counts"], "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(Path(profile) / f"object-{os.getpid()}.pstats")
+    return {"status": result["status"], "counts": result["counts"], "seconds": seconds}
 
 
 if __name__ == "__main__":

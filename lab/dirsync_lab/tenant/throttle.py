@@ -33,11 +33,30 @@ class Limit:
     background: float = 0.0
 
 
+class _Window:
+    """(time, cost) of the requests counted in one limit's window, and their total, kept as they come and go:
+    summing the window at every request made the tenant's cost per request grow with its rate."""
+
+    def __init__(self):
+        self.sent: deque[tuple[float, float]] = deque()
+        self.total = 0.0
+
+    def expire(self, before: float) -> None:
+        while self.sent and self.sent[0][0] <= before:
+            self.total -= self.sent.popleft()[1]
+        if not self.sent:
+            self.total = 0.0  # no float drift outlives an empty window
+
+    def add(self, at: float, cost: float) -> None:
+        self.sent.append((at, cost))
+        self.total += cost
+
+
 class Quota:
     """Sliding windows of (time, cost) per limit key."""
 
     def __init__(self):
-        self._windows: dict[str, deque[tuple[float, float]]] = {}
+        self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
     def take(self, limits: list[Limit]) -> tuple[Limit | None, float, float]:
@@ -47,16 +66,15 @@ class Quota:
         with self._lock:
             usage = 0.0
             for lim in limits:
-                window = self._windows.setdefault(lim.key, deque())
-                while window and window[0][0] <= now - lim.seconds:
-                    window.popleft()
-                used = sum(c for _, c in window) + lim.background * lim.seconds
+                window = self._windows.setdefault(lim.key, _Window())
+                window.expire(now - lim.seconds)
+                used = window.total + lim.background * lim.seconds
                 if used + lim.cost > lim.limit:
-                    return lim, self._retry_after(window, used + lim.cost - lim.limit, lim.seconds, now), \
+                    return lim, self._retry_after(window.sent, used + lim.cost - lim.limit, lim.seconds, now), \
                         used / lim.limit
                 usage = max(usage, (used + lim.cost) / lim.limit)
             for lim in limits:
-                self._windows[lim.key].append((now, lim.cost))
+                self._windows[lim.key].add(now, lim.cost)
             return None, 0.0, usage
 
     @staticmethod
