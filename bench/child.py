@@ -83,7 +83,7 @@ def one_object(home: Path, identity: str) -> dict:
         profiler.enable()
     result = service.start_sync(objects=[identity], home=home).to_dict()
     seconds = time.perf_counter() - start
-    if profiler:
+    if profile and profiler:
         profiler.disable()
         profiler.dump_stats(Path(profile) / f"object-{os.getpid()}.pstats")
     return {"status": result["status"], "counts": result["counts"], "seconds": seconds}

@@ -36,8 +36,9 @@ def test_the_harness_measures_every_phase_of_a_small_directory(tmp_path):
     initial = r["initial"]
     assert initial["status"] == "success" and initial["mode"] == "full"
     assert initial["counts"]["added"] == objects and initial["counts"]["membershipChanges"] == N
-    # +1: the group anchor's extension property, registered on the first sync
-    assert initial["tenant"]["writes"] == expected_writes(N) + 1
+    # +3, on the first sync: the group anchor's extension property, the active-server marker's extension
+    # property and the marker itself (guard.py)
+    assert initial["tenant"]["writes"] == expected_writes(N) + 3
     assert 0.05 <= initial["requests_per_write"] < 1  # batched: at most 20 writes per request
     assert 0 < initial["peak_rss_mb"] < 1024
 
