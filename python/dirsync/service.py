@@ -99,7 +99,8 @@ def start_sync(*, full: bool = False, preview: bool = False, allow_deletes: bool
         try:
             run = run_sync(connect, store, configuration,
                            RunOptions(full=full, preview=preview, allow_deletes=allow_deletes, trigger=trigger,
-                                      objects=_identities(objects, full), wait=wait, take_over=take_over),
+                                      objects=_identities(objects, full), wait=wait, take_over=take_over,
+                                      server_id=server_id(folder)),
                            events)
             # After it is remembered: what could not be told is a notice, never another outcome.
             try:
@@ -147,6 +148,13 @@ def _identities(objects: list[str] | tuple[str, ...] | str | None, full: bool) -
         raise InvalidArgumentError("A full synchronization reads every object; it cannot be of chosen objects.",
                                    fix="Leave out -FullSync (--full) or -Identity (--object).")
     return chosen
+
+
+def server_id(folder: Path) -> str:
+    """This home's id in the active-server marker (engine/guard.py), made from the host name and the home's
+    path: kept when the state file is rebuilt, and not carried along when a home is copied to a standby
+    server. (A host renamed is another server to the marker: -TakeOver, once.)"""
+    return config_module.installation_id_for(folder)
 
 
 def send_test_notification(home: Path | str | None = None) -> dict:

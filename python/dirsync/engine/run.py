@@ -69,6 +69,10 @@ class RunOptions:
     # Another server's active-server marker is replaced by this one's instead of stopping the run (guard.py):
     # the switch-over to a standby once the active server is gone.
     take_over: bool = False
+    # This server's id in the marker; service.start_sync gives the home's, which outlives its state file
+    # (a state rebuilt by a full sync must not make the server a stranger to its own marker). Empty: an id
+    # kept in the state (the engine's own tests).
+    server_id: str = ""
 
 
 Connect = Callable[[], tuple[Source, Target]]
@@ -277,7 +281,7 @@ class _Run:
     # --- the active server's marker (guard.py) -------------------------------------------------------
 
     def _this_server(self) -> ActiveServer:
-        server_id = self.store.meta(SERVER_ID)
+        server_id = self.options.server_id or self.store.meta(SERVER_ID)
         if server_id is None:
             server_id = str(uuid.uuid4())
             self.store.set_meta(SERVER_ID, server_id)

@@ -14,8 +14,7 @@ from dataclasses import replace
 import ldap3
 
 from dirsync import config, service
-from dirsync.engine.run import SERVER_ID
-from dirsync.state.store import STATE_FILE_NAME, StateStore
+from dirsync.state.store import STATE_FILE_NAME
 from dirsync_lab.testdomain.seed import dn
 
 
@@ -25,10 +24,7 @@ def staging(home, on: bool) -> None:
 
 
 def server_id(home) -> str:
-    with StateStore(home) as store:
-        value = store.meta(SERVER_ID)
-    assert value
-    return value
+    return service.server_id(home)
 
 
 def test_standby_takes_over_without_creates_or_deletes(lab, tmp_path):
