@@ -1,10 +1,11 @@
 """What stands between a plan and the cloud: another active server, the deletion threshold, preview and
 staging mode.
 
-- Another active server: the active (non-staging) server keeps a marker in the tenant (its server id, its host and its last run: Target.active_server). A run that finds another server's
-  marker stops before any write, naming that server and the two ways out: staging mode here, or, when the
-  other server is gone, an explicit take-over (-TakeOver, --take-over) that replaces the marker; the
-  other server's next run then stops the same way. Two servers never export by turns: the marker passes
+- Another active server: the active (non-staging) server keeps a marker in the tenant (its server id, its
+  host and its last run: Target.active_server). A run that finds another server's marker stops before any
+  write, naming that server and the two ways out: staging mode here, or, when the other server is gone, an
+  explicit take-over (-TakeOver, --take-over) that replaces the marker; the other server's next run then
+  stops the same way. Two servers never export by turns: the marker passes
   only by an administrator's take-over, never by age.
 
 - Deletion threshold (prevent accidental deletes): on by default at 500 objects or 10 % of the
