@@ -86,7 +86,7 @@ def run_sync(connect: Connect, store: StateRepository, configuration: Configurat
     that a server that cannot be reached ends the run as stopped-server-down, in the history."""
     while True:
         try:
-            store.lock()
+            store.lock(check=not options.objects)  # the whole file's check: not for a few chosen objects
             break
         except RunInProgressError as busy:
             if not options.wait:

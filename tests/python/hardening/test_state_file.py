@@ -53,6 +53,8 @@ def test_a_damaged_state_file_is_refused_with_the_way_back_and_the_full_sync_ado
     damage(lab.home)
 
     assert_says_what_to_do(cmdlet("start-sync", home=str(lab.home))["error"], lab.home)
+    # A run of one object skips the whole file's check, and is refused as soon as it reads a damaged page.
+    assert_says_what_to_do(cmdlet("start-sync", objects=["jdoe"], home=str(lab.home))["error"], lab.home)
     assert_says_what_to_do(cmdlet("get-history", home=str(lab.home))["error"], lab.home)
 
     env = {**os.environ, "DIRSYNC_HOME": str(lab.home), "PYTHONPATH": SOURCE}
