@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     mail = config_set.add_argument_group("notifications: e-mail to the technical contact, one per incident")
     mail.add_argument("--smtp-server", metavar="HOST", help="the SMTP server ('' sends no e-mail)")
     mail.add_argument("--smtp-port", type=int, metavar="N", help="its port (default 587)")
-    mail.add_argument("--smtp-security", choices=("starttls", "tls"),
+    mail.add_argument("--smtp-security", choices=typing.get_args(config.SmtpSecurity),
                       help="STARTTLS (default) or TLS from the start (port 465); the certificate is always verified")
     mail.add_argument("--smtp-username", metavar="NAME", help="sign in as NAME ('' for no sign-in)")
     mail.add_argument("--smtp-password-stdin", action="store_true",

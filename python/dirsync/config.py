@@ -217,6 +217,9 @@ def _system_log_address(value: str):
             "'udp://host:port' such as 'udp://syslog.contoso.com:514'")
 
 
+SmtpSecurity = Literal["starttls", "tls"]
+
+
 @dataclass(frozen=True)
 class NotificationSettings:
     """E-mail to the technical contact, one message per incident (notify/). No SMTP server: no e-mail.
@@ -224,7 +227,7 @@ class NotificationSettings:
     smtp_server: str = field(default="", metadata={"check": _host})
     smtp_port: int = field(default=587, metadata={"check": _between(1, 65535)})
     # Always encrypted and the certificate verified: STARTTLS (port 587) or TLS from the start (465).
-    smtp_security: Literal["starttls", "tls"] = "starttls"
+    smtp_security: SmtpSecurity = "starttls"
     smtp_username: str = ""
     ca_file: str | None = None
     sender: str = field(default="", metadata={"check": _address})
