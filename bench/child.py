@@ -63,7 +63,8 @@ def sync(home: Path, quota: tuple[int, float]) -> dict:
 
     with StateStore(home) as store:
         start = time.perf_counter()
-        result = run_sync(connect, store, configuration, RunOptions(trigger="bench"), events).to_dict()
+        result = run_sync(connect, store, configuration, RunOptions(trigger="bench", server_id=service.server_id(home)),
+                          events).to_dict()
         end = time.perf_counter()
     plan = marks.get("plan", end)
     export = marks.get("export", end)

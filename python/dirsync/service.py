@@ -153,7 +153,8 @@ def _identities(objects: list[str] | tuple[str, ...] | str | None, full: bool) -
 def server_id(folder: Path) -> str:
     """This home's id in the active-server marker (engine/guard.py), made from the host name and the home's
     path: kept when the state file is rebuilt, and not carried along when a home is copied to a standby
-    server. (A host renamed is another server to the marker: -TakeOver, once.)"""
+    server. (A renamed host or a home moved to another folder is another server to the marker: -TakeOver,
+    once.)"""
     return config_module.installation_id_for(folder)
 
 
