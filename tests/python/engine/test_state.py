@@ -84,6 +84,48 @@ def test_a_store_of_the_first_schema_is_migrated_and_keeps_its_links(tmp_path):
         assert "last_error" not in [row[1] for row in store.db.execute("PRAGMA table_info(links)")]
 
 
+def _objects(db, *rows):
+    db.executemany("INSERT INTO objects(anchor, kind, dn, in_scope, skip_reason, cloud_id, pending_delete, "
+                   "updated_at) VALUES (?, 'user', ?, ?, ?, ?, ?, 'now')", [(r[0], r[0], *r[1:]) for r in rows])
+
+
+def test_a_store_of_schema_5_counts_its_objects_in_scope_and_synchronized_when_migrated(tmp_path):
+    db = sqlite3.connect(state_path(tmp_path))
+    for version, script in enumerate(MIGRATIONS[:5], start=1):
+        for statement in script.split(";"):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version={version}")
+    # in scope and synchronized; in scope, not yet created; skipped (a contact); out of scope, being deleted
+    _objects(db, ("a", 1, None, "id-a", 0), ("b", 1, None, None, 0), ("c", 1, "contact", None, 0),
+             ("d", 0, None, "id-d", 1))
+    db.commit()
+    db.close()
+    with StateStore(tmp_path) as store:
+        assert (store.in_scope(), store.pending_work().synchronized) == (2, 1)
+        assert store.integrity_check() == []
+
+
+def test_the_counts_follow_every_change_of_the_objects(tmp_path):
+    with StateStore(tmp_path) as store:
+        db = store.db
+        _objects(db, ("a", 1, None, None, 0), ("b", 1, None, None, 0), ("c", 0, None, None, 0))
+        assert (store.in_scope(), store.pending_work().synchronized) == (2, 0)
+        store.record_properties("a", cloud_id="id-a", exported={}, digest="", pending=None)
+        store.record_properties("b", cloud_id="id-b", exported={}, digest="", pending=None)
+        assert (store.in_scope(), store.pending_work().synchronized) == (2, 2)
+        store.mark_deleted("a")  # out of scope, its cloud object to be deleted: neither count has it
+        db.execute("UPDATE objects SET skip_reason='contact' WHERE anchor='b'")
+        db.execute("UPDATE objects SET in_scope=1 WHERE anchor='c'")
+        assert (store.in_scope(), store.pending_work().synchronized) == (1, 1)
+        store.record_delete("a")
+        store.remove("c")
+        assert (store.in_scope(), store.pending_work().synchronized) == (0, 1)
+        assert store.integrity_check() == []
+        db.execute("UPDATE tallies SET value=7 WHERE name='in_scope'")  # a count gone wrong is found
+        assert store.integrity_check() == [
+            "1 tallies (the counts of objects in scope and synchronized) that disagree with the objects"]
+
+
 def test_a_store_from_a_newer_dirsync_is_refused_untouched(tmp_path):
     StateStore(tmp_path).close()
     db = sqlite3.connect(state_path(tmp_path))
