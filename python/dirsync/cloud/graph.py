@@ -15,8 +15,10 @@ A write-rate governor keeps DirSync under the documented write quota of its app+
 (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits) so that it does
 not have to bounce off 429s. The limits it cannot count (resource units, the tenant's write quota shared
 with other apps) Graph reports in `x-ms-throttle-limit-percentage` once more than 80 % is used: DirSync
-then slows down before it is throttled, up to one request a second at 100 % (20 batched writes a second,
-the app+tenant write quota's own rate).
+then slows down before it is throttled: at 100 % it pauses after each request for as long as the write
+quota takes for a $batch of 20 writes (1 s at the documented 3,000 per 150 s: the app+tenant write quota's
+own rate), in proportion from 80 %. The pause follows the quota the governor is given, so that a quota
+with time scaled (bench/run.py) scales the pause with it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ BATCH_LIMIT = 20  # https://learn.microsoft.com/graph/json-batching
 DOCUMENTED_WRITE_QUOTA = (3000, 150.0)  # writes per 2 min 30 s per app+tenant pair
 # https://learn.microsoft.com/graph/throttling-limits#regular-responses-requests : sent above 0.8 of a limit
 SLOW_DOWN_FROM = 0.8
-SLOW_DOWN_AT_LIMIT = 1.0  # seconds of pause after an answer at 100 % of a limit; in proportion from 80 %
 
 
 class GraphUnavailableError(CloudError):
@@ -198,6 +199,9 @@ class GraphClient:
         self.session = make_session(settings, timeout=self.policy.timeout)
         self._sleep = sleep or self.events.sleep
         self.governor = WriteGovernor(*write_quota, sleep=self._sleep)
+        # Seconds of pause after an answer at 100 % of a limit (in proportion from 80 %): the write quota's
+        # time for one $batch of writes.
+        self.slow_down_at_limit = BATCH_LIMIT * write_quota[1] / write_quota[0]
         self._unanswered_since: float | None = None  # the first of the failures in a row, monotonic
         self._unanswered = 0
         self.client_id = settings.client_id
@@ -266,7 +270,7 @@ class GraphClient:
         """Pause in proportion to how far above 80 % of a limit Graph says this app is."""
         if used > SLOW_DOWN_FROM:
             pause = min(self.policy.max_delay,
-                        SLOW_DOWN_AT_LIMIT * (used - SLOW_DOWN_FROM) / (1.0 - SLOW_DOWN_FROM))
+                        self.slow_down_at_limit * (used - SLOW_DOWN_FROM) / (1.0 - SLOW_DOWN_FROM))
             self.events.verbose(f"Microsoft Graph: {used:.0%} of a throttling limit used; slowing down "
                                 f"{pause:.2f} s.")
             self._sleep(pause)
