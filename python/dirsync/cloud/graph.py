@@ -15,18 +15,22 @@ A write-rate governor keeps DirSync under the documented write quota of its app+
 (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits) so that it does
 not have to bounce off 429s. The limits it cannot count (resource units, the tenant's write quota shared
 with other apps) Graph reports in `x-ms-throttle-limit-percentage` once more than 80 % is used: DirSync
-then slows down before it is throttled, up to one request a second at 100 % (20 batched writes a second,
-the app+tenant write quota's own rate).
+then slows down before it is throttled: at 100 % it pauses after each request for as long as the write
+quota takes for a $batch of 20 writes (1 s at the documented 3,000 per 150 s: the app+tenant write quota's
+own rate), in proportion from 80 %. The pause follows the quota the governor is given, so that a quota
+with time scaled (bench/run.py) scales the pause with it.
 """
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from itertools import islice
+from typing import Callable, Iterable, Iterator, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -42,7 +46,6 @@ BATCH_LIMIT = 20  # https://learn.microsoft.com/graph/json-batching
 DOCUMENTED_WRITE_QUOTA = (3000, 150.0)  # writes per 2 min 30 s per app+tenant pair
 # https://learn.microsoft.com/graph/throttling-limits#regular-responses-requests : sent above 0.8 of a limit
 SLOW_DOWN_FROM = 0.8
-SLOW_DOWN_AT_LIMIT = 1.0  # seconds of pause after an answer at 100 % of a limit; in proportion from 80 %
 
 
 class GraphUnavailableError(CloudError):
@@ -196,6 +199,9 @@ class GraphClient:
         self.session = make_session(settings, timeout=self.policy.timeout)
         self._sleep = sleep or self.events.sleep
         self.governor = WriteGovernor(*write_quota, sleep=self._sleep)
+        # Seconds of pause after an answer at 100 % of a limit (in proportion from 80 %): the write quota's
+        # time for one $batch of writes.
+        self.slow_down_at_limit = BATCH_LIMIT * write_quota[1] / write_quota[0]
         self._unanswered_since: float | None = None  # the first of the failures in a row, monotonic
         self._unanswered = 0
         self.client_id = settings.client_id
@@ -264,7 +270,7 @@ class GraphClient:
         """Pause in proportion to how far above 80 % of a limit Graph says this app is."""
         if used > SLOW_DOWN_FROM:
             pause = min(self.policy.max_delay,
-                        SLOW_DOWN_AT_LIMIT * (used - SLOW_DOWN_FROM) / (1.0 - SLOW_DOWN_FROM))
+                        self.slow_down_at_limit * (used - SLOW_DOWN_FROM) / (1.0 - SLOW_DOWN_FROM))
             self.events.verbose(f"Microsoft Graph: {used:.0%} of a throttling limit used; slowing down "
                                 f"{pause:.2f} s.")
             self._sleep(pause)
@@ -356,11 +362,18 @@ class GraphClient:
         """Every part's final answer by id, once all are in (see `batches`)."""
         return {i: answer for answers in self.batches(parts, send_once=send_once) for i, answer in answers.items()}
 
-    def batches(self, parts: list[dict], *, send_once: frozenset[str] = frozenset()) -> Iterator[dict[str, dict]]:
+    def batches(self, parts: Iterable[dict], *, send_once: frozenset[str] = frozenset()) -> Iterator[dict[str, dict]]:
         """Runs independent requests {id, method, url, body?} in $batch requests of 20 and yields the parts'
-        final answers {status, headers, body} by id as each $batch request settles them. Lazy: the next
-        $batch is sent when the caller asks for more, so a caller that stops (a cancel, an outage) stops
-        the writes. A throttled or failed part, or every part of a
+        final answers {status, headers, body} by id as each $batch request settles them. `parts` is read
+        as the requests go out, so a caller may make each part only when it is sent.
+
+        Lazy: the next $batch is sent when the caller asks for more, so a caller that stops (a cancel, an
+        outage) stops the writes. The waiting before it is not: while the caller handles the answers
+        just yielded (the engine commits them), a worker thread makes the next $batch and waits what must
+        be waited before it is sent (the write governor, a slow-down, a Retry-After), so that the caller's
+        work and the waits overlap and the writes go out at the quota's pace. A cancel during those waits
+        ends them; it is raised once the answers of every $batch sent have been yielded.
+        A throttled or failed part, or every part of a
         throttled or failed $batch, is sent again after its Retry-After (else backoff) until it succeeds or
         has used its attempts.
 
@@ -368,15 +381,26 @@ class GraphClient:
         carries "uncertain": the monotonic time of the last such failure. Parts in `send_once` (creates
         that nothing in Graph would refuse a second time) are not sent again after one: their uncertain
         answer is returned, for the caller to look the object up first (writer.py)."""
+        return _waits_ahead(self._settled(parts, send_once))
+
+    def _settled(self, parts: Iterable[dict], send_once: frozenset[str]) -> Iterator[object]:
+        """The steps of `batches`: each $batch's answers, and READY where the next $batch is made and
+        waited for and only the caller's asking for more is missing."""
         attempts: dict[str, int] = {}
         uncertain: dict[str, float] = {}
-        queue = list(parts)
-        while queue:
+        fresh = iter(parts)
+        again: deque[dict] = deque()  # parts to send again, before any fresh one
+        while True:
+            chunk = [again.popleft() for _ in range(min(BATCH_LIMIT, len(again)))]
+            chunk += islice(fresh, BATCH_LIMIT - len(chunk))
+            if not chunk:
+                return
+            self._govern(sum(1 for p in chunk if p["method"] in WRITE_METHODS))
+            yield READY
             self.events.check_cancelled()
-            chunk, queue = queue[:BATCH_LIMIT], queue[BATCH_LIMIT:]
-            answers = self._send_batch(chunk)
+            answers, used = self._send_batch(chunk)
             results: dict[str, dict] = {}
-            again, waits = [], []
+            retry, waits = [], []
             for part in chunk:
                 answer = answers[part["id"]]
                 status = answer["status"]
@@ -390,7 +414,7 @@ class GraphClient:
                         self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
                     if attempts[part["id"]] < self.policy.max_attempts and not (
                             part["id"] in send_once and part["id"] in uncertain):
-                        again.append(part)
+                        retry.append(part)
                         wait = retry_after(answer.get("headers") or {})
                         waits.append(wait if wait is not None else self._backoff(attempts[part["id"]]))
                         continue
@@ -398,13 +422,14 @@ class GraphClient:
                 results[part["id"]] = answer
             if results:
                 yield results
-            if again:
-                self.stats.add(retries=len(again))
-                self._wait(max(waits), f"{len(again)} of {len(chunk)} batched requests throttled or failed")
-                queue = again + queue
+            self._slow_down(used)
+            if retry:
+                self.stats.add(retries=len(retry))
+                self._wait(max(waits), f"{len(retry)} of {len(chunk)} batched requests throttled or failed")
+                again.extendleft(reversed(retry))
 
-    def _send_batch(self, chunk: list[dict]) -> dict[str, dict]:
-        self._govern(sum(1 for p in chunk if p["method"] in WRITE_METHODS))
+    def _send_batch(self, chunk: list[dict]) -> tuple[dict[str, dict], float]:
+        """One $batch request: each part's answer, and the share of a throttling limit Graph said is used."""
         self.stats.add(batch_parts=len(chunk))
         body = {"requests": [{**p, "headers": {"Content-Type": "application/json"}} if "body" in p else p
                              for p in chunk]}
@@ -415,7 +440,7 @@ class GraphClient:
             self._not_answered(type(exc).__name__)
             failure = {"status": 0, "headers": {}, "body": {"error": {"code": "ConnectionError",
                                                                       "message": type(exc).__name__}}}
-            return {p["id"]: failure for p in chunk}
+            return {p["id"]: failure for p in chunk}, 0.0
         payload = _json(response)
         status = response.status_code
         if status not in RETRYABLE:
@@ -425,16 +450,65 @@ class GraphClient:
             if status in RETRYABLE:
                 self._not_answered(f"{status} on $batch")
             failure = {"status": status, "headers": dict(response.headers), "body": payload}
-            return {p["id"]: failure for p in chunk}
+            return {p["id"]: failure for p in chunk}, 0.0
         if status != 200:
             code, message = error_of(payload)
             raise CloudError(f"Microsoft Graph refused a $batch: {status} {code}: {message}")
         answers = {a["id"]: {**a, "part": True} for a in payload.get("responses", [])}
-        self._slow_down(max([limit_used(response.headers)] + [limit_used(a.get("headers")) for a in answers.values()
-                                                              if a.get("status") != 429]))
+        used = max([limit_used(response.headers)] + [limit_used(a.get("headers")) for a in answers.values()
+                                                     if a.get("status") != 429])
         missing = {"status": 0, "headers": {}, "body": {"error": {"code": "MissingResponse",
                                                                   "message": "No answer in the $batch."}}}
-        return {p["id"]: answers.get(p["id"], missing) for p in chunk}
+        return {p["id"]: answers.get(p["id"], missing) for p in chunk}, used
+
+
+READY = object()  # a step of GraphClient._settled: the next $batch waits only for the caller to ask
+_END = object()
+
+
+def _waits_ahead(steps: Iterator[object]) -> Iterator[dict[str, dict]]:
+    """The answers of `steps` (GraphClient._settled), its waits made in a worker thread while the caller
+    handles the answers before: at each READY the worker goes on only once the caller has asked for more
+    answers than it was given. What the worker raises is raised here, after the answers yielded before
+    it. A caller that stops early stops the worker: a $batch on its way is finished (never abandoned half
+    sent) and nothing more is sent."""
+    handoff: queue.SimpleQueue = queue.SimpleQueue()  # (answers, None) or (_END, the exception or None)
+    asked = threading.Semaphore(0)  # one release each time the caller asks for answers
+    stop = threading.Event()
+
+    def work() -> None:
+        handed = True  # answers were handed over since the last send (or nothing was sent yet)
+        try:
+            for step in steps:
+                if step is not READY:
+                    handoff.put((step, None))
+                    handed = True
+                elif handed:  # a send that settled nothing needs no new asking: the caller still waits
+                    asked.acquire()
+                    if stop.is_set():
+                        return
+                    handed = False
+            handoff.put((_END, None))
+        except BaseException as exc:  # a cancel, an outage, a refusal: the caller's to raise
+            handoff.put((_END, exc))
+        finally:
+            getattr(steps, "close", lambda: None)()
+
+    worker = threading.Thread(target=work, name="dirsync-graph-batches", daemon=True)
+    worker.start()
+    try:
+        while True:
+            asked.release()
+            item, error = handoff.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        asked.release()
+        worker.join()
 
 
 def _json(response: requests.Response):

@@ -44,6 +44,7 @@ import secrets
 import string
 import time
 from dataclasses import replace
+from itertools import chain
 from typing import Iterable, Iterator
 from urllib.parse import quote
 
@@ -282,16 +283,17 @@ class GraphTarget:
 
     def apply(self, ops: Iterable[CloudOp]) -> Iterator[CloudResult]:
         """Yields each result as soon as the $batch request that settles it is answered, so that the engine
-        commits it and shows progress while the writes go on. Lazy: the writes are sent as the caller
-        iterates, and a caller that stops (a cancel, an outage) stops them. The results that need a second
+        commits it and shows progress while the writes go on (and the waits before the next $batch:
+        GraphClient.batches). Lazy: the writes are sent as the caller iterates, and a caller that stops (a
+        cancel, an outage) stops them. The results that need a second
         look (a group create whose answer was lost, a create that met its own earlier attempt, a reference
         that met the replication delay) come after the rest."""
         ops_by_id = {str(i): op for i, op in enumerate(ops)}
-        parts = {i: self._part(op, i) for i, op in ops_by_id.items()}
         chunks = self._member_chunks(ops_by_id)
         combined = {i for members in chunks.values() for i in members}
-        sent = [part for i, part in parts.items() if i not in combined]
-        sent += [self._members_part(c, [ops_by_id[i] for i in members]) for c, members in chunks.items()]
+        # Each request is made as it is sent, and only its results are kept once it is answered.
+        sent = chain((self._part(op, i) for i, op in ops_by_id.items() if i not in combined),
+                     (self._members_part(c, [ops_by_id[i] for i in members]) for c, members in chunks.items()))
         once = frozenset(i for i, op in ops_by_id.items() if op.action == CloudAction.create and op.kind == "group")
         later: dict[str, dict] = {}
         again: list[str] = []  # members of a refused combined write, and group creates refused for a member
@@ -308,15 +310,14 @@ class GraphTarget:
             if ops_by_id[i].members:
                 original[i] = ops_by_id[i]
                 ops_by_id[i] = replace(ops_by_id[i], members=())
-                parts[i] = self._part(ops_by_id[i], i)
-        for answers in self.graph.batches([parts[i] for i in again], send_once=once):
+        for answers in self.graph.batches((self._part(ops_by_id[i], i) for i in again), send_once=once):
             yield from given(self._ready(answers, ops_by_id, {}, once, later, []))
         ops_later = {i: ops_by_id[i] for i in later}
-        answers = self._create_groups_once(ops_later, parts, later)
+        answers = self._create_groups_once(ops_later, later)
         results = self._settle_conflicts({i: self._result(op, answers[i]) for i, op in ops_later.items()},
                                          answers)
         self._note_created(results)
-        yield from given(self._retry_references(ops_later, parts, results))
+        yield from given(self._retry_references(ops_later, results))
 
     def _ready(self, answers: dict[str, dict], ops: dict[str, CloudOp], chunks: dict[str, list[str]],
                once: frozenset[str], later: dict[str, dict], again: list[str]) -> dict[str, CloudResult]:
@@ -381,8 +382,7 @@ class GraphTarget:
             results[i] = result if update.ok else replace(update, op=result.op)
         return results
 
-    def _create_groups_once(self, ops: dict[str, CloudOp], parts: dict[str, dict],
-                            answers: dict[str, dict]) -> dict[str, dict]:
+    def _create_groups_once(self, ops: dict[str, CloudOp], answers: dict[str, dict]) -> dict[str, dict]:
         """The answers, where a group create that may have been done is looked up before it is sent again."""
         once = frozenset(i for i, op in ops.items() if op.action == CloudAction.create and op.kind == "group")
         answers = dict(answers)
@@ -397,7 +397,8 @@ class GraphTarget:
                     answers[i] = {"status": 201, "body": {"id": found[ops[i].anchor].cloud_id}, "recovered": True}
             again = [i for i in lost if not answers[i].get("recovered")]
             if again:
-                answers.update(self.graph.batch([parts[i] for i in again], send_once=frozenset(again)))
+                answers.update(self.graph.batch([self._part(ops[i], i) for i in again],
+                                                send_once=frozenset(again)))
         return answers
 
     def _find_created(self, kind: CloudKind, anchors: set[str], since: float) -> dict[str, CloudObject]:
@@ -434,8 +435,7 @@ class GraphTarget:
                                              recovered="uncertain" in answers[i])
         return results
 
-    def _retry_references(self, ops: dict[str, CloudOp], parts: dict[str, dict],
-                          results: dict[str, CloudResult]) -> dict[str, CloudResult]:
+    def _retry_references(self, ops: dict[str, CloudOp], results: dict[str, CloudResult]) -> dict[str, CloudResult]:
         """References that met the replication delay of an object created in this run, sent again with
         backoff until they are done or the replication window has passed."""
         deadline = time.monotonic() + self.graph.policy.replication_window
@@ -448,7 +448,7 @@ class GraphTarget:
             attempt += 1
             self.graph.pause(attempt, f"{len(waiting)} references to objects just created are not seen yet "
                              "(replication delay)", remaining)
-            answers = self.graph.batch([parts[i] for i in waiting])
+            answers = self.graph.batch([self._part(ops[i], i) for i in waiting])
             results.update({i: self._result(ops[i], answers[i]) for i in waiting})
 
     @staticmethod

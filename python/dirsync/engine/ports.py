@@ -197,6 +197,9 @@ class Target(Protocol):
 # https://learn.microsoft.com/graph/api/group-post-members : "you can add up to only 20 members" in one
 # request, by PATCH /groups/{id} or in the POST /groups that creates the group (group-post-groups).
 MEMBERS_PER_WRITE = 20
+# The changes a run result lists (the first ones made); the counts cover them all. A run of 100,000 users
+# makes 200,000 changes, which would be as many dicts in memory and in the result's JSON.
+CHANGES_LISTED = 500
 
 
 # --- the plan and the run's result -----------------------------------------------------------------
@@ -266,7 +269,8 @@ class RunResult:
     preview: bool = False
     staging: bool = False
     plan: list[Change] | None = None     # what a preview, staging mode or a stopped run would do
-    changes: list[Change] | None = None  # what an export did
+    changes: list[Change] | None = None  # what an export did: the first CHANGES_LISTED of them
+    changes_omitted: int = 0             # the changes made beyond those listed (counted in `counts`)
     planned_writes: int | None = None   # the writes the plan needs, known before the export starts
     quota_seconds: float | None = None  # the least time those writes take at the target's write quota
     notices: list[str] = field(default_factory=list)  # what the run could not tell (notify/): a message unsent
@@ -290,6 +294,7 @@ class RunResult:
             out["plan"] = [c.to_dict() for c in self.plan]
         if self.changes is not None:
             out["changes"] = [c.to_dict() for c in self.changes]
+            out["changesOmitted"] = self.changes_omitted
         if self.planned_writes is not None:
             out["plannedWrites"] = self.planned_writes
             out["quotaSeconds"] = self.quota_seconds
@@ -307,6 +312,7 @@ class RunResult:
                    staging=bool(data.get("staging")),
                    plan=[Change(**c) for c in data["plan"]] if data.get("plan") is not None else None,
                    changes=[Change(**c) for c in data["changes"]] if data.get("changes") is not None else None,
+                   changes_omitted=int(data.get("changesOmitted") or 0),
                    planned_writes=data.get("plannedWrites"), quota_seconds=data.get("quotaSeconds"),
                    notices=list(data.get("notices") or []))
 

@@ -29,8 +29,8 @@ from . import explain, guard
 from .mapping import NOT_CLEARABLE, Mapper, value_hash
 from .planner import (CloudMatches, Plan, Unmatchable, hard_match_anchors, hard_match_properties, make_plan,
                       soft_match_upns)
-from .ports import (MEMBERS_PER_WRITE, ActiveServer, Change, CloudOp, CloudResult, ImportItem, ObjectError, RunResult,
-                    SkippedObject, Source, StateRepository, Target)
+from .ports import (CHANGES_LISTED, MEMBERS_PER_WRITE, ActiveServer, Change, CloudOp, CloudResult, ImportItem,
+                    ObjectError, RunResult, SkippedObject, Source, StateRepository, Target)
 from .scope import Scope, check_containers
 from .stage import Stager
 
@@ -138,7 +138,8 @@ class _Run:
         self.counts: Counter = Counter({k: 0 for k in COUNT_KEYS})
         self.errors: list[ObjectError] = []
         self.skipped: list[SkippedObject] = []
-        self.done: list[Change] = []
+        self.done: list[Change] = []  # the first CHANGES_LISTED changes made, for the run result
+        self.done_count = 0  # every change made
         self.mode = RunMode.object if options.objects else RunMode.full if options.full else RunMode.delta
         self.progress = (0, 0)  # export steps done, of how many
         self.group_anchor_error: GroupAnchorError | None = None
@@ -176,7 +177,7 @@ class _Run:
         except ServerUnreachableError as err:
             status, message = RunStatus.server_down, str(err)
         except Cancelled:
-            status, message = RunStatus.stopped, explain.cancelled(len(self.done), self.progress[1])
+            status, message = RunStatus.stopped, explain.cancelled(self.done_count, self.progress[1])
         except DirSyncError as err:
             status, message = RunStatus.stopped, str(err)
         except Exception as err:  # the run history must say how the run ended, whatever ended it
@@ -209,7 +210,7 @@ class _Run:
                 or status in (RunStatus.threshold_exceeded, RunStatus.another_server)):
             result.plan = plan.changes if plan else []
         else:
-            result.changes = self.done
+            result.changes, result.changes_omitted = self.done, self.done_count - len(self.done)
         return result
 
     def _connect(self) -> tuple[Source, Target]:
@@ -404,7 +405,7 @@ class _Run:
                                                                       change.anchor), Outcome.updated))
         self.counts["adopted"] += len(unchanged)
         self.counts["adoptedUnchanged"] += len(unchanged)
-        self.done += unchanged
+        self._did(unchanged)
         # Then the steps (disables, UPNs freed for others), each on its own, before the writes that need them.
         self.steps = {id(c) for c in plan.steps}
         self._apply(plan.steps)
@@ -458,6 +459,10 @@ class _Run:
                                  total=total, activity_id=1)
         self.progress = (done, total)
 
+    def _did(self, changes: list[Change]) -> None:
+        self.done += changes[:max(0, CHANGES_LISTED - len(self.done))]
+        self.done_count += len(changes)
+
     def _op(self, change: Change, ids: dict[str, str], members: tuple[str, ...] = ()) -> CloudOp | None:
         action = _CLOUD_OP[change.action]
         kind = "group" if change.action in (PlanAction.add_member, PlanAction.remove_member) else change.kind
@@ -504,7 +509,7 @@ class _Run:
         if ok:
             self.counts[_COUNT[change.action]] += 1
             self.counts["recoveredCreates"] += result.recovered  # of those added: found, not sent twice
-            self.done.append(change)
+            self._did([change])
             return
         if explain.managed_elsewhere(result):
             # Reported once, by the run's message and the first such object; each keeps its own error in state.

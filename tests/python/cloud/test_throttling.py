@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from dirsync.cloud.graph import DOCUMENTED_WRITE_QUOTA
 from dirsync.cloud.writer import GraphTarget
 
 from .conftest import FAST, http_session, msal_app
@@ -58,11 +59,12 @@ def test_other_apps_share_the_tenant_write_quota(tenant, graph, domain):
 
 
 def test_the_connector_slows_down_when_graph_says_a_limit_is_nearly_used(tenant, cert_app, client_cert, domain):
-    # 40 writes per 5 s: the governor does not know this limit (it is told 1,000,000); the header tells it.
+    # 40 writes per 5 s: the governor does not know this limit (it is told the documented 3,000 per 150 s,
+    # which sets the pause at 100 %: 1 s); the header tells it.
     tenant.configure(write_quota_app_tenant=[40, 5.0])
     app, cert_file = cert_app
     heeding = GraphTarget(tenant.tenant_settings(app, "certificate", cert_file), client_cert.key_pem,
-                          policy=FAST, write_quota=(1_000_000, 5.0))
+                          policy=FAST, write_quota=DOCUMENTED_WRITE_QUOTA)
     results = list(heeding.apply(user_ops(38, domain)))   # the second $batch ends at 38 of 40: 95 %
     heeding.close()
     assert [r.outcome for r in results] == ["created"] * 38

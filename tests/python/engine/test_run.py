@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dirsync.engine.mapping import SKIP_CONTACT, SKIP_DISTRIBUTION
-from dirsync.engine.ports import SourceObject
+from dirsync.engine.ports import CHANGES_LISTED, SourceObject
 from dirsync.engine.run import RunOptions, run_sync
 from dirsync.errors import ActiveServerUnknownError
 from dirsync.events import Events
@@ -294,3 +294,14 @@ def test_a_marker_that_cannot_be_read_warns_and_the_run_still_synchronizes(world
     result = sync(world)
     assert result["status"] == "success" and result["counts"]["added"] == 5
     assert "cannot read the active-server marker" in result["message"] and tenant.marker is None
+
+
+def test_a_large_run_lists_its_first_changes_and_counts_them_all(tmp_path):
+    people = [user(f"u{n:04}") for n in range(CHANGES_LISTED + 40)]
+    world = (FakeDirectory(*people, group("All", members=people[:20])), FakeTenant(), tmp_path)
+    result = sync(world)
+    assert result["status"] == "success" and result["counts"]["added"] == CHANGES_LISTED + 41
+    assert len(result["changes"]) == CHANGES_LISTED
+    assert result["changesOmitted"] == CHANGES_LISTED + 41 + 20 - CHANGES_LISTED  # 20 memberships
+    assert result["changes"][0]["action"] == "add" and len(world[1].objects) == CHANGES_LISTED + 41
+    assert sync(world)["changesOmitted"] == 0
