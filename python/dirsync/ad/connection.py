@@ -16,6 +16,8 @@ from typing import Literal
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
+from ldap3.strategy.sync import SyncStrategy
+from ldap3.utils.conv import to_unicode
 
 from .. import errors
 from ..events import Events
@@ -75,6 +77,36 @@ def connect(settings: LdapSettings, user: str, password: str, events: Events | N
         except ldap_errors.LDAPException:
             pass  # the socket may already be broken (a failed TLS handshake); the first error counts
         raise
+    return conn
+
+
+class RawEntries(SyncStrategy):
+    """ldap3's synchronous strategy, but a search entry becomes {"type": "searchResEntry", "dn": str,
+    "attrs": {lower-cased attribute name: [bytes, ...]}} and nothing else.
+
+    ldap3 turns each entry into both `attributes` (every value formatted, through several look-ups of its
+    settings per value) and `raw_attributes`, each in a case-insensitive dict: at 10,000 users that was
+    more than half of the import's own time (docs/benchmarks.md, "Issue 15: the reader"). The reader uses
+    only the raw values. Everything else (results, controls, paging, errors) is ldap3's own."""
+
+    def decode_response_fast(self, ldap_message):
+        if ldap_message["protocolOp"] != 4:  # not a searchResEntry
+            return super().decode_response_fast(ldap_message)
+        dn, attributes = ldap_message["payload"]
+        try:
+            name = dn[3].decode("utf-8")
+        except UnicodeDecodeError:  # ldap3's fallback encodings (AD can hold a DN that is not UTF-8)
+            name = to_unicode(dn[3], from_server=True)
+        # attribute: (class, constructed, tag, [type, values]); a value: (class, constructed, tag, bytes)
+        return {"type": "searchResEntry", "dn": name,
+                "attrs": {a[3][0][3].decode("ascii").lower(): [v[3] for v in a[3][1][3]] for a in attributes[3]}}
+
+
+def raw_entries(conn: ldap3.Connection) -> ldap3.Connection:
+    """`conn`, its search entries decoded by RawEntries from now on."""
+    if type(conn.strategy) is not SyncStrategy or not conn.fast_decoder:
+        raise TypeError(f"raw_entries needs ldap3's SyncStrategy with its fast decoder, not {conn.strategy!r}")
+    conn.strategy.__class__ = RawEntries  # the connection keeps bound methods of this very object
     return conn
 
 

@@ -43,7 +43,7 @@ from .. import errors
 from ..engine.ports import ImportItem, MissingContainer, SourceObject, Tombstone
 from ..events import Events
 from ..vocabulary import ImportMode
-from .connection import LdapSettings, connect
+from .connection import LdapSettings, connect, raw_entries
 
 SYNCED_ATTRIBUTES = (
     "cn", "sAMAccountName", "userPrincipalName", "displayName", "givenName", "sn", "initials", "mail",
@@ -302,7 +302,7 @@ class ActiveDirectorySource:
                         size_limit=10)
         except (ldap_errors.LDAPNoSuchObjectResult, ldap_errors.LDAPInvalidDnError):
             return []
-        return [Tombstone(anchor=guid_anchor(e["raw_attributes"]["objectGUID"][0]),
+        return [Tombstone(anchor=guid_anchor(e["attrs"]["objectguid"][0]),
                           dn=split_extended_dn(e["dn"])[1]) for e in conn.response if e["type"] == "searchResEntry"]
 
     # --- DirSync -----------------------------------------------------------------------------------
@@ -323,10 +323,10 @@ class ActiveDirectorySource:
         seen: set[str] = set()  # an object changed twice in one delta is read once
         while True:
             for entry in page.entries:
-                raw = entry["raw_attributes"]
-                anchor = guid_anchor(raw["objectGUID"][0])
-                classes = {v.decode().lower() for v in raw.get("objectClass", [])}
-                if raw.get("isDeleted", [b""])[0].upper() == b"TRUE":
+                raw = entry["attrs"]
+                anchor = guid_anchor(raw["objectguid"][0])
+                classes = {v.decode().lower() for v in raw.get("objectclass", [])}
+                if raw.get("isdeleted", [b""])[0].upper() == b"TRUE":
                     if "computer" not in classes:
                         yield Tombstone(anchor=anchor, dn=entry["dn"])
                 elif anchor not in seen:
@@ -358,7 +358,7 @@ class ActiveDirectorySource:
         container = f"CN=Deleted Objects,{self.base_dn}"
         conn.search(container, "(objectClass=*)", ldap3.BASE, attributes=["objectGUID"],
                     controls=[show_deleted_control(criticality=True)])
-        if not conn.response or not conn.response[0]["raw_attributes"].get("objectGUID"):
+        if not conn.response or not conn.response[0]["attrs"].get("objectguid"):
             # Like AD, the container lists nothing (and shows no attribute) to an account without rights.
             self.events.warning(
                 f"{self._user} cannot read {container} on {self.settings.address}: deletions stay unseen "
@@ -366,7 +366,7 @@ class ActiveDirectorySource:
                 "configuration wizard again), or List Contents and Read Property on that container.")
         deleted = f"(&(isDeleted=TRUE){window}{CHANGES_FILTER}(!(objectClass=computer)))"
         for entry in self._paged(conn, container, deleted, ["objectGUID"], show_deleted=True):
-            yield Tombstone(anchor=guid_anchor(entry["raw_attributes"]["objectGUID"][0]),
+            yield Tombstone(anchor=guid_anchor(entry["attrs"]["objectguid"][0]),
                             dn=split_extended_dn(entry["dn"])[1])
         run.watermark = Watermark(info.invocation_id, self.base_dn, info.highest_usn, mark.cookie).dump()
 
@@ -374,7 +374,7 @@ class ActiveDirectorySource:
 
     def _connect(self) -> ldap3.Connection:
         try:
-            conn = connect(self.settings, self._user, self._password, self.events)
+            conn = raw_entries(connect(self.settings, self._user, self._password, self.events))
         except errors.AuthenticationError as refused:
             # The account and its password are the wizard's, never typed by the administrator: only a
             # wizard run can set them again.
@@ -384,7 +384,7 @@ class ActiveDirectorySource:
                     "configure') in this DirSync home: it sets the service account's password again.") from None
         if not self.base_dn:
             conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["defaultNamingContext"])
-            self.base_dn = conn.response[0]["raw_attributes"]["defaultNamingContext"][0].decode()
+            self.base_dn = conn.response[0]["attrs"]["defaultnamingcontext"][0].decode()
         return conn
 
     def _paged(self, conn, base: str, search_filter: str, attributes, show_deleted: bool = False) -> Iterator[dict]:
@@ -410,10 +410,9 @@ class ActiveDirectorySource:
         anchor, dn = split_extended_dn(entry["dn"])
         attrs: dict[str, list] = {}
         member_keys = []
-        for name, values in entry["raw_attributes"].items():
-            key = name.lower()
+        for key, values in entry["attrs"].items():
             if key.startswith("member"):
-                member_keys.append(name)
+                member_keys.append(key)
             elif key in LINKS:
                 attrs[key] = [split_extended_dn(v)[0] for v in values]
             elif key != "objectguid" and values:
@@ -424,7 +423,7 @@ class ActiveDirectorySource:
             return None
         members = None
         if kind == "group":
-            members = frozenset(self._members(conn, anchor, entry["raw_attributes"], member_keys))
+            members = frozenset(self._members(conn, anchor, entry["attrs"], member_keys))
         return SourceObject(anchor=anchor, kind=kind, dn=dn, attrs=attrs, members=members)
 
     def _never_sync(self, kind: str, attrs: dict) -> bool:
@@ -447,8 +446,8 @@ class ActiveDirectorySource:
             start = int(span.split("-")[1]) + 1
             conn.search(f"<GUID={uuid.UUID(bytes_le=base64.b64decode(anchor))}>", "(objectClass=*)", ldap3.BASE,
                         attributes=[f"member;range={start}-*"], controls=[extended_dn()])
-            raw = conn.response[0]["raw_attributes"]
-            keys = [k for k in raw if k.lower().startswith("member")]
+            raw = conn.response[0]["attrs"]
+            keys = [k for k in raw if k.startswith("member")]
 
 
 def _text(value: bytes) -> str | bytes:
@@ -462,10 +461,10 @@ def _text(value: bytes) -> str | bytes:
 
 def dc_info(conn: ldap3.Connection) -> DcInfo:
     conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["highestCommittedUSN", "dsServiceName"])
-    root = conn.response[0]["raw_attributes"]
-    usn = int(root["highestCommittedUSN"][0])
-    conn.search(root["dsServiceName"][0].decode(), "(objectClass=*)", ldap3.BASE, attributes=["invocationId"])
-    invocation = uuid.UUID(bytes_le=conn.response[0]["raw_attributes"]["invocationId"][0])
+    root = conn.response[0]["attrs"]
+    usn = int(root["highestcommittedusn"][0])
+    conn.search(root["dsservicename"][0].decode(), "(objectClass=*)", ldap3.BASE, attributes=["invocationId"])
+    invocation = uuid.UUID(bytes_le=conn.response[0]["attrs"]["invocationid"][0])
     return DcInfo(invocation_id=str(invocation), highest_usn=usn)
 
 
