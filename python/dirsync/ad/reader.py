@@ -22,6 +22,9 @@ DirSync cookie, or null when the account lacks the replication right)}. A waterm
 
 Memory: searches are paged (and DirSync batches are bounded by the server), one page at a time; only
 a group's own member list is held whole.
+
+Round trips: pages of PAGE_SIZE; a DirSync delta reads the objects it reports again (DirSync gives only
+what changed) READ_BATCH to a search. Entries come decoded by connection.RawEntries (raw values only).
 """
 
 from __future__ import annotations
