@@ -99,7 +99,7 @@ def test_the_readers_own_entry_decoding_reads_what_ldap3_reads(seeded_domain):
         for entry in conn.extend.standard.paged_search(BASE_DN, "(objectClass=*)", attributes=list(READ_ATTRIBUTES),
                                                        controls=[extended_dn()], paged_size=1000, generator=True):
             if entry["type"] == "searchResEntry":
-                attrs = entry["attrs"] if "attrs" in entry else {k.lower(): v for k, v in entry["raw_attributes"].items()}
+                attrs = entry.get("attrs") or {k.lower(): v for k, v in entry["raw_attributes"].items()}
                 found.append((entry["dn"], attrs))
         return found
 
