@@ -3,6 +3,8 @@
     python3 -m bench.child sync HOME WRITES SECONDS   one sync run (the engine's run_sync)
     python3 -m bench.child import HOME                one full import, objects counted and dropped
     python3 -m bench.child object HOME IDENTITY       Start-OnlineCoexistenceSync -Identity, as service.start_sync
+    python3 -m bench.child deltas HOME REPEATS        a full import for a watermark, then REPEATS no-change delta
+                                                      imports from it by DirSync and by uSNChanged, alternated
 
 Both build the source with service.build_source from HOME, as service.start_sync does; the sync builds
 its GraphTarget here, to give the write governor the (scaled) quota the tenant enforces and to note when
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 from dirsync import config, secrets, service
+from dirsync.ad.reader import ActiveDirectorySource
 from dirsync.cloud.writer import GraphTarget
 from dirsync.engine.run import RunOptions, run_sync
 from dirsync.events import Events
@@ -37,6 +40,30 @@ def full_import(home: Path) -> dict:
     start = time.perf_counter()
     objects = sum(1 for _ in source.full_import())
     return {"seconds": time.perf_counter() - start, "objects": objects}
+
+
+def delta_modes(home: Path, repeats: int) -> dict:
+    """Issue 15: Samba's DirSync search against uSNChanged polling (from highestCommittedUSN, plus the
+    Deleted Objects container with the show-deleted control), each the whole delta import: connect, DC
+    facts, searches."""
+    source = service.build_source(config.load(home), home, Events())
+    if not isinstance(source, ActiveDirectorySource):
+        raise RuntimeError(f"service.build_source gave a {type(source).__name__}, not the AD reader.")
+    run = source.full_import()
+    sum(1 for _ in run)
+    if run.watermark is None:
+        raise RuntimeError("The full import left no watermark.")
+    seconds: dict[str, list[float]] = {"dirsync": [], "usn": []}
+    for _ in range(repeats):
+        for mode in seconds:
+            source.delta_mode = "auto" if mode == "dirsync" else "usn"
+            start = time.perf_counter()
+            delta = source.delta_import(run.watermark)
+            items = sum(1 for _ in delta)
+            seconds[mode].append(time.perf_counter() - start)
+            if delta.mode != mode or items:
+                raise RuntimeError(f"A no-change delta by {mode} ran as {delta.mode} and read {items} objects.")
+    return {"dirsync_s": seconds["dirsync"], "usn_s": seconds["usn"]}
 
 
 def sync(home: Path, quota: tuple[int, float]) -> dict:
@@ -93,5 +120,6 @@ def one_object(home: Path, identity: str) -> dict:
 if __name__ == "__main__":
     command, home = sys.argv[1], Path(sys.argv[2])
     out = (full_import(home) if command == "import" else one_object(home, sys.argv[3]) if command == "object"
+           else delta_modes(home, int(sys.argv[3])) if command == "deltas"
            else sync(home, (int(sys.argv[3]), float(sys.argv[4]))))
     print(json.dumps({**out, "peak_rss_mb": peak_rss_mb()}), flush=True)

@@ -2,7 +2,8 @@
 
 For each N: a DC from the size-N template, then
   import     ActiveDirectorySource.full_import vs ldapsearch (same server, filter, attributes and
-             extended-DN control; LDAPS verified with the test CA), alternated `repeats` times;
+             extended-DN control; LDAPS verified with the test CA), alternated `repeats` times; then
+             `repeats` no-change delta imports by DirSync and by uSNChanged polling, alternated;
   initial    a first sync into a fresh local tenant with the write quotas off;
   delta0     `repeats` delta syncs with nothing changed;
   delta1     a delta sync after 1 % of the users changed;
@@ -70,10 +71,13 @@ def measure_import(domain: SambaDomain, home: Path, work: Path, repeats: int) ->
         seconds, _ = timed(lambda: ldapsearch(domain, work / "ldapsearch.ldif"))
         theirs.append(seconds)
         ours.append(child(home, "import"))
+    modes = child(home, "deltas", repeats)
     return {"dirsync_s": [r["seconds"] for r in ours], "ldapsearch_s": theirs, "objects": ours[-1]["objects"],
             "ldapsearch_entries": count_entries(work / "ldapsearch.ldif"),
             "peak_rss_mb": max(r["peak_rss_mb"] for r in ours),
-            "ratio": statistics.median(r["seconds"] for r in ours) / statistics.median(theirs)}
+            "ratio": statistics.median(r["seconds"] for r in ours) / statistics.median(theirs),
+            "no_change_delta": {"dirsync_s": modes["dirsync_s"], "usn_s": modes["usn_s"],
+                                "ratio": statistics.median(modes["usn_s"]) / statistics.median(modes["dirsync_s"])}}
 
 
 # --- syncs in child processes ------------------------------------------------------------------------------

@@ -16,6 +16,10 @@ from typing import Literal
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
+from ldap3.strategy.base import RESPONSE_COMPLETE, SESSION_TERMINATED_BY_SERVER
+from ldap3.strategy.sync import SyncStrategy
+from ldap3.utils.asn1 import decode_message_fast
+from ldap3.utils.conv import to_unicode
 
 from .. import errors
 from ..events import Events
@@ -75,6 +79,102 @@ def connect(settings: LdapSettings, user: str, password: str, events: Events | N
         except ldap_errors.LDAPException:
             pass  # the socket may already be broken (a failed TLS handshake); the first error counts
         raise
+    return conn
+
+
+class RawEntries(SyncStrategy):
+    """ldap3's synchronous strategy, but a search entry becomes {"type": "searchResEntry", "dn": str,
+    "attrs": {lower-cased attribute name: [bytes, ...]}} and nothing else.
+
+    ldap3 decodes each message into a tree of tuples (its generic BER decoder), then turns an entry into
+    both `attributes` (every value formatted, with several look-ups of its settings per value) and
+    `raw_attributes`, each a case-insensitive dict. At 10,000 users that was most of the import's own
+    time (docs/benchmarks.md, "Issue 15: the reader"); the reader uses only the raw values. So an entry
+    is read straight from its bytes (`search_entry`); every other message (results, their controls and
+    paging cookies, errors, notices) is ldap3's own decoding."""
+
+    def _get_response(self, message_id, timeout):
+        # SyncStrategy._get_response, less what these connections never use (usage counters, logging,
+        # Novell's transaction notice).
+        responses: list = []
+        complete = False
+        while not complete:
+            messages = self.receiving()
+            if not messages:
+                return SESSION_TERMINATED_BY_SERVER
+            for message in messages:
+                entry = search_entry(message, message_id)
+                if entry is not None:
+                    responses.append(entry)
+                    continue
+                decoded = decode_message_fast(message)
+                response = self.decode_response_fast(decoded)
+                if decoded["messageID"] == message_id:
+                    responses.append(response)
+                    complete = response["type"] not in ("searchResEntry", "searchResRef", "intermediateResponse")
+                elif decoded["messageID"] == 0 and response.get("responseName") == NOTICE_OF_DISCONNECTION:
+                    return SESSION_TERMINATED_BY_SERVER
+                else:
+                    raise ldap_errors.LDAPSocketReceiveError(
+                        f"LDAP message {decoded['messageID']} received while waiting for {message_id}")
+        responses.append(RESPONSE_COMPLETE)
+        return responses
+
+
+NOTICE_OF_DISCONNECTION = "1.3.6.1.4.1.1466.20036"  # RFC 4511, 4.4.1
+SEARCH_RESULT_ENTRY = 0x64  # [APPLICATION 4], constructed
+
+
+def search_entry(message: bytes, message_id: int) -> dict | None:
+    """An LDAPMessage holding a SearchResultEntry (RFC 4511, 4.5.2) as {"type", "dn", "attrs"}; None for
+    any other message. The entry's own controls, if any, are not read."""
+    _, at = _length(message, 1)                       # LDAPMessage ::= SEQUENCE {
+    size, at = _length(message, at + 1)               # messageID INTEGER
+    if message[at + size] != SEARCH_RESULT_ENTRY:
+        return None
+    if int.from_bytes(message[at:at + size], "big", signed=True) != message_id:
+        raise ldap_errors.LDAPSocketReceiveError(f"A search entry of another operation than {message_id} was received")
+    _, at = _length(message, at + size + 1)           # protocolOp [APPLICATION 4] SEQUENCE {
+    size, at = _length(message, at + 1)               # objectName LDAPDN
+    raw_dn = message[at:at + size]
+    size, at = _length(message, at + size + 1)        # attributes SEQUENCE OF
+    end, attrs = at + size, {}
+    while at < end:
+        size, at = _length(message, at + 1)           # PartialAttribute ::= SEQUENCE {
+        next_attribute = at + size
+        size, at = _length(message, at + 1)           # type AttributeDescription
+        name = message[at:at + size].decode("ascii").lower()
+        size, at = _length(message, at + size + 1)    # vals SET OF
+        values, stop = [], at + size
+        while at < stop:
+            size, at = _length(message, at + 1)       # AttributeValue OCTET STRING
+            values.append(message[at:at + size])
+            at += size
+        attrs[name] = values
+        at = next_attribute
+    try:
+        dn = raw_dn.decode("utf-8")
+    except UnicodeDecodeError:  # ldap3's fallback encodings (AD can hold a DN that is not UTF-8)
+        dn = to_unicode(raw_dn, from_server=True)
+    return {"type": "searchResEntry", "dn": dn, "attrs": attrs}
+
+
+def _length(message: bytes, at: int) -> tuple[int, int]:
+    """The BER length at `at`, and where its value starts."""
+    first = message[at]
+    if first < 0x80:
+        return first, at + 1
+    count = first & 0x7F
+    if not count:  # RFC 4511, 5.1: only the definite form of length encoding is used
+        raise ldap_errors.LDAPSocketReceiveError("An LDAP message with an indefinite BER length was received")
+    return int.from_bytes(message[at + 1:at + 1 + count], "big"), at + 1 + count
+
+
+def raw_entries(conn: ldap3.Connection) -> ldap3.Connection:
+    """`conn`, its search entries decoded by RawEntries from now on."""
+    if type(conn.strategy) is not SyncStrategy or not conn.fast_decoder:
+        raise TypeError(f"raw_entries needs ldap3's SyncStrategy with its fast decoder, not {conn.strategy!r}")
+    conn.strategy.__class__ = RawEntries  # the connection keeps bound methods of this very object
     return conn
 
 

@@ -22,6 +22,9 @@ DirSync cookie, or null when the account lacks the replication right)}. A waterm
 
 Memory: searches are paged (and DirSync batches are bounded by the server), one page at a time; only
 a group's own member list is held whole.
+
+Round trips: pages of PAGE_SIZE; a DirSync delta reads the objects it reports again (DirSync gives only
+what changed) READ_BATCH to a search. Entries come decoded by connection.RawEntries (raw values only).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Callable, Iterable, Iterator, Literal
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
-from ldap3.utils.conv import escape_filter_chars
+from ldap3.utils.conv import escape_bytes, escape_filter_chars
 from ldap3.protocol.microsoft import dir_sync_control, extended_dn_control, show_deleted_control
 
 from .. import dn as dns
@@ -43,7 +46,7 @@ from .. import errors
 from ..engine.ports import ImportItem, MissingContainer, SourceObject, Tombstone
 from ..events import Events
 from ..vocabulary import ImportMode
-from .connection import LdapSettings, connect
+from .connection import LdapSettings, connect, raw_entries
 
 SYNCED_ATTRIBUTES = (
     "cn", "sAMAccountName", "userPrincipalName", "displayName", "givenName", "sn", "initials", "mail",
@@ -54,6 +57,11 @@ SYNCED_ATTRIBUTES = (
     "managedBy", "objectClass", "isCriticalSystemObject", "msExchUsageLocation",
     *(f"extensionAttribute{n}" for n in range(1, 16)),
 )
+# Entries per page of a paged search: AD's default MaxPageSize (a DC hands out at most that many, whatever
+# is asked); half the round trips of 500. Samba sets no such limit.
+PAGE_SIZE = 1000
+# Changed objects a delta reads again per search (an OR of their objectGUIDs), not one search each.
+READ_BATCH = 100
 MEMBER_RANGE = 1500  # AD's MaxValRange: how many values of one attribute a search returns
 # The first range is asked for explicitly: AD would cut plain "member" there anyway, and servers that
 # do not (Samba) then take the same path, so the range code is what runs everywhere.
@@ -180,7 +188,7 @@ class ActiveDirectorySource:
     "usn" always polls (a DC whose DirSync cannot be used, or to compare the two)."""
 
     def __init__(self, settings: LdapSettings, user: str, password: str, *, base_dn: str | None = None,
-                 service_account: str = "MSOL_AD_SYNC", events: Events | None = None, page_size: int = 500,
+                 service_account: str = "MSOL_AD_SYNC", events: Events | None = None, page_size: int = PAGE_SIZE,
                  delta_mode: Literal["auto", "usn"] = "auto"):
         self.settings, self._user, self._password = settings, user, password
         self.delta_mode = delta_mode
@@ -302,7 +310,7 @@ class ActiveDirectorySource:
                         size_limit=10)
         except (ldap_errors.LDAPNoSuchObjectResult, ldap_errors.LDAPInvalidDnError):
             return []
-        return [Tombstone(anchor=guid_anchor(e["raw_attributes"]["objectGUID"][0]),
+        return [Tombstone(anchor=guid_anchor(e["attrs"]["objectguid"][0]),
                           dn=split_extended_dn(e["dn"])[1]) for e in conn.response if e["type"] == "searchResEntry"]
 
     # --- DirSync -----------------------------------------------------------------------------------
@@ -322,24 +330,46 @@ class ActiveDirectorySource:
     def _dirsync_items(self, run, conn, info: DcInfo, page: "DirSyncPage") -> Iterator[ImportItem]:
         seen: set[str] = set()  # an object changed twice in one delta is read once
         while True:
+            changes: list[Tombstone | str] = []  # this page's, in its order: deletions and anchors to read
             for entry in page.entries:
-                raw = entry["raw_attributes"]
-                anchor = guid_anchor(raw["objectGUID"][0])
-                classes = {v.decode().lower() for v in raw.get("objectClass", [])}
-                if raw.get("isDeleted", [b""])[0].upper() == b"TRUE":
-                    if "computer" not in classes:
-                        yield Tombstone(anchor=anchor, dn=entry["dn"])
+                raw = entry["attrs"]
+                anchor = guid_anchor(raw["objectguid"][0])
+                classes = {v.decode().lower() for v in raw.get("objectclass", [])}
+                if "computer" in classes:
+                    continue  # never imported (KINDS_FILTER would not read it)
+                if raw.get("isdeleted", [b""])[0].upper() == b"TRUE":
+                    changes.append(Tombstone(anchor=anchor, dn=entry["dn"]))
                 elif anchor not in seen:
                     seen.add(anchor)
-                    yield from self._objects(conn, self._read_by_anchor(conn, anchor))
+                    changes.append(anchor)
+            yield from self._read_changes(conn, changes)
             if not page.more:
                 break
             page = dirsync_page(conn, self.base_dn, page.cookie)
         run.watermark = Watermark(info.invocation_id, self.base_dn, info.highest_usn,
                                   base64.b64encode(page.cookie).decode("ascii")).dump()
 
+    def _read_changes(self, conn, changes: list[Tombstone | str]) -> Iterator[ImportItem]:
+        """The whole current objects (DirSync gives only what changed), READ_BATCH to a search, in
+        DirSync's order."""
+        for start in range(0, len(changes), READ_BATCH):
+            chunk = changes[start:start + READ_BATCH]
+            anchors = [c for c in chunk if isinstance(c, str)]
+            found = {split_extended_dn(e["dn"])[0]: e for e in self._read_by_anchors(conn, anchors)} if anchors else {}
+            for change in chunk:
+                if isinstance(change, Tombstone):
+                    yield change
+                else:
+                    # Not under the base any more (moved out since DirSync saw it), or deleted since: as
+                    # the chosen objects' read does, by GUID (deleted: nothing, the next delta reports it).
+                    yield from self._objects(conn, [found[change]] if change in found
+                                             else self._read_by_anchor(conn, change))
+
+    def _read_by_anchors(self, conn, anchors: list[str]) -> Iterator[dict]:
+        guids = "".join(f"(objectGUID={escape_bytes(base64.b64decode(a))})" for a in anchors)
+        return self._paged(conn, self.base_dn, f"(&{KINDS_FILTER}(|{guids}))", READ_ATTRIBUTES)
+
     def _read_by_anchor(self, conn, anchor: str) -> list[dict]:
-        """The whole current object (DirSync gives only what changed)."""
         guid = uuid.UUID(bytes_le=base64.b64decode(anchor))
         try:
             conn.search(f"<GUID={guid}>", KINDS_FILTER, ldap3.BASE, attributes=list(READ_ATTRIBUTES),
@@ -358,7 +388,7 @@ class ActiveDirectorySource:
         container = f"CN=Deleted Objects,{self.base_dn}"
         conn.search(container, "(objectClass=*)", ldap3.BASE, attributes=["objectGUID"],
                     controls=[show_deleted_control(criticality=True)])
-        if not conn.response or not conn.response[0]["raw_attributes"].get("objectGUID"):
+        if not conn.response or not conn.response[0]["attrs"].get("objectguid"):
             # Like AD, the container lists nothing (and shows no attribute) to an account without rights.
             self.events.warning(
                 f"{self._user} cannot read {container} on {self.settings.address}: deletions stay unseen "
@@ -366,7 +396,7 @@ class ActiveDirectorySource:
                 "configuration wizard again), or List Contents and Read Property on that container.")
         deleted = f"(&(isDeleted=TRUE){window}{CHANGES_FILTER}(!(objectClass=computer)))"
         for entry in self._paged(conn, container, deleted, ["objectGUID"], show_deleted=True):
-            yield Tombstone(anchor=guid_anchor(entry["raw_attributes"]["objectGUID"][0]),
+            yield Tombstone(anchor=guid_anchor(entry["attrs"]["objectguid"][0]),
                             dn=split_extended_dn(entry["dn"])[1])
         run.watermark = Watermark(info.invocation_id, self.base_dn, info.highest_usn, mark.cookie).dump()
 
@@ -374,7 +404,7 @@ class ActiveDirectorySource:
 
     def _connect(self) -> ldap3.Connection:
         try:
-            conn = connect(self.settings, self._user, self._password, self.events)
+            conn = raw_entries(connect(self.settings, self._user, self._password, self.events))
         except errors.AuthenticationError as refused:
             # The account and its password are the wizard's, never typed by the administrator: only a
             # wizard run can set them again.
@@ -384,7 +414,7 @@ class ActiveDirectorySource:
                     "configure') in this DirSync home: it sets the service account's password again.") from None
         if not self.base_dn:
             conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["defaultNamingContext"])
-            self.base_dn = conn.response[0]["raw_attributes"]["defaultNamingContext"][0].decode()
+            self.base_dn = conn.response[0]["attrs"]["defaultnamingcontext"][0].decode()
         return conn
 
     def _paged(self, conn, base: str, search_filter: str, attributes, show_deleted: bool = False) -> Iterator[dict]:
@@ -410,10 +440,9 @@ class ActiveDirectorySource:
         anchor, dn = split_extended_dn(entry["dn"])
         attrs: dict[str, list] = {}
         member_keys = []
-        for name, values in entry["raw_attributes"].items():
-            key = name.lower()
+        for key, values in entry["attrs"].items():
             if key.startswith("member"):
-                member_keys.append(name)
+                member_keys.append(key)
             elif key in LINKS:
                 attrs[key] = [split_extended_dn(v)[0] for v in values]
             elif key != "objectguid" and values:
@@ -424,7 +453,7 @@ class ActiveDirectorySource:
             return None
         members = None
         if kind == "group":
-            members = frozenset(self._members(conn, anchor, entry["raw_attributes"], member_keys))
+            members = frozenset(self._members(conn, anchor, entry["attrs"], member_keys))
         return SourceObject(anchor=anchor, kind=kind, dn=dn, attrs=attrs, members=members)
 
     def _never_sync(self, kind: str, attrs: dict) -> bool:
@@ -447,8 +476,8 @@ class ActiveDirectorySource:
             start = int(span.split("-")[1]) + 1
             conn.search(f"<GUID={uuid.UUID(bytes_le=base64.b64decode(anchor))}>", "(objectClass=*)", ldap3.BASE,
                         attributes=[f"member;range={start}-*"], controls=[extended_dn()])
-            raw = conn.response[0]["raw_attributes"]
-            keys = [k for k in raw if k.lower().startswith("member")]
+            raw = conn.response[0]["attrs"]
+            keys = [k for k in raw if k.startswith("member")]
 
 
 def _text(value: bytes) -> str | bytes:
@@ -462,10 +491,10 @@ def _text(value: bytes) -> str | bytes:
 
 def dc_info(conn: ldap3.Connection) -> DcInfo:
     conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["highestCommittedUSN", "dsServiceName"])
-    root = conn.response[0]["raw_attributes"]
-    usn = int(root["highestCommittedUSN"][0])
-    conn.search(root["dsServiceName"][0].decode(), "(objectClass=*)", ldap3.BASE, attributes=["invocationId"])
-    invocation = uuid.UUID(bytes_le=conn.response[0]["raw_attributes"]["invocationId"][0])
+    root = conn.response[0]["attrs"]
+    usn = int(root["highestcommittedusn"][0])
+    conn.search(root["dsservicename"][0].decode(), "(objectClass=*)", ldap3.BASE, attributes=["invocationId"])
+    invocation = uuid.UUID(bytes_le=conn.response[0]["attrs"]["invocationid"][0])
     return DcInfo(invocation_id=str(invocation), highest_usn=usn)
 
 

@@ -9,7 +9,7 @@ import ldap3
 import pytest
 
 from ad_helpers import READER_PASSWORD, add_plain_reader, admin_source, settings_for
-from dirsync.ad.reader import ActiveDirectorySource
+from dirsync.ad.reader import MEMBER_RANGE, READ_BATCH, ActiveDirectorySource
 from dirsync.engine.ports import SourceObject, Tombstone
 from dirsync.events import Events
 from dirsync_lab.testdomain import ADMIN_USER, BASE_DN, seed
@@ -133,3 +133,46 @@ def test_an_account_without_the_right_falls_back_to_usn_polling_and_warns_what_i
     warnings = [e["message"] for e in events if e["kind"] == "warning"]
     assert any("Replicating Directory Changes" in w and fresh_domain.address in w for w in warnings)
     assert any("Deleted Objects" in w and fresh_domain.address in w and "List Contents" in w for w in warnings)
+
+
+def test_a_delta_of_more_changed_objects_than_one_read_batch_gives_each_whole_once(fresh_domain):
+    # DirSync gives only what changed; the reader reads the changed objects again, READ_BATCH to a
+    # search. Over several batches, with a rename, a move and a deletion among the changes, the delta
+    # holds each changed object once and whole, as uSNChanged polling (which searches the objects
+    # themselves) finds them.
+    sources = {"dirsync": admin_source(fresh_domain),
+               "usn": ActiveDirectorySource(settings_for(fresh_domain), ADMIN_USER, fresh_domain.admin_password,
+                                            delta_mode="usn")}
+    marks = {}
+    for mode, source in sources.items():
+        run = source.full_import()
+        list(run)
+        marks[mode] = run.watermark
+    changed = [seed.bulk_dn(n) for n in range(1, 2 * READ_BATCH + 51)]
+    conn = fresh_domain.connect()
+    for dn in changed:
+        conn.modify(dn, {"title": [(ldap3.MODIFY_REPLACE, ["Batched"])]})
+    renamed, moved, deleted = changed[READ_BATCH], changed[2 * READ_BATCH + 7], changed[3]
+    conn.modify_dn(renamed, "CN=Bulk Renamed")
+    conn.modify_dn(moved, "CN=Bulk Moved", new_superior=f"OU=Leavers,OU=Corp,{BASE_DN}")
+    conn.delete(deleted)
+    conn.modify(seed.dn("bulk"), {"member": [(ldap3.MODIFY_DELETE, [changed[5]])]})
+    conn.unbind()
+    deltas = {}
+    for mode, source in sources.items():
+        run = source.delta_import(marks[mode])
+        deltas[mode] = list(run)
+        assert run.mode == mode
+    items = deltas["dirsync"]
+    live = {i.dn: i for i in items if isinstance(i, SourceObject)}
+    assert len(items) == len({i.anchor for i in items})  # each once
+    users = [i for i in live.values() if i.kind == "user"]
+    assert len(users) == len(changed) - 1
+    assert all(u.first("title") == "Batched" and u.first("samaccountname") and u.first("cn") for u in users)
+    assert f"CN=Bulk Renamed,OU=Bulk,OU=Corp,{BASE_DN}" in live
+    assert f"CN=Bulk Moved,OU=Leavers,OU=Corp,{BASE_DN}" in live
+    assert sum(isinstance(i, Tombstone) for i in items) == 1
+    bulk = live[seed.dn("bulk")]  # read whole, past its first range of members
+    assert bulk.members is not None and len(bulk.members) > MEMBER_RANGE
+    assert live[changed[5]].anchor not in bulk.members
+    assert summary(items) == summary(deltas["usn"])

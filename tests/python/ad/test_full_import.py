@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ad_helpers import admin_source, anchor_of
+from ad_helpers import admin_source, anchor_of, settings_for
+from dirsync.ad.connection import connect, raw_entries
+from dirsync.ad.reader import MEMBER_RANGE, READ_ATTRIBUTES, extended_dn
 from dirsync.engine.ports import SourceObject
-from dirsync_lab.testdomain import seed
+from dirsync_lab.testdomain import ADMIN_USER, BASE_DN, seed
 
 pytestmark = pytest.mark.samba
 
@@ -86,3 +88,22 @@ def test_full_import_leaves_a_watermark_from_which_a_quiet_delta_returns_nothing
     assert delta.mode == "dirsync"
     assert list(delta) == []
     assert delta.watermark
+
+
+def test_the_readers_own_entry_decoding_reads_what_ldap3_reads(seeded_domain):
+    # The reader's connections decode search entries themselves (connection.RawEntries): every entry of
+    # the domain, with the reader's attributes and extended DNs (binary GUIDs and photos, values past
+    # 127 bytes, 1,500 members of one range), must come out as ldap3's own raw values.
+    def entries(conn) -> list[dict]:
+        found = []
+        for entry in conn.extend.standard.paged_search(BASE_DN, "(objectClass=*)", attributes=list(READ_ATTRIBUTES),
+                                                       controls=[extended_dn()], paged_size=1000, generator=True):
+            if entry["type"] == "searchResEntry":
+                attrs = entry.get("attrs") or {k.lower(): v for k, v in entry["raw_attributes"].items()}
+                found.append((entry["dn"], attrs))
+        return found
+
+    theirs = entries(seeded_domain.connect())
+    ours = entries(raw_entries(connect(settings_for(seeded_domain), ADMIN_USER, seeded_domain.admin_password)))
+    assert len(ours) > seed.BULK_COUNT and ours == theirs
+    assert any(len(attrs.get(f"member;range=0-{MEMBER_RANGE - 1}", [])) == MEMBER_RANGE for _, attrs in ours)

@@ -32,6 +32,8 @@ def test_the_harness_measures_every_phase_of_a_small_directory(tmp_path):
     # ldapsearch also lists what DirSync reads and never syncs (krbtgt, built-in groups…)
     assert r["import"]["ldapsearch_entries"] > objects
     assert r["import"]["ratio"] > 0
+    # no-change deltas by DirSync and by uSNChanged (the child refuses a delta that reads anything)
+    assert len(r["import"]["no_change_delta"]["usn_s"]) == 1 and r["import"]["no_change_delta"]["ratio"] > 0
 
     initial = r["initial"]
     assert initial["status"] == "success" and initial["mode"] == "full"
