@@ -34,24 +34,21 @@ def writes(r: dict) -> str:
 
 
 def row(r: dict) -> str:
-    lead = f"| {r['n']:,} | {r['shape']} | {writes(r)} |"
-    if not {"import", "delta0", "throttled"} <= r.keys():  # a run with --skip: what it measured
-        obj = r["object"]
-        init = r["initial"]
-        return (f"{lead} — | {init['seconds']:.1f} s, {init['writes_per_s']:.0f} writes/s | "
-                f"{init['requests_per_write']:.3f} | — | — | — | {init['peak_rss_mb']:.0f} MB (initial) | "
-                f"{statistics.median(obj['disable_s']):.2f} / {statistics.median(obj['delete_s']):.2f} s |")
-    imp, init, thr, d1 = r["import"], r["initial"], r["throttled"], r["delta1"]
-    d0 = statistics.median(d["seconds"] for d in r["delta0"])
-    rss = max([imp["peak_rss_mb"], init["peak_rss_mb"], d1["peak_rss_mb"], thr["peak_rss_mb"],
-               *(d["peak_rss_mb"] for d in r["delta0"])])
-    return (f"{lead} {statistics.median(imp['dirsync_s']):.2f} / {statistics.median(imp['ldapsearch_s']):.2f} "
-            f"= {imp['ratio']:.2f}× | {init['seconds']:.1f} s, {init['writes_per_s']:.0f} writes/s | "
-            f"{init['requests_per_write']:.3f} | {d0:.2f} s | {d1['seconds']:.2f} s ({d1['changes']} changes) | "
-            f"export {thr['export_seconds']:.1f} s / bound {thr['bound_s']:.1f} s = {thr['export_ratio']:.2f}; "
-            f"whole run at the documented quota {thr['documented_ratio']:.2f}; {thr['counts']['errors']} failed, "
-            f"{thr['tenant'].get('quota_429', 0)} 429s | {rss:.0f} MB | "
-            f"{statistics.median(r['object']['disable_s']):.2f} / {statistics.median(r['object']['delete_s']):.2f} s |")
+    """One table row; "—" for a part a run with --skip did not measure."""
+    init, obj = r["initial"], r["object"]
+    imp, d1, thr, d0 = r.get("import"), r.get("delta1"), r.get("throttled"), r.get("delta0")
+    cells = [f"{r['n']:,}", r["shape"], writes(r),
+             f"{statistics.median(imp['dirsync_s']):.2f} / {statistics.median(imp['ldapsearch_s']):.2f} = "
+             f"{imp['ratio']:.2f}×" if imp else "—",
+             f"{init['seconds']:.1f} s, {init['writes_per_s']:.0f} writes/s", f"{init['requests_per_write']:.3f}",
+             f"{statistics.median(d['seconds'] for d in d0):.2f} s" if d0 else "—",
+             f"{d1['seconds']:.2f} s ({d1['changes']} changes)" if d1 else "—",
+             f"export {thr['export_seconds']:.1f} s / bound {thr['bound_s']:.1f} s = {thr['export_ratio']:.2f}; "
+             f"whole run at the documented quota {thr['documented_ratio']:.2f}; {thr['counts']['errors']} failed, "
+             f"{thr['tenant'].get('quota_429', 0)} 429s" if thr else "—",
+             f"{max(p['peak_rss_mb'] for p in (imp, init, d1, thr, *(d0 or [])) if p):.0f} MB",
+             f"{statistics.median(obj['disable_s']):.2f} / {statistics.median(obj['delete_s']):.2f} s"]
+    return "| " + " | ".join(cells) + " |"
 
 
 HEADER = ("| N users | shape | initial sync's writes / issue 15's bound | full import: DirSync / ldapsearch | "
