@@ -1,4 +1,5 @@
-"""python3 -m bench [--sizes 1000,10000,100000] [--repeats 3] [--skip import,delta,throttled] [--out FILE]
+"""python3 -m bench [--sizes 1000,10000,100000] [--shape flat,linked] [--repeats 3] [--skip import,delta,throttled]
+                   [--out FILE]
 
 See bench/run.py for what each part measures."""
 
@@ -15,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .directory import SHAPES
 from .run import PARTS, measure
 
 
@@ -26,30 +28,34 @@ def machine() -> dict:
             "python": platform.python_version(), "samba": samba, "load_before": os.getloadavg()}
 
 
+def writes(r: dict) -> str:
+    return (f"{r['initial']['tenant'].get('writes', 0):,} / {r['writes_bound']:,} = "
+            f"{r['initial']['writes_vs_bound']:.3f}")
+
+
 def row(r: dict) -> str:
-    if not {"import", "delta0", "throttled"} <= r.keys():  # a run with --skip: what it measured
-        obj = r["object"]
-        init = r["initial"]
-        return (f"| {r['n']:,} | — | {init['seconds']:.1f} s, {init['writes_per_s']:.0f} writes/s | "
-                f"{init['requests_per_write']:.3f} | — | — | — | {init['peak_rss_mb']:.0f} MB (initial) | "
-                f"{statistics.median(obj['disable_s']):.2f} / {statistics.median(obj['delete_s']):.2f} s |")
-    imp, init, thr, d1 = r["import"], r["initial"], r["throttled"], r["delta1"]
-    d0 = statistics.median(d["seconds"] for d in r["delta0"])
-    rss = max([imp["peak_rss_mb"], init["peak_rss_mb"], d1["peak_rss_mb"], thr["peak_rss_mb"],
-               *(d["peak_rss_mb"] for d in r["delta0"])])
-    return (f"| {r['n']:,} | {statistics.median(imp['dirsync_s']):.2f} / {statistics.median(imp['ldapsearch_s']):.2f} "
-            f"= {imp['ratio']:.2f}× | {init['seconds']:.1f} s, {init['writes_per_s']:.0f} writes/s | "
-            f"{init['requests_per_write']:.3f} | {d0:.2f} s | {d1['seconds']:.2f} s ({d1['changes']} changes) | "
-            f"export {thr['export_seconds']:.1f} s / bound {thr['bound_s']:.1f} s = {thr['export_ratio']:.2f}; "
-            f"whole run at the documented quota {thr['documented_ratio']:.2f}; {thr['counts']['errors']} failed, "
-            f"{thr['tenant'].get('quota_429', 0)} 429s | {rss:.0f} MB | "
-            f"{statistics.median(r['object']['disable_s']):.2f} / {statistics.median(r['object']['delete_s']):.2f} s |")
+    """One table row; "—" for a part a run with --skip did not measure."""
+    init, obj = r["initial"], r["object"]
+    imp, d1, thr, d0 = r.get("import"), r.get("delta1"), r.get("throttled"), r.get("delta0")
+    cells = [f"{r['n']:,}", r["shape"], writes(r),
+             f"{statistics.median(imp['dirsync_s']):.2f} / {statistics.median(imp['ldapsearch_s']):.2f} = "
+             f"{imp['ratio']:.2f}×" if imp else "—",
+             f"{init['seconds']:.1f} s, {init['writes_per_s']:.0f} writes/s", f"{init['requests_per_write']:.3f}",
+             f"{statistics.median(d['seconds'] for d in d0):.2f} s" if d0 else "—",
+             f"{d1['seconds']:.2f} s ({d1['changes']} changes)" if d1 else "—",
+             f"export {thr['export_seconds']:.1f} s / bound {thr['bound_s']:.1f} s = {thr['export_ratio']:.2f}; "
+             f"whole run at the documented quota {thr['documented_ratio']:.2f}; {thr['counts']['errors']} failed, "
+             f"{thr['tenant'].get('quota_429', 0)} 429s" if thr else "—",
+             f"{max(p['peak_rss_mb'] for p in (imp, init, d1, thr, *(d0 or [])) if p):.0f} MB",
+             f"{statistics.median(obj['disable_s']):.2f} / {statistics.median(obj['delete_s']):.2f} s"]
+    return "| " + " | ".join(cells) + " |"
 
 
-HEADER = ("| N users | full import: DirSync / ldapsearch | initial sync, quota off | HTTP requests per write | "
+HEADER = ("| N users | shape | initial sync's writes / issue 15's bound | full import: DirSync / ldapsearch | "
+          "initial sync, quota off | HTTP requests per write | "
           "no-change delta (median) | 1 % delta | throttled initial sync vs quota bound | peak RSS | "
           "one object now: disable / delete (median) |\n"
-          "|---|---|---|---|---|---|---|---|---|")
+          "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,21 +63,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated numbers of users")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each import and no-change delta")
     parser.add_argument("--out", help="write the full results as JSON here")
+    parser.add_argument("--shape", default="flat",
+                        help=f"comma-separated directory shapes, each measured at every size: {', '.join(SHAPES)}")
     parser.add_argument("--skip", default="", help=f"comma-separated parts not to measure: {', '.join(PARTS)}")
     parser.add_argument("--work", help="folder for the domains and tenants (default: a temporary one)")
     args = parser.parse_args(argv)
     skip = frozenset(s for s in args.skip.split(",") if s)
     if skip - set(PARTS):
         parser.error(f"--skip: no part named {', '.join(sorted(skip - set(PARTS)))}; the parts are {', '.join(PARTS)}")
+    shapes = [s for s in args.shape.split(",") if s]
+    if not shapes or set(shapes) - set(SHAPES):
+        parser.error(f"--shape: {args.shape!r} names no shape; the shapes are {', '.join(SHAPES)}")
     facts = machine()
     results = []
     with tempfile.TemporaryDirectory(prefix="dirsync-bench-", dir=args.work) as work:
         for n in (int(s) for s in args.sizes.split(",")):
-            start = time.monotonic()
-            results.append(measure(n, Path(work) / str(n), args.repeats, skip=skip))
-            results[-1]["wall_s"] = time.monotonic() - start
-            # Each row as soon as it is known: a 100k run takes most of an hour.
-            print(f"N={n:,} measured in {results[-1]['wall_s']:.0f} s\n{row(results[-1])}", file=sys.stderr, flush=True)
+            for shape in shapes:  # side by side at each size
+                start = time.monotonic()
+                results.append(measure(n, Path(work) / f"{shape}-{n}", args.repeats, skip=skip, shape=shape))
+                results[-1]["wall_s"] = time.monotonic() - start
+                results[-1]["load_after"] = os.getloadavg()
+                # Each row as soon as it is known: a 100k run takes most of an hour.
+                print(f"N={n:,} {shape} measured in {results[-1]['wall_s']:.0f} s\n{row(results[-1])}",
+                      file=sys.stderr, flush=True)
     facts["load_after"] = os.getloadavg()
     if args.out:
         Path(args.out).write_text(json.dumps({"machine": facts, "results": results}, indent=2))

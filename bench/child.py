@@ -9,6 +9,8 @@
 Both build the source with service.build_source from HOME, as service.start_sync does; the sync builds
 its GraphTarget here, to give the write governor the (scaled) quota the tenant enforces and to note when
 the export starts. Prints one JSON line, with peak_rss_mb (VmHWM: this process since its exec).
+With DIRSYNC_BENCH_PROFILE=FOLDER each sync and object call leaves its cProfile statistics there
+(sync-…/object-… .pstats, named by the quota and the process id).
 """
 
 from __future__ import annotations
@@ -90,30 +92,36 @@ def sync(home: Path, quota: tuple[int, float]) -> dict:
 
     with StateStore(home) as store:
         start = time.perf_counter()
-        result = run_sync(connect, store, configuration, RunOptions(trigger="bench", server_id=service.server_id(home)),
-                          events).to_dict()
+        result = profiled(f"sync-{quota[0]}-{quota[1]:.0f}s", lambda: run_sync(
+            connect, store, configuration, RunOptions(trigger="bench", server_id=service.server_id(home)),
+            events).to_dict())
         end = time.perf_counter()
     plan = marks.get("plan", end)
     export = marks.get("export", end)
     return {
         "status": result["status"], "message": result["message"], "mode": result["mode"], "counts": result["counts"],
-        "errors": result["errors"][:5], "changes": len(result.get("changes", [])),
+        "errors": result["errors"][:5], "changes": len(result.get("changes", [])) + result.get("changesOmitted", 0),
         "seconds": end - start, "import_seconds": plan - start, "plan_seconds": export - plan,
         "export_seconds": end - export, "graph": targets[0].stats.to_dict() if targets else {},
     }
 
 
+def profiled(name: str, fn):
+    """fn(), under cProfile when DIRSYNC_BENCH_PROFILE names a folder (its statistics go there as NAME-PID)."""
+    folder = os.environ.get("DIRSYNC_BENCH_PROFILE")
+    if not folder:
+        return fn()
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(fn)
+    finally:
+        profiler.dump_stats(Path(folder) / f"{name}-{os.getpid()}.pstats")
+
+
 def one_object(home: Path, identity: str) -> dict:
-    profile = os.environ.get("DIRSYNC_BENCH_PROFILE")  # a folder: each call's cProfile statistics go there
-    profiler = cProfile.Profile() if profile else None
     start = time.perf_counter()
-    if profiler:
-        profiler.enable()
-    result = service.start_sync(objects=[identity], home=home).to_dict()
+    result = profiled("object", lambda: service.start_sync(objects=[identity], home=home).to_dict())
     seconds = time.perf_counter() - start
-    if profile and profiler:
-        profiler.disable()
-        profiler.dump_stats(Path(profile) / f"object-{os.getpid()}.pstats")
     return {"status": result["status"], "counts": result["counts"], "seconds": seconds}
 
 

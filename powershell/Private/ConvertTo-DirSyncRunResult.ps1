@@ -17,7 +17,10 @@ function ConvertTo-DirSyncRunResult($Result) {
     foreach ($failure in @($run.Errors)) {
         if ($failure) { $null = Add-DirSyncTypeName $failure 'DirSync.ObjectError' }
     }
-    Add-DirSyncTypeName $run 'DirSync.RunResult'
+    $null = Add-DirSyncTypeName $run 'DirSync.RunResult'
+    # A preview has a table of its own: the plan's writes and their time at the write quota first.
+    if ($run.Preview) { $null = Add-DirSyncTypeName $run 'DirSync.RunPreview' }
+    $run
 }
 
 # -NonInteractive is how scheduled tasks and admin scripts run pwsh; there a failed run must stop the script.

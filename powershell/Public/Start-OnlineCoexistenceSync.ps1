@@ -53,7 +53,9 @@ function Start-OnlineCoexistenceSync {
     Lets this one run delete more objects than the accidental-delete threshold allows.
 
     .PARAMETER WhatIf
-    Shows what the run would change (the plan), and changes nothing.
+    Shows what the run would change (the plan), and changes nothing. Its table shows the plan's Changes,
+    PlannedWrites (a group's new members go 20 to a write) and QuotaTime: the least time those writes take
+    at Microsoft 365's write quota of 3,000 writes per 150 s, which is how long an initial sync will take.
 
     .PARAMETER Confirm
     Asks before the run. Answering No does nothing and returns nothing (-WhatIf is the preview).

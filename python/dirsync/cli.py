@@ -27,6 +27,7 @@ from rich.text import Text
 from . import __version__, config, schedule, service
 from .bridge import plain
 from .clock import now
+from .engine.explain import duration
 from .errors import (ConfigurationError, DirSyncError, IdentityAmbiguousError, IdentityNotFoundError,
                      InvalidArgumentError, NotConfiguredError)
 from .events import Events
@@ -128,6 +129,10 @@ def _show_run(result: dict) -> None:
                             shown(f" ({result['mode']}, {result.get('trigger', '')})")))
     if result.get("message"):
         out.print(shown(result["message"]))
+    writes = result.get("plannedWrites")
+    if writes is not None and (writes or result.get("preview")):  # a run with nothing to write says nothing
+        out.print(shown(f"Plan: {writes:,} write{'' if writes == 1 else 's'} to Microsoft 365, at least "
+                        f"{duration(result['quotaSeconds'])} at its write quota"))
     counts = Table(show_header=True, title_justify="left")
     for key in result["counts"]:
         counts.add_column(key, justify="right")

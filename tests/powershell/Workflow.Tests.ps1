@@ -2,6 +2,7 @@
 # (dirsync-lab up, this checkout's lab), driven through the cmdlets in this pwsh process.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Lab.ps1')
+    . (Join-Path $PSScriptRoot 'HostText.ps1')
     $script:Root = Resolve-Path (Join-Path $PSScriptRoot '../..')
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) "dirsync-workflow-$PID"
     $script:Lab = Join-Path $Work 'lab'
@@ -115,15 +116,21 @@ Describe 'Forcing a synchronization: the guide''s scenario' {
         $user.deleted | Should -BeTrue  # in deletedItems for 30 days, as Microsoft 365 keeps it
     }
 
-    It 'previews with -WhatIf and writes nothing' {
+    It 'previews with -WhatIf, showing the writes of its plan, and writes nothing' {
         Invoke-Probe ad_set_enabled @{ sam = 'oovergard'; enabled = $false }
         $preview = Start-OnlineCoexistenceSync -WhatIf
         $preview.Preview | Should -BeTrue
         @($preview.Plan).Count | Should -Be 1
         $preview.Plan[0].Dn | Should -Match 'Øvergård'
+        # The console's table of the preview: one PATCH, at least 0.05 s at 3,000 writes per 150 s
+        Get-TableCell $preview 'PlannedWrites' | Should -Be '1'
+        Get-TableCell $preview 'Changes' | Should -Be '1'
         (Invoke-Probe cloud_user @{ upn = 'oovergard@dirsync.test' }).accountEnabled | Should -BeTrue
+        $writes = Invoke-Probe cloud_writes
         $run = Start-OnlineCoexistenceSync
         $run.Updated | Should -Be 1
+        (Invoke-Probe cloud_writes) - $writes | Should -Be 1  # the tenant's own counter: as many as shown
+        Get-TableCell $run 'PlannedWrites' | Should -Be '1'
         (Invoke-Probe cloud_user @{ upn = 'oovergard@dirsync.test' }).accountEnabled | Should -BeFalse
     }
 

@@ -9,11 +9,15 @@ import shutil
 import subprocess
 import sys
 
+from pathlib import Path
+
+import ldap3
 import pytest
 
 from dirsync import schedule
 from dirsync.state.store import STATE_FILE_NAME
-from dirsync_lab.testdomain import BASE_DN
+from dirsync_lab.tenant import LocalTenant
+from dirsync_lab.testdomain import BASE_DN, SambaDomain
 
 SOURCE = os.path.join(os.path.dirname(__file__), "..", "..", "python")
 BULK, SALES = f"OU=Bulk,OU=Corp,{BASE_DN}", f"OU=Sales,OU=People,OU=Corp,{BASE_DN}"
@@ -77,6 +81,30 @@ def test_people_get_tables_and_verbose_lines(lab):
     assert "success" in run.stdout and "added" in run.stdout
     assert "VERBOSE: Import (dirsync)" in run.stderr
     assert "success" in dirsync(home, "history").stdout
+
+
+def test_a_preview_shows_the_writes_of_its_plan_and_the_run_makes_as_many(lab, demo_lab):
+    folder, facts = demo_lab
+    _, home = lab
+    ad = facts["activeDirectory"]
+    conn = SambaDomain(Path(folder) / "dc").connect(ad["adminUser"], ad["adminPassword"])
+    for sam in ("jdoe", "oovergard"):  # two users' titles: one PATCH each
+        conn.search(BASE_DN, f"(sAMAccountName={sam})", attributes=["title"])
+        conn.modify(conn.entries[0].entry_dn, {"title": [(ldap3.MODIFY_REPLACE, [f"Title of {sam}, changed"])]})
+        assert conn.result["result"] == 0, conn.result
+    conn.unbind()
+
+    preview = dirsync(home, "sync", "--dry-run")
+    assert preview.returncode == 0, preview.stderr
+    # 2 writes at 3,000 per 150 s: 0.1 s
+    assert "Plan: 2 writes to Microsoft 365, at least 0 s at its write quota" in preview.stdout
+    tenant = LocalTenant.attach(Path(folder) / "tenant", facts["tenant"]["authorityHost"])
+    before = tenant.stats().get("writes", 0)
+    run = dirsync(home, "sync")
+    assert run.returncode == 0, run.stderr
+    assert "Plan: 2 writes to Microsoft 365" in run.stdout
+    assert tenant.stats().get("writes", 0) - before == 2  # the tenant's own counter
+    assert "Plan:" not in dirsync(home, "sync").stdout  # nothing to write, nothing said
 
 
 def test_a_run_stopped_by_the_threshold_exits_1_and_allow_deletes_lets_it_through(lab):

@@ -196,3 +196,8 @@ def cloud_identity(lab: str, app_id: str):
             "owners": [owner["id"] for owner in owners],
             "permissions": sorted(roles.get(a["appRoleId"], a["appRoleId"]) for a in granted
                                   if a["resourceId"] == graph_sp["id"])}
+
+
+def cloud_writes(lab: str) -> int:
+    """The writes the lab tenant has counted so far (its own counter, the requests Graph's quota counts)."""
+    return _tenant_admin(lab).stats().get("writes", 0)

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))  # the bench package lives beside python/, not inside it
 
-from bench.directory import expected_writes, group_count  # noqa: E402
+from bench.directory import expected_writes, group_count, manager_count, writes_bound  # noqa: E402
 from bench.run import measure  # noqa: E402
 
 pytestmark = pytest.mark.samba
@@ -55,6 +55,28 @@ def test_the_harness_measures_every_phase_of_a_small_directory(tmp_path):
     assert throttled["tenant"]["writes"] == initial["tenant"]["writes"]
     assert throttled["bound_s"] > 0 and throttled["export_ratio"] > 0 and throttled["documented_ratio"] > 0
     assert 0 < r["import"]["peak_rss_mb"] < 1024
+
+
+def test_the_linked_directory_syncs_each_users_three_groups_and_manager_within_issue_15s_bound(tmp_path):
+    # The parts that do not depend on the shape (the import, the deltas) are the test above's.
+    r = measure(N, tmp_path, repeats=1, quota_limit=60, skip=frozenset({"import", "delta"}), shape="linked")
+    groups, managers = group_count(N, "linked"), manager_count(N, "linked")
+    assert (groups, managers) == (6, 90)  # 3 layers of 2 groups of 50; all but the top 10 have a manager
+
+    initial = r["initial"]
+    assert initial["status"] == "success" and initial["errors"] == []
+    assert initial["counts"]["added"] == N + groups
+    assert initial["counts"]["membershipChanges"] == 3 * N and initial["counts"]["managerChanges"] == managers
+    # 100 users, 6 groups created with 20 members and given 30 more in 2 writes each, 90 managers (+3 as above)
+    assert initial["tenant"]["writes"] == expected_writes(N, "linked") + 3 == 100 + 6 * 3 + 90 + 3
+    # issue 15's bound: users + groups + managers + Σ⌈members / 20⌉
+    assert r["writes_bound"] == writes_bound(N, "linked") == 100 + 6 + 90 + 6 * 3
+    assert initial["writes_vs_bound"] == initial["tenant"]["writes"] / r["writes_bound"] <= 1.05
+
+    throttled = r["throttled"]
+    assert throttled["status"] == "success" and throttled["counts"]["errors"] == 0
+    assert throttled["tenant"]["writes"] == initial["tenant"]["writes"]
+    assert r["object"]["updated"] == 1 and r["object"]["deleted"] == 1
 
 
 def test_seeding_leaves_no_samba_configuration_to_later_samba_tools(tmp_path):
