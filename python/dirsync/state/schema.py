@@ -82,7 +82,8 @@ MIGRATIONS: list[str] = [
     """,
     # What a delta or a run of chosen objects plans from, without reading the whole state: the two counts a
     # run reports (in scope; synchronized, the deletion percentage's base) kept by triggers as rows change,
-    # and partial indexes of the rows with work (a no-change delta at 100,000 objects read them all).
+    # and partial indexes of the rows with work (a no-change delta at 100,000 objects read them all); and
+    # the names a one-object run finds a deleted object by (its old DN, its UPN).
     """
     CREATE TABLE tallies(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     INSERT INTO tallies VALUES
@@ -107,7 +108,9 @@ MIGRATIONS: list[str] = [
     END;
     CREATE INDEX objects_pending ON objects(anchor) WHERE pending IS NOT NULL;
     CREATE INDEX objects_invalid ON objects(anchor) WHERE last_result='invalid';
-    CREATE INDEX links_unsettled ON links(src, rel, dst) WHERE wanted<>exported
+    CREATE INDEX links_unsettled ON links(src, rel, dst) WHERE wanted<>exported;
+    CREATE INDEX objects_dn ON objects(dn COLLATE NOCASE);
+    CREATE INDEX objects_source_upn ON objects(source_upn COLLATE NOCASE) WHERE source_upn IS NOT NULL
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
